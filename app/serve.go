@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"fleetprompt/handlers"
+	"fleetprompt/static"
+	"fleetprompt/store"
+	"fleetprompt/views"
+)
+
+// serve runs the HTTP server until ctx ends, then shuts down in order:
+// HTTP first (in-flight requests finish), then background work; the
+// database closes when run returns.
+func serve(ctx context.Context, cfg Config, st *store.Store, secret []byte, rep store.MigrationReport, log *slog.Logger) error {
+	assets, err := static.Load()
+	if err != nil {
+		return err
+	}
+	rend, err := views.New(assets, nil)
+	if err != nil {
+		return err
+	}
+	failed := rep.FailedSchemas()
+	h := handlers.New(handlers.Config{
+		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,
+		HealthFunc: func(ctx context.Context) map[string]any {
+			if len(failed) == 0 {
+				return nil
+			}
+			return map[string]any{"tenants_failed": failed}
+		},
+	})
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // event streams clear it per request
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "addr", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}

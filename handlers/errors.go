@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/store"
+	"fleetprompt/views"
+)
+
+var errNotFound = store.ErrNotFound
+
+// errTooMany is returned when a client must slow down.
+var errTooMany = errors.New("too many attempts")
+
+// wrap adapts a handler that returns an error. It is the one place where
+// error kinds become status codes; 5xx are logged with the request, and
+// the user sees a plain message, never err.Error().
+func (h *Handler) wrap(fn func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			h.fail(c, err)
+		}
+	}
+}
+
+type errorPage struct {
+	Status           int
+	Heading, Message string
+}
+
+func (h *Handler) fail(c *gin.Context, err error) {
+	var v *store.ValidationError
+	page := errorPage{Status: http.StatusInternalServerError, Heading: "Something went wrong",
+		Message: "The error was logged. Nothing you saved was lost; please try again."}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		page = errorPage{http.StatusNotFound, "Not found", "There is nothing here, or it belongs to another organization."}
+	case errors.Is(err, store.ErrForbidden):
+		page = errorPage{http.StatusForbidden, "Not allowed", "Your role in this organization does not allow this. Owners and admins can."}
+	case errors.Is(err, store.ErrConflict):
+		page = errorPage{http.StatusConflict, "That changed meanwhile", "Reload the page and try again."}
+	case errors.Is(err, errTooMany):
+		page = errorPage{http.StatusTooManyRequests, "Too many attempts", "Wait a few minutes, then try again."}
+	case errors.As(err, &v):
+		page = errorPage{http.StatusUnprocessableEntity, "Invalid input", v.Error()}
+	case errors.Is(err, context.Canceled):
+		c.Abort() // the client went away; nothing to answer
+		return
+	default:
+		h.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	}
+	if c.Writer.Written() {
+		return
+	}
+	c.Abort()
+	h.render(c, page.Status, "error", "content", h.page(c, page.Heading, page))
+}
+
+// page builds the data every template gets.
+func (h *Handler) page(c *gin.Context, title string, data any) *views.Page {
+	p := &views.Page{Title: title, Path: c.Request.URL.Path, Data: data}
+	if a := authOf(c); a != nil {
+		p.User = &views.User{ID: a.Session.UserID, Name: a.Session.Name, Email: a.Session.Email}
+		p.Orgs = a.Session.Memberships
+		if a.HasOrg {
+			m := a.Member
+			p.Org = &m
+		}
+		p.Flashes = h.takeFlashes(c)
+	}
+	return p
+}

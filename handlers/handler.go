@@ -1,0 +1,68 @@
+// Package handlers is FleetPrompt's HTTP layer: Gin routes whose handlers
+// parse input, call the store, and render a page, a fragment or a redirect.
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"fleetprompt/static"
+	"fleetprompt/store"
+	"fleetprompt/views"
+)
+
+// Config holds the handlers' dependencies and settings.
+type Config struct {
+	Store  *store.Store
+	Views  *views.Renderer
+	Assets *static.Assets
+	Logger *slog.Logger
+	// SessionSecret signs and encrypts the session cookie.
+	SessionSecret []byte
+	// SessionTTL is how long an idle session lives (default 14 days).
+	SessionTTL time.Duration
+	// HealthFunc reports extra health facts (e.g. tenants left behind by a
+	// failed migration); nil means none.
+	HealthFunc func(ctx context.Context) map[string]any
+}
+
+// Handler serves every route.
+type Handler struct {
+	store    *store.Store
+	views    *views.Renderer
+	assets   *static.Assets
+	log      *slog.Logger
+	cookies  *sessions.CookieStore
+	ttl      time.Duration
+	throttle *throttle
+	health   func(ctx context.Context) map[string]any
+}
+
+// New builds the handlers.
+func New(cfg Config) *Handler {
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 14 * 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	// Separate keys for signing and encryption, derived from one secret.
+	hashKey := sha256.Sum256(append([]byte("fleetprompt-cookie-hash:"), cfg.SessionSecret...))
+	blockKey := sha256.Sum256(append([]byte("fleetprompt-cookie-block:"), cfg.SessionSecret...))
+	cs := sessions.NewCookieStore(hashKey[:], blockKey[:])
+	cs.MaxAge(int(cfg.SessionTTL.Seconds()))
+	return &Handler{
+		store:    cfg.Store,
+		views:    cfg.Views,
+		assets:   cfg.Assets,
+		log:      cfg.Logger,
+		cookies:  cs,
+		ttl:      cfg.SessionTTL,
+		throttle: newThrottle(5, 15*time.Minute),
+		health:   cfg.HealthFunc,
+	}
+}

@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Routes returns the HTTP handler with every route, grouped by who may
+// use them.
+func (h *Handler) Routes() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.HandleMethodNotAllowed = false
+	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession)
+
+	r.GET("/static/*path", gin.WrapH(h.assets))
+	r.GET("/healthz", h.wrap(h.healthz))
+
+	// Anyone.
+	r.GET("/", h.wrap(h.home))
+	r.GET("/login", h.wrap(h.loginPage))
+	r.POST("/login", h.wrap(h.login))
+	r.GET("/register", h.wrap(h.registerPage))
+	r.POST("/register", h.wrap(h.register))
+	r.POST("/register/validate", h.wrap(h.registerValidate))
+	r.POST("/logout", h.wrap(h.logout))
+	r.DELETE("/logout", h.wrap(h.logout))
+
+	// Signed in, with or without an organization.
+	user := r.Group("/", h.requireUser)
+	user.GET("/orgs/new", h.wrap(h.orgNewPage))
+	user.POST("/orgs", h.wrap(h.orgCreate))
+	user.POST("/org/select", h.wrap(h.orgSelect))
+
+	// Active members of the current organization.
+	member := r.Group("/", h.requireUser, h.requireOrg)
+	member.GET("/dashboard", h.wrap(h.dashboard))
+
+	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
+	return r
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Seed loads the demo data (SPEC §10). It is idempotent: rows that exist
+// are left as they are, so it can run on every start of a dev database.
+func (s *Store) Seed(ctx context.Context) error {
+	return s.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := seedCatalogue(ctx, tx); err != nil {
+			return err
+		}
+		org, err := s.seedDemoOrg(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return seedDemoTenant(ctx, tx, org.Tenant())
+	})
+}
+
+func (s *Store) seedDemoOrg(ctx context.Context, tx *sqlx.Tx) (Organization, error) {
+	var org Organization
+	err := tx.GetContext(ctx, &org, `SELECT id, name, slug, tier, billing_status, created_at FROM organizations WHERE slug = 'demo'`)
+	if err != nil {
+		if org, err = s.createOrganization(ctx, tx, "Demo Company", "demo", "pro"); err != nil {
+			return org, fmt.Errorf("create demo org: %w", err)
+		}
+	}
+	var userID int64
+	err = tx.GetContext(ctx, &userID, `SELECT id FROM users WHERE lower(email) = 'admin@demo.com'`)
+	if err != nil {
+		hash, herr := hashPassword("password123", s.BcryptCost)
+		if herr != nil {
+			return org, herr
+		}
+		if err := tx.GetContext(ctx, &userID, `INSERT INTO users (email, password_hash, name) VALUES ('admin@demo.com', $1, 'Admin User') RETURNING id`, string(hash)); err != nil {
+			return org, fmt.Errorf("create demo user: %w", err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO organization_memberships (organization_id, user_id, role, status)
+		VALUES ($1, $2, 'owner', 'active') ON CONFLICT (organization_id, user_id) DO UPDATE SET role = 'owner', status = 'active'`, org.ID, userID)
+	return org, err
+}
+
+type seedAgent struct {
+	Name         string `json:"name"`
+	Description  string `json:"description"`
+	SystemPrompt string `json:"system_prompt"`
+}
+
+type seedPackage struct {
+	Slug, Name, Version, Category, Pricing, MinTier, Description string
+	PricingConfig                                                map[string]any
+	Featured, Verified                                           bool
+	Agents                                                       []seedAgent
+	Skills                                                       []string
+	Workflows                                                    []map[string]string
+}
+
+func agent(name, desc string) seedAgent {
+	return seedAgent{Name: name, Description: desc,
+		SystemPrompt: "You are " + name + ". " + desc + " Be concise, accurate and ask before acting."}
+}
+
+var seedPackages = []seedPackage{
+	{Slug: "field-service", Name: "Field Service Management", Version: "1.0.0", Category: "operations", Pricing: "freemium", MinTier: "pro",
+		Description: "Dispatch technicians, answer customers, inspect work and keep parts in stock.",
+		Featured:    true, Verified: true, PricingConfig: map[string]any{"free_jobs_per_month": 50},
+		Agents: []seedAgent{agent("Dispatcher", "Assigns service requests to the right technician."),
+			agent("Customer Service", "Answers customers about their service requests."),
+			agent("QA Inspector", "Checks completed work against the checklist."),
+			agent("Inventory Manager", "Tracks parts and reorders before they run out.")},
+		Skills:    []string{"customer-communication"},
+		Workflows: []map[string]string{{"name": "Service Request", "description": "From a customer's call to a closed job."}}},
+	{Slug: "customer-support", Name: "Customer Support Hub", Version: "2.1.0", Category: "customer_service", Pricing: "paid", MinTier: "free",
+		Description: "Tickets, live chat and email answered by agents that hand over to people when needed.",
+		Featured:    true, Verified: true, PricingConfig: map[string]any{"price_monthly_usd": 149},
+		Agents: []seedAgent{agent("Ticket Manager", "Triages and routes support tickets."),
+			agent("Live Chat", "Answers customers in the chat widget."),
+			agent("Email Responder", "Drafts replies to support email.")},
+		Skills: []string{"customer-communication"}},
+	{Slug: "sales-automation", Name: "Sales Automation", Version: "1.5.0", Category: "sales", Pricing: "revenue_share", MinTier: "pro",
+		Description:   "Qualify leads and run outreach sequences.",
+		PricingConfig: map[string]any{"revenue_share_percent": 15},
+		Agents: []seedAgent{agent("Lead Qualifier", "Scores inbound leads against your ideal customer."),
+			agent("Outreach Agent", "Writes and schedules outreach sequences.")},
+		Skills: []string{"web-research"}},
+	{Slug: "starter-agents", Name: "Starter Agents", Version: "1.0.0", Category: "development", Pricing: "free", MinTier: "free",
+		Description: "Three general-purpose agents to get started.",
+		Featured:    true, Verified: true, PricingConfig: map[string]any{},
+		Agents: []seedAgent{agent("General Assistant", "Helps with everyday questions and tasks."),
+			agent("Customer Support", "Answers customer questions politely."),
+			agent("Research Assistant", "Finds and summarises information.")},
+		Skills: []string{"web-research"}},
+}
+
+func seedCatalogue(ctx context.Context, tx *sqlx.Tx) error {
+	skills := []struct {
+		slug, name, category, tier, desc string
+		tools                            string
+	}{
+		{"web-research", "Web Research", "research", "free", "Search the web and read pages.", "{web_search,web_fetch}"},
+		{"code-analysis", "Code Analysis", "coding", "pro", "Parse and analyse source code.", "{ast_parse,static_analysis}"},
+		{"customer-communication", "Customer Communication", "communication", "free", "Write to customers by email and SMS.", "{send_email,send_sms}"},
+	}
+	for _, sk := range skills {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO skills (name, slug, description, category, tier_required, tools, is_official)
+			VALUES ($1, $2, $3, $4, $5, $6, true) ON CONFLICT (slug) DO NOTHING`, sk.name, sk.slug, sk.desc, sk.category, sk.tier, sk.tools); err != nil {
+			return fmt.Errorf("seed skill %s: %w", sk.slug, err)
+		}
+	}
+	for _, p := range seedPackages {
+		workflows := p.Workflows
+		if workflows == nil {
+			workflows = []map[string]string{}
+		}
+		includes, _ := json.Marshal(map[string]any{"agents": p.Agents, "skills": p.Skills, "workflows": workflows, "tools": []string{}})
+		pricing, _ := json.Marshal(p.PricingConfig)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO packages (name, slug, version, description, long_description, category, author, license,
+				pricing_model, pricing_config, min_tier, includes, is_verified, is_featured, is_published)
+			VALUES ($1, $2, $3, $4, $4, $5, 'FleetPrompt', 'MIT', $6, $7, $8, $9, $10, $11, true)
+			ON CONFLICT (slug) DO NOTHING`,
+			p.Name, p.Slug, p.Version, p.Description, p.Category, p.Pricing, pricing, p.MinTier, includes, p.Verified, p.Featured); err != nil {
+			return fmt.Errorf("seed package %s: %w", p.Slug, err)
+		}
+	}
+	return nil
+}
+
+func seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error {
+	var n int
+	if err := tx.GetContext(ctx, &n, t.SQL(`SELECT count(*) FROM {tenant}.agents WHERE name = 'Research Assistant' AND package_slug IS NULL`)); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt)
+			VALUES ('Research Assistant', 'Finds and summarises information for the team.', 'You are a careful research assistant. Cite your sources.')`)); err != nil {
+			return fmt.Errorf("seed agent: %w", err)
+		}
+	}
+	for _, c := range [][3]string{
+		{"announcements", "Announcements", "News from the team."},
+		{"support", "Support", "Questions about agents and packages."},
+	} {
+		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.forum_categories (slug, name, description) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING`), c[0], c[1], c[2]); err != nil {
+			return fmt.Errorf("seed category: %w", err)
+		}
+	}
+	var threads int
+	if err := tx.GetContext(ctx, &threads, t.SQL(`SELECT count(*) FROM {tenant}.forum_threads`)); err != nil {
+		return err
+	}
+	if threads > 0 {
+		return nil
+	}
+	var userID int64
+	if err := tx.GetContext(ctx, &userID, `SELECT id FROM users WHERE lower(email) = 'admin@demo.com'`); err != nil {
+		return errors.New("seed: demo user missing")
+	}
+	var threadID string
+	if err := tx.GetContext(ctx, &threadID, t.SQL(`INSERT INTO {tenant}.forum_threads (category_id, title, created_by_user_id, pinned, post_count)
+		SELECT id, 'Welcome to FleetPrompt', $1, true, 1 FROM {tenant}.forum_categories WHERE slug = 'announcements' RETURNING id`), userID); err != nil {
+		return fmt.Errorf("seed thread: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.forum_posts (thread_id, content, author_type, author_id) VALUES ($1, $2, 'human', $3)`),
+		threadID, "Welcome! This is your organization's forum. Ask questions in **Support**, and watch this thread update live when someone replies.", fmt.Sprint(userID))
+	return err
+}

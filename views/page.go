@@ -1,0 +1,59 @@
+package views
+
+import "fleetprompt/store"
+
+// Page is what every template receives: the chrome's data plus the page's
+// own Data.
+type Page struct {
+	Title   string
+	Path    string // the request path, for the nav's current item
+	User    *User
+	Org     *store.Membership // the organization the session acts in
+	Orgs    []store.Membership
+	Flashes []Flash
+	Debug   bool // ?fp_debug=1 on create pages
+	Form    *Form
+	Data    any
+}
+
+// User is the signed-in person as the header shows them.
+type User struct {
+	ID    int64
+	Name  string
+	Email string
+}
+
+// Flash is a one-time message shown on the next page.
+type Flash struct {
+	Kind    string // "info" or "error"
+	Message string
+}
+
+// Form holds submitted values and per-field messages, so an invalid form
+// is re-rendered with the user's input kept.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string
+}
+
+// NewForm returns an empty form.
+func NewForm() *Form { return &Form{Values: map[string]string{}, Errors: map[string]string{}} }
+
+// Value returns the submitted value of field.
+func (f *Form) Value(field string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Values[field]
+}
+
+// Error returns the message for field, "" when it is fine.
+func (f *Form) Error(field string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Errors[field]
+}
+
+// Invalid reports whether any field has a message.
+func (f *Form) Invalid() bool { return f != nil && len(f.Errors) > 0 }

@@ -1,0 +1,120 @@
+// Package views renders FleetPrompt's HTML. Templates are embedded and
+// parsed once at boot (a broken template fails the boot, not a request).
+// Every page defines a "content" block: a full request renders the layout
+// around it, an htmx request renders the block alone, so page and fragment
+// come from one source.
+package views
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"fleetprompt/static"
+)
+
+//go:embed templates
+var files embed.FS
+
+// Renderer holds the parsed templates: one set per page, each the layout
+// and partials plus that page.
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+// New parses every template. It fails on any error.
+func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
+	funcs := template.FuncMap{
+		"asset":     assets.URL,
+		"dict":      dict,
+		"hasPrefix": strings.HasPrefix,
+		"ago":       ago,
+		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"title": func(s string) string {
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
+		},
+	}
+	for k, v := range extra {
+		funcs[k] = v
+	}
+	base, err := template.New("base").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout and partials: %w", err)
+	}
+	pageFiles, err := fs.Glob(files, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: map[string]*template.Template{}}
+	for _, f := range pageFiles {
+		t, err := template.Must(base.Clone()).ParseFS(files, f)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", f, err)
+		}
+		if t.Lookup("content") == nil {
+			return nil, fmt.Errorf("%s defines no \"content\" block", f)
+		}
+		r.pages[strings.TrimSuffix(path.Base(f), ".html")] = t
+	}
+	return r, nil
+}
+
+// Render executes block ("layout" for a full page, "content" or another
+// named fragment for htmx) of page into w. It renders into a buffer first
+// so a failing template never sends half a page.
+func (r *Renderer) Render(w io.Writer, page, block string, data any) error {
+	t, ok := r.pages[page]
+	if !ok {
+		return fmt.Errorf("views: no page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, block, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// HasBlock reports whether page defines block.
+func (r *Renderer) HasBlock(page, block string) bool {
+	t, ok := r.pages[page]
+	return ok && t.Lookup(block) != nil
+}
+
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
+}
+
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d d ago", int(d.Hours()/24))
+	}
+}
