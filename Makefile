@@ -1,0 +1,42 @@
+# FleetPrompt — the two commands: `make run` and `make test`.
+GO      ?= go
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test build vet deps bench-startup bench-jobs clean
+
+## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
+run: deps-postgres
+	$(GO) run .
+
+## test: install what the tests need, then vet and the race-enabled suite
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+build:
+	$(GO) build -o fleetprompt .
+
+deps: deps-postgres deps-chromium
+
+# PostgreSQL server binaries: the app and the test harness run their own server.
+deps-postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL server binaries"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# Headless Chromium for the browser journeys in e2e/.
+deps-chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## bench-startup: cold and warm start to the first 200 from /healthz, idle RSS
+bench-startup: deps-postgres
+	$(GO) run ./bench/startup
+
+## bench-jobs: job runner throughput and pickup latency against River
+bench-jobs: deps-postgres
+	cd bench/jobs && $(GO) run .
+
+clean:
+	rm -rf fleetprompt .fleetprompt
