@@ -31,6 +31,9 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// MkdirTemp makes 0700 directories, which the postgres system user (when
+	// running as root) could not enter; open it like a normal checkout.
+	os.Chmod(dir, 0o755)
 	bin := filepath.Join(dir, "fleetprompt")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Stderr = os.Stderr
