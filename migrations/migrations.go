@@ -54,8 +54,10 @@ func Load() (public, tenant Set, err error) {
 	return public, tenant, nil
 }
 
-func load(dir string) (Set, error) {
-	entries, err := fs.ReadDir(files, dir)
+func load(dir string) (Set, error) { return loadFS(files, dir) }
+
+func loadFS(fsys fs.FS, dir string) (Set, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +68,7 @@ func load(dir string) (Set, error) {
 			return nil, fmt.Errorf("migrations/%s/%s: name must be NNNN_name.sql", dir, e.Name())
 		}
 		v, _ := strconv.Atoi(m[1])
-		b, err := files.ReadFile(path.Join(dir, e.Name()))
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
