@@ -20,6 +20,10 @@ type Config struct {
 	ID string
 	// MaxWorkers bounds the jobs this runner executes at once (default 10).
 	MaxWorkers int
+	// Tenants, when set, limits this runner to jobs of these tenant
+	// schemas: a dedicated worker for a noisy tenant, or a test that must
+	// not take other tests' jobs. Empty means every job.
+	Tenants []string
 	// PollInterval is how often workers look for jobs without being
 	// notified: scheduled jobs and retries coming due, and a missed
 	// notification (default 500ms).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -258,6 +259,8 @@ const claimSQL = `
 	               FOR UPDATE SKIP LOCKED)
 	RETURNING id, kind, coalesce(tenant_schema, ''), args, attempt, max_attempts, priority, scheduled_at, created_at`
 
+var claimTenantsSQL = strings.Replace(claimSQL, "AND kind = ANY($3)", "AND kind = ANY($3) AND tenant_schema = ANY($4)", 1)
+
 func (r *Runner) claimAndRun(ctx context.Context) error {
 	free := r.cfg.MaxWorkers - int(r.active.Load())
 	if free <= 0 {
@@ -265,7 +268,11 @@ func (r *Runner) claimAndRun(ctx context.Context) error {
 		r.moreMaybe.Store(true)
 		return nil
 	}
-	rows, err := r.db.QueryContext(ctx, claimSQL, free, r.cfg.ID, r.kinds)
+	q, args := claimSQL, []any{free, r.cfg.ID, r.kinds}
+	if len(r.cfg.Tenants) > 0 {
+		q, args = claimTenantsSQL, append(args, pq.Array(r.cfg.Tenants))
+	}
+	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
