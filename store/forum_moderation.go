@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"fleetprompt/jobs"
+)
+
+// ForumModeration is a directive's payload: which thread or post.
+type ForumModeration struct {
+	ThreadID string `json:"thread_id,omitempty"`
+	PostID   string `json:"post_id,omitempty"`
+}
+
+// setThreadLock moves a thread open → locked (lock) or locked → open
+// (unlock) and emits forum.thread.locked|unlocked. A thread already in the
+// wanted state is left alone without a signal, so a retried directive
+// changes nothing twice. The row lock orders it against replies.
+func (s *Store) setThreadLock(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, threadID string, lock bool) (changed bool, err error) {
+	from, to, signal := ThreadOpen, ThreadLocked, "forum.thread.locked"
+	if !lock {
+		from, to, signal = ThreadLocked, ThreadOpen, "forum.thread.unlocked"
+	}
+	if !isUUID(threadID) {
+		return false, ErrNotFound
+	}
+	var th ForumThread
+	err = tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrNotFound
+	} else if err != nil {
+		return false, fmt.Errorf("lock thread row %s: %w", threadID, err)
+	}
+	if th.Status != from {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET status = $2, updated_at = now() WHERE id = $1`), th.ID, to); err != nil {
+		return false, fmt.Errorf("set thread %s %s: %w", th.ID, to, err)
+	}
+	return true, s.emitForum(ctx, tx, t, forumFact{Name: signal, ActorUserID: dir.RequestedByUserID, DirectiveID: dir.ID,
+		SubjectType: SubjectForumThread, SubjectID: th.ID,
+		Payload: map[string]any{"thread_id": th.ID, "status": to, "category_id": th.CategoryID, "category_slug": th.CategorySlug}})
+}
+
+// postTransitions lists, per moderation action, the statuses a post may
+// leave and the one it takes. Restoring (unhide) works for hidden and
+// deleted posts alike: SPEC §8 lets moderators restore both.
+var postTransitions = map[string]struct {
+	from   []string
+	to     string
+	signal string
+}{
+	DirectivePostHide:   {[]string{PostPublished}, PostHidden, "forum.post.hidden"},
+	DirectivePostUnhide: {[]string{PostHidden, PostDeleted}, PostPublished, "forum.post.unhidden"},
+	DirectivePostDelete: {[]string{PostPublished, PostHidden}, PostDeleted, "forum.post.deleted"},
+}
+
+// setPostStatus applies a post moderation action. The thread's
+// post_count counts published posts, so it moves when a post enters or
+// leaves "published". A post not in a status the action applies to is
+// left alone without a signal.
+func (s *Store) setPostStatus(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, postID, action string) (changed bool, err error) {
+	tr, ok := postTransitions[action]
+	if !ok {
+		return false, fmt.Errorf("unknown post moderation %q", action)
+	}
+	if !isUUID(postID) {
+		return false, ErrNotFound
+	}
+	var p struct {
+		ID       string `db:"id"`
+		ThreadID string `db:"thread_id"`
+		Status   string `db:"status"`
+		Slug     string `db:"category_slug"`
+	}
+	// Lock the thread before the post, in the same order as replies do, so
+	// a reply and a moderation of the same thread cannot deadlock.
+	err = tx.GetContext(ctx, &p, t.SQL(`SELECT p.id, p.thread_id, p.status, c.slug AS category_slug
+		FROM {tenant}.forum_posts p
+		JOIN {tenant}.forum_threads th ON th.id = p.thread_id
+		JOIN {tenant}.forum_categories c ON c.id = th.category_id
+		WHERE p.id = $1 FOR UPDATE OF th, p`), postID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrNotFound
+	} else if err != nil {
+		return false, fmt.Errorf("lock post %s: %w", postID, err)
+	}
+	allowed := false
+	for _, f := range tr.from {
+		allowed = allowed || p.Status == f
+	}
+	if !allowed {
+		return false, nil
+	}
+	delta := 0
+	if p.Status == PostPublished {
+		delta = -1
+	} else if tr.to == PostPublished {
+		delta = 1
+	}
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_posts SET status = $2, updated_at = now() WHERE id = $1`), p.ID, tr.to); err != nil {
+		return false, fmt.Errorf("set post %s %s: %w", p.ID, tr.to, err)
+	}
+	if delta != 0 {
+		if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET post_count = post_count + $2, updated_at = now() WHERE id = $1`), p.ThreadID, delta); err != nil {
+			return false, fmt.Errorf("recount thread %s: %w", p.ThreadID, err)
+		}
+	}
+	return true, s.emitForum(ctx, tx, t, forumFact{Name: tr.signal, ActorUserID: dir.RequestedByUserID, DirectiveID: dir.ID,
+		SubjectType: SubjectForumPost, SubjectID: p.ID,
+		Payload: map[string]any{"post_id": p.ID, "thread_id": p.ThreadID, "status": tr.to, "category_slug": p.Slug}})
+}
+
+// ForumModerationResult is a moderation directive's result.
+type ForumModerationResult struct {
+	ThreadID string `json:"thread_id,omitempty"`
+	PostID   string `json:"post_id,omitempty"`
+	// Changed is false when the thread or post was already in the wanted
+	// state (a second lock, a retried attempt): nothing was written.
+	Changed bool `json:"changed"`
+}
+
+// RegisterForumDirectives registers the executors of the forum
+// moderation kinds (lock, unlock, hide, unhide, delete). The app calls it
+// once at boot on the registry it gives the handlers and the runner.
+func RegisterForumDirectives(d *Directives) {
+	s := d.store
+	thread := func(lock bool) DirectiveExecutorFunc {
+		return func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
+			var m ForumModeration
+			if err := dir.DecodePayload(&m); err != nil {
+				return nil, jobs.Permanent(err)
+			}
+			changed, err := s.setThreadLock(ctx, tx, t, dir, m.ThreadID, lock)
+			return ForumModerationResult{ThreadID: m.ThreadID, Changed: changed}, permanentIfGone(err)
+		}
+	}
+	post := func(action string) DirectiveExecutorFunc {
+		return func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
+			var m ForumModeration
+			if err := dir.DecodePayload(&m); err != nil {
+				return nil, jobs.Permanent(err)
+			}
+			changed, err := s.setPostStatus(ctx, tx, t, dir, m.PostID, action)
+			return ForumModerationResult{ThreadID: m.ThreadID, PostID: m.PostID, Changed: changed}, permanentIfGone(err)
+		}
+	}
+	d.Register(DirectiveThreadLock, thread(true))
+	d.Register(DirectiveThreadUnlock, thread(false))
+	d.Register(DirectivePostHide, post(DirectivePostHide))
+	d.Register(DirectivePostUnhide, post(DirectivePostUnhide))
+	d.Register(DirectivePostDelete, post(DirectivePostDelete))
+}
+
+// permanentIfGone: a thread or post that does not exist will not appear
+// on retry, so the directive fails at once with the reason kept.
+func permanentIfGone(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return jobs.Permanent(fmt.Errorf("the thread or post no longer exists: %w", err))
+	}
+	return err
+}
+
+// RequestForumModeration records a moderation directive (kind is one of
+// the forum.* kinds) about a thread, or a post when m.PostID is set. key
+// is the form's idempotency key: a resent form returns the directive it
+// made. done reports that directive already succeeded, so the caller need
+// not say "requested".
+func (d *Directives) RequestForumModeration(ctx context.Context, t Tenant, userID int64, kind string, m ForumModeration, key string) (dir Directive, done bool, err error) {
+	subject := Subject{Type: SubjectForumThread, ID: m.ThreadID}
+	if m.PostID != "" {
+		subject = Subject{Type: SubjectForumPost, ID: m.PostID}
+	}
+	if len(key) > 200 {
+		return dir, false, Invalid("idempotency_key", "is too long")
+	}
+	dir, _, err = d.Request(ctx, t, DirectiveRequest{Kind: kind, Payload: m, IdempotencyKey: key, UserID: userID, Subject: subject})
+	if err != nil {
+		return dir, false, err
+	}
+	// A key reused for another subject is not a re-submission of this form.
+	if dir.Subject() != subject {
+		return dir, false, fmt.Errorf("idempotency key already used for another %s: %w", dir.SubjectType, ErrConflict)
+	}
+	return dir, dir.Status == DirectiveSucceeded, nil
+}

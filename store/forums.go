@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Forum limits (SPEC §5). Lengths are in characters, as PostgreSQL's
+// length() counts them, not bytes.
+const (
+	MaxCategoryName        = 64
+	MaxCategorySlug        = 64
+	MaxCategoryDescription = 300
+	MaxThreadTitle         = 200
+	MaxPostContent         = 20000
+
+	// ForumPostsPerPage and ForumThreadsPerPage size the paginated lists.
+	ForumPostsPerPage   = 50
+	ForumThreadsPerPage = 25
+)
+
+// Statuses of forum rows, as stored.
+const (
+	CategoryActive   = "active"
+	CategoryArchived = "archived"
+
+	ThreadOpen     = "open"
+	ThreadLocked   = "locked"
+	ThreadArchived = "archived"
+
+	PostPublished = "published"
+	PostHidden    = "hidden"
+	PostDeleted   = "deleted"
+)
+
+// Subject types forum signals and directives are about; the audit trail
+// and the live layer select by them.
+const (
+	SubjectForumCategory = "forum_category"
+	SubjectForumThread   = "forum_thread"
+	SubjectForumPost     = "forum_post"
+)
+
+// forumSource is the signals' source for everything this file's
+// aggregate emits.
+const forumSource = "forums"
+
+// ForumCategory is one row of forum_categories.
+type ForumCategory struct {
+	ID          string    `db:"id"`
+	Slug        string    `db:"slug"`
+	Name        string    `db:"name"`
+	Description string    `db:"description"`
+	Status      string    `db:"status"`
+	CreatedAt   time.Time `db:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at"`
+	// ThreadCount is filled by list queries only.
+	ThreadCount int `db:"thread_count"`
+}
+
+// Archived reports whether the category takes no new threads.
+func (c ForumCategory) Archived() bool { return c.Status == CategoryArchived }
+
+// ForumThread is a thread with its category's facts joined in.
+type ForumThread struct {
+	ID              string        `db:"id"`
+	CategoryID      string        `db:"category_id"`
+	Title           string        `db:"title"`
+	Status          string        `db:"status"`
+	CreatedByUserID sql.NullInt64 `db:"created_by_user_id"`
+	Pinned          bool          `db:"pinned"`
+	// PostCount counts published posts, the first one included.
+	PostCount  int       `db:"post_count"`
+	LastPostAt time.Time `db:"last_post_at"`
+	CreatedAt  time.Time `db:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
+
+	CategorySlug   string `db:"category_slug"`
+	CategoryName   string `db:"category_name"`
+	CategoryStatus string `db:"category_status"`
+	AuthorName     string `db:"author_name"`
+}
+
+// Replies is the number of published replies (posts after the first).
+func (t ForumThread) Replies() int { return max(t.PostCount-1, 0) }
+
+// State is what the thread page shows and the reply rule checks: a thread
+// in an archived category counts as archived, whatever its own status.
+func (t ForumThread) State() string {
+	if t.CategoryStatus == CategoryArchived {
+		return ThreadArchived
+	}
+	return t.Status
+}
+
+// Open reports whether the thread takes replies.
+func (t ForumThread) Open() bool { return t.State() == ThreadOpen }
+
+// ForumPost is one post with its author's display name.
+type ForumPost struct {
+	ID         string         `db:"id"`
+	ThreadID   string         `db:"thread_id"`
+	Content    string         `db:"content"`
+	Status     string         `db:"status"`
+	AuthorType string         `db:"author_type"`
+	AuthorID   sql.NullString `db:"author_id"`
+	AuthorName string         `db:"author_name"`
+	CreatedAt  time.Time      `db:"created_at"`
+	UpdatedAt  time.Time      `db:"updated_at"`
+}
+
+// Visible reports whether members see the post.
+func (p ForumPost) Visible() bool { return p.Status == PostPublished }
+
+// Pager describes one page of a list, for "newer / older" links.
+type Pager struct {
+	Page    int // 1-based
+	HasPrev bool
+	HasNext bool
+	Pages   int // 0 when the list does not count its pages
+}
+
+// Prev and Next are the neighbouring page numbers.
+func (p Pager) Prev() int { return p.Page - 1 }
+
+// Next is the following page number.
+func (p Pager) Next() int { return p.Page + 1 }
+
+// normPage turns a user-supplied page number into a valid one.
+func normPage(page int) int { return max(page, 1) }
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// isUUID guards id parameters: a malformed id is simply not found, rather
+// than a PostgreSQL cast error (500).
+func isUUID(s string) bool { return uuidRE.MatchString(s) }
+
+var categorySlugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// DeriveCategorySlug makes a category slug from its name: lowercase, runs
+// of other characters become "-", trimmed to the length limit.
+func DeriveCategorySlug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	s := b.String()
+	if len(s) > MaxCategorySlug {
+		s = strings.TrimRight(s[:MaxCategorySlug], "-")
+	}
+	return s
+}
+
+// checkPostContent validates a post body (a thread's first post or a
+// reply) into v under field.
+func checkPostContent(v *ValidationError, field, body string) {
+	switch n := utf8.RuneCountInString(body); {
+	case strings.TrimSpace(body) == "":
+		v.Add(field, "can't be blank")
+	case n > MaxPostContent:
+		v.Add(field, "is too long: at most 20,000 characters (this is "+strconv.Itoa(n)+")")
+	}
+}
+
+// ForumPageSeq is the tenant's latest signal seq. A live page embeds the
+// seq it was rendered at so its event stream resumes from there: read it
+// before the page's data, so an event racing the render is at worst sent
+// again (and skipped by element id), never lost.
+func (s *Store) ForumPageSeq(ctx context.Context, t Tenant) (int64, error) {
+	var seq int64
+	err := s.DB.GetContext(ctx, &seq, t.SQL(`SELECT coalesce(max(seq), 0) FROM {tenant}.signals`))
+	if err != nil {
+		return 0, fmt.Errorf("read latest signal seq: %w", err)
+	}
+	return seq, nil
+}
+
+// forumFact is one forum signal, emitted in the caller's transaction.
+type forumFact struct {
+	Name        string
+	ActorUserID int64 // 0 for the system
+	SubjectType string
+	SubjectID   string
+	Payload     map[string]any
+	// DirectiveID ties a moderation's signal to the directive that made
+	// it (correlation and causation), "" for direct writes.
+	DirectiveID string
+}
+
+// emitForum records a forum signal inside tx, so the fact commits with
+// the change it describes (SPEC §6).
+func (s *Store) emitForum(ctx context.Context, tx *sqlx.Tx, t Tenant, f forumFact) error {
+	actor := SystemActor(forumSource)
+	if f.ActorUserID != 0 {
+		actor = UserActor(f.ActorUserID)
+	}
+	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{Name: f.Name, Payload: f.Payload, Actor: actor,
+		Subject: Subject{Type: f.SubjectType, ID: f.SubjectID}, Source: forumSource,
+		CorrelationID: f.DirectiveID, CausationID: f.DirectiveID})
+	return err
+}
