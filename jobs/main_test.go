@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 //
 //	block:<kind>  announce "started <id>" and block until killed
 //	record:<kind> insert a row into job_runs per execution, tagged with FP_JOBS_WORKER
+//	directive:<kind> execute directives of kind: write the effect, announce, block
 func childMain(mode string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -63,6 +64,25 @@ func childMain(mode string) int {
 			_, err := db.ExecContext(ctx, `INSERT INTO job_runs (job_id, worker) VALUES ($1, $2)`, j.ID, worker)
 			return err
 		})
+	case "directive":
+		// Execute directives of this kind, announce, and die (kill -9)
+		// inside the executor's transaction, after its write.
+		st, err := store.New(db, 4)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		dirs := store.NewDirectives(st, log)
+		dirs.Register(kind, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.DirectiveRun) (any, error) {
+			if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID); err != nil {
+				return nil, err
+			}
+			out.Lock()
+			fmt.Printf("executing %s\n", d.ID)
+			out.Unlock()
+			select {}
+		})
+		dirs.RegisterJobs(r)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child mode", mode)
 		return 2

@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
 	"fleetprompt/jobs"
+	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
 
@@ -218,5 +223,70 @@ func TestCronScheduleFires(t *testing.T) {
 	}
 	if _, err := jobs.NewCron(s.DB, jobs.CronConfig{RescueSchedule: "every now and then"}); err == nil {
 		t.Fatal("a bad schedule was accepted")
+	}
+}
+
+// A directive whose worker process dies inside the executor's transaction
+// (after its write, before the commit) is rescued, executed again, and has
+// its effect exactly once.
+func TestKilledWorkerProcessDirectiveHasItsEffectOnce(t *testing.T) {
+	s := storetest.Store(t)
+	ctx := context.Background()
+	s.DB.MustExec(`DELETE FROM cron_tasks WHERE name = 'rescue_jobs'`)
+	slug := storetest.Name("kill")
+	u, org, err := s.Register(ctx, store.Registration{OrgName: slug, OrgSlug: slug, Name: "Owner", Email: slug + "@example.com", Password: "password123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := org.Tenant()
+	kindName := "test.kill" + slug[4:]
+	c := startChild(t, "directive:"+kindName)
+
+	dirs := store.NewDirectives(s, quietLogger())
+	var calls atomic.Int32
+	dirs.Register(kindName, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.DirectiveRun) (any, error) {
+		calls.Add(1)
+		_, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID)
+		return nil, err
+	})
+	dir, _, err := dirs.Request(ctx, tn, store.DirectiveRequest{Kind: kindName, UserID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.expect(t, "executing "); got != "executing "+dir.ID {
+		t.Fatalf("child executes %q, want %s", got, dir.ID)
+	}
+	c.kill9(t)
+
+	effects := func() int {
+		var n int
+		s.DB.Get(&n, `SELECT count(*) FROM `+pq.QuoteIdentifier(tn.Schema())+`.tenant_skills WHERE skill_slug = $1`, "effect-"+dir.ID)
+		return n
+	}
+	if d, _ := s.Directive(ctx, tn, dir.ID); d.Status != store.DirectiveRunning || d.Attempt != 1 || effects() != 0 {
+		t.Fatalf("after the kill: %s attempt %d, %d effects (the dead transaction must leave none)", d.Status, d.Attempt, effects())
+	}
+
+	ev := newEvents()
+	r := jobs.New(s.DB, jobs.Config{DSN: storetest.DSN(), OnEventFunc: ev.add, RescueAfter: time.Minute,
+		BackoffFunc: func(int) time.Duration { return 10 * time.Millisecond }, Logger: quietLogger()})
+	dirs.RegisterJobs(r)
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(ctx)
+	cron, err := jobs.NewCron(s.DB, jobs.CronConfig{PruneSchedule: "off", ReplaySchedule: "off", SessionsSchedule: "off", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rescue timeout passes (simulated), and cron's tick rescues the job.
+	s.DB.MustExec(`UPDATE jobs SET attempted_at = now() - interval '1 hour' WHERE state = 'running' AND tenant_schema = $1`, tn.Schema())
+	if ran, err := cron.RunNow(ctx, "rescue_jobs"); err != nil || !ran {
+		t.Fatalf("rescue tick: %v %v", ran, err)
+	}
+	ev.wait(t, "directive executed again", func(evs []jobs.Event) bool { return count(evs, jobs.EventCompleted, store.DirectiveJob) == 1 })
+	d, _ := s.Directive(ctx, tn, dir.ID)
+	if d.Status != store.DirectiveSucceeded || d.Attempt != 2 || effects() != 1 || calls.Load() != 1 {
+		t.Fatalf("after rescue: %s attempt %d, %d effects, %d executions here; want succeeded, 2, 1, 1", d.Status, d.Attempt, effects(), calls.Load())
 	}
 }
