@@ -37,6 +37,24 @@ func (h *Handler) Routes() http.Handler {
 	// Active members of the current organization.
 	member := r.Group("/", h.requireUser, h.requireOrg)
 	member.GET("/dashboard", h.wrap(h.dashboard))
+	member.GET("/forums", h.wrap(h.forumIndex))
+	member.GET("/forums/c/:slug", h.wrap(h.forumCategory))
+	member.GET("/forums/new", h.wrap(h.forumThreadNew))
+	member.POST("/forums/threads", h.wrap(h.forumThreadCreate))
+	member.GET("/forums/t/:id", h.wrap(h.forumThread))
+	member.POST("/forums/t/:id/replies", h.wrap(h.forumReply))
+
+	// Owners and admins of the current organization.
+	manage := r.Group("/", h.requireUser, h.requireOrg, h.requireAdmin)
+	manage.GET("/forums/categories/new", h.wrap(h.forumCategoryNew))
+	manage.POST("/forums/categories", h.wrap(h.forumCategoryCreate))
+	manage.POST("/forums/c/:slug/archive", h.wrap(h.forumCategoryArchive))
+	manage.POST("/forums/c/:slug/restore", h.wrap(h.forumCategoryRestore))
+	manage.POST("/forums/t/:id/lock", h.wrap(h.forumThreadLock))
+	manage.POST("/forums/t/:id/unlock", h.wrap(h.forumThreadUnlock))
+	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))
+	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
+	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
 
 	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
 	return r

@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/store"
+)
+
+// Moderation requests a directive (SPEC §7): the job runner executes it,
+// and its effect, status and signal commit together. The form's hidden
+// idempotency_key makes a resent form return the directive it already
+// made, while a new render's key makes a new one (lock, unlock, lock).
+
+var requested = map[string]string{
+	store.DirectiveThreadLock:   "Lock requested",
+	store.DirectiveThreadUnlock: "Unlock requested",
+	store.DirectivePostHide:     "Hide requested",
+	store.DirectivePostUnhide:   "Restore requested",
+	store.DirectivePostDelete:   "Delete requested",
+}
+
+func (h *Handler) forumThreadLock(c *gin.Context) error {
+	return h.moderateThread(c, store.DirectiveThreadLock)
+}
+
+func (h *Handler) forumThreadUnlock(c *gin.Context) error {
+	return h.moderateThread(c, store.DirectiveThreadUnlock)
+}
+
+func (h *Handler) forumPostHide(c *gin.Context) error {
+	return h.moderatePost(c, store.DirectivePostHide)
+}
+
+func (h *Handler) forumPostUnhide(c *gin.Context) error {
+	return h.moderatePost(c, store.DirectivePostUnhide)
+}
+
+func (h *Handler) forumPostDelete(c *gin.Context) error {
+	return h.moderatePost(c, store.DirectivePostDelete)
+}
+
+func (h *Handler) moderateThread(c *gin.Context, kind string) error {
+	ctx, t := c.Request.Context(), tenant(c)
+	th, err := h.store.ForumThread(ctx, t, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	_, done, err := h.dirs.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
+		store.ForumModeration{ThreadID: th.ID}, c.PostForm("idempotency_key"))
+	if err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		if !done {
+			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
+		}
+		return redirect(c, "/forums/t/"+th.ID)
+	}
+	// In place: the status as it is now, with the request noted until the
+	// directive's signal updates it (live) or the page is reloaded.
+	if th, err = h.store.ForumThread(ctx, t, th.ID); err != nil {
+		return err
+	}
+	v := threadStatusView{Thread: th, Moderator: true}
+	if !done {
+		v.Pending = requested[kind]
+	}
+	return h.fragment(c, "forum_thread", "thread_status", v)
+}
+
+func (h *Handler) moderatePost(c *gin.Context, kind string) error {
+	ctx, t := c.Request.Context(), tenant(c)
+	p, err := h.store.ForumPost(ctx, t, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	_, done, err := h.dirs.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
+		store.ForumModeration{ThreadID: p.ThreadID, PostID: p.ID}, c.PostForm("idempotency_key"))
+	if err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		if !done {
+			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
+		}
+		return redirect(c, "/forums/t/"+p.ThreadID+"#post-"+p.ID)
+	}
+	if p, err = h.store.ForumPost(ctx, t, p.ID); err != nil {
+		return err
+	}
+	v := postView(p, true)
+	if !done {
+		v.Pending = requested[kind]
+	}
+	return h.fragment(c, "forum_thread", "forum_post", v)
+}
+
+// fragment writes one named block of page, whatever the request: for
+// answers that only htmx asks for.
+func (h *Handler) fragment(c *gin.Context, page, block string, data any) error {
+	c.Header("Vary", "HX-Request")
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(http.StatusOK)
+	return h.views.Render(c.Writer, page, block, data)
+}

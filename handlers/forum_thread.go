@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/store"
+	"fleetprompt/views"
+)
+
+// forumThreadData is the thread page: status, one page of posts, the
+// reply form (in Page.Form), the audit trail, and the seq the page was
+// rendered at, which its live stream resumes from.
+type forumThreadData struct {
+	Thread    store.ForumThread
+	Status    threadStatusView
+	Posts     []forumPostView
+	Pager     store.Pager
+	Audit     []auditRowView
+	Moderator bool
+	Seq       int64
+}
+
+func (h *Handler) forumThread(c *gin.Context) error {
+	p, err := h.threadPage(c, c.Param("id"), pageParam(c), views.NewForm())
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "forum_thread", "content", p)
+}
+
+// threadPage loads everything the thread page shows. Moderators (owner,
+// admin) get hidden and deleted posts as placeholders; members never get
+// them.
+func (h *Handler) threadPage(c *gin.Context, id string, page int, f *views.Form) (*views.Page, error) {
+	ctx, t := c.Request.Context(), tenant(c)
+	mod := authOf(c).Member.IsAdmin()
+	d, err := h.loadThread(ctx, t, id, page, mod)
+	if err != nil {
+		return nil, err
+	}
+	p := h.page(c, d.Thread.Title, d)
+	p.Form = f
+	return p, nil
+}
+
+func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, page int, mod bool) (*forumThreadData, error) {
+	// The seq before the data: an event racing this render is sent again
+	// at worst (and skipped by element id), never lost.
+	seq, err := h.store.ForumPageSeq(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	th, err := h.store.ForumThread(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	posts, pager, err := h.store.ThreadPosts(ctx, t, th.ID, mod, page)
+	if err != nil {
+		return nil, err
+	}
+	audit, err := h.store.ThreadAudit(ctx, t, th.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: pager, Moderator: mod, Seq: seq}
+	for _, p := range posts {
+		d.Posts = append(d.Posts, postView(p, mod))
+	}
+	for _, e := range audit {
+		d.Audit = append(d.Audit, auditRowView{Entry: e})
+	}
+	return d, nil
+}

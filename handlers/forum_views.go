@@ -1,0 +1,73 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"html/template"
+
+	"fleetprompt/store"
+)
+
+// The forum's fragment blocks live in views/templates/partials/forum.html,
+// so every page (and the live layer) can render them. Each takes one of
+// the plain structs below.
+
+// forumPostView is the data of the "forum_post" block: one post, or for a
+// moderator the placeholder of a hidden or deleted one. Its element id is
+// "post-<uuid>", stable, so a live event for a post already on the page
+// can be recognised and skipped.
+type forumPostView struct {
+	Post store.ForumPost
+	// HTML is the post's Markdown, rendered safely.
+	HTML template.HTML
+	// Moderator adds the moderation forms and shows placeholders of
+	// hidden and deleted posts; members never get those posts at all.
+	Moderator bool
+	// Pending names a moderation just requested for this post, shown
+	// until the directive has run ("hide requested").
+	Pending string
+}
+
+// NewKey is a fresh idempotency key for one moderation form: each render
+// gets new keys, so "hide, unhide, hide again" are three directives,
+// while a resent form reuses its key and so its directive.
+func (forumPostView) NewKey() string { return newIdempotencyKey() }
+
+func postView(p store.ForumPost, moderator bool) forumPostView {
+	v := forumPostView{Post: p, Moderator: moderator}
+	if p.Visible() || moderator {
+		v.HTML = store.RenderMarkdown(p.Content)
+	}
+	return v
+}
+
+// threadStatusView is the data of the "thread_status" block: the status
+// badge and, for moderators, the lock or unlock form.
+type threadStatusView struct {
+	Thread    store.ForumThread
+	Moderator bool
+	Pending   string // "lock requested" after a moderator asked
+}
+
+// NewKey is a fresh idempotency key (see forumPostView.NewKey).
+func (threadStatusView) NewKey() string { return newIdempotencyKey() }
+
+// threadRowView is the data of the "forum_thread_row" block: one line of a
+// thread list (the forum index and a category page).
+type threadRowView struct {
+	Thread       store.ForumThread
+	ShowCategory bool
+}
+
+// auditRowView is the data of the "audit_row" block.
+type auditRowView struct {
+	Entry store.AuditEntry
+}
+
+func newIdempotencyKey() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
