@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -85,3 +87,41 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string) ([]A
 	}
 	return es, nil
 }
+
+// SignalAuditEntry is the audit row of one signal, as ThreadAudit would
+// list it: for the live layer, which pushes a row per new signal.
+func (s *Store) SignalAuditEntry(ctx context.Context, sig Signal) (AuditEntry, error) {
+	e := AuditEntry{Kind: "signal", Key: fmt.Sprint(sig.Seq), Name: sig.Name, At: sig.OccurredAt,
+		ActorType: nullStr(sig.ActorType), ActorID: nullStr(sig.ActorID),
+		SubjectType: nullStr(sig.SubjectType), SubjectID: nullStr(sig.SubjectID),
+		Seq: sql.NullInt64{Int64: sig.Seq, Valid: true}}
+	return e, s.auditActorName(ctx, &e)
+}
+
+// DirectiveAuditEntry is the audit row of one directive in its current
+// status (its element id stays the same as the status moves on).
+func (s *Store) DirectiveAuditEntry(ctx context.Context, d Directive) (AuditEntry, error) {
+	e := AuditEntry{Kind: "directive", Key: d.ID, Name: d.Name, At: d.CreatedAt, ActorType: nullStr("system"),
+		SubjectType: nullStr(d.SubjectType), SubjectID: nullStr(d.SubjectID), Status: d.Status, Error: d.LastError}
+	if d.RequestedByUserID != 0 {
+		e.ActorType, e.ActorID = nullStr("user"), nullStr(fmt.Sprint(d.RequestedByUserID))
+	}
+	return e, s.auditActorName(ctx, &e)
+}
+
+func (s *Store) auditActorName(ctx context.Context, e *AuditEntry) error {
+	if e.ActorType.String != "user" || !numericID.MatchString(e.ActorID.String) {
+		return nil
+	}
+	err := s.DB.GetContext(ctx, &e.ActorName, `SELECT name FROM public.users WHERE id = $1`, e.ActorID.String)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("audit actor %s: %w", e.ActorID.String, err)
+	}
+	return nil
+}
+
+var numericID = regexp.MustCompile(`^[0-9]{1,18}$`)
+
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

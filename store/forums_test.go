@@ -531,6 +531,31 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 	if es[0].Name != "forum.thread.created" || es[0].Actor() != "Owner" {
 		t.Errorf("first row %+v", es[0])
 	}
+	// The live layer's single rows match the trail's.
+	for _, e := range es {
+		var one store.AuditEntry
+		if e.Kind == "signal" {
+			sig, err := f.s.SignalBySeq(ctx, f.t, e.Seq.Int64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one, err = f.s.SignalAuditEntry(ctx, sig)
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			dir, err := f.s.Directive(ctx, f.t, e.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if one, err = f.s.DirectiveAuditEntry(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if one.ElementID() != e.ElementID() || one.Actor() != e.Actor() || one.Subject() != e.Subject() || one.Status != e.Status {
+			t.Errorf("single row %+v differs from trail row %+v", one, e)
+		}
+	}
 }
 
 func TestForumPageSeqIsTheLatestSignal(t *testing.T) {
