@@ -31,7 +31,7 @@ type forumPostView struct {
 // NewKey is a fresh idempotency key for one moderation form: each render
 // gets new keys, so "hide, unhide, hide again" are three directives,
 // while a resent form reuses its key and so its directive.
-func (forumPostView) NewKey() string { return newIdempotencyKey() }
+func (forumPostView) NewKey() string { return newModerationKey() }
 
 func postView(p store.ForumPost, moderator bool) forumPostView {
 	v := forumPostView{Post: p, Moderator: moderator}
@@ -50,7 +50,7 @@ type threadStatusView struct {
 }
 
 // NewKey is a fresh idempotency key (see forumPostView.NewKey).
-func (threadStatusView) NewKey() string { return newIdempotencyKey() }
+func (threadStatusView) NewKey() string { return newModerationKey() }
 
 // threadRowView is the data of the "forum_thread_row" block: one line of a
 // thread list (the forum index and a category page).
@@ -64,7 +64,7 @@ type auditRowView struct {
 	Entry store.AuditEntry
 }
 
-func newIdempotencyKey() string {
+func newModerationKey() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms

@@ -43,8 +43,8 @@ func (f *forumFixture) thread(t *testing.T, title string) (store.ForumThread, st
 	return th, p
 }
 
-// signalNames lists the names of the signals about a subject, in order.
-func (f *forumFixture) signalNames(t *testing.T, subjectType, id string) []string {
+// forumSignalNames lists the names of the signals about a subject, in order.
+func (f *forumFixture) forumSignalNames(t *testing.T, subjectType, id string) []string {
 	t.Helper()
 	sigs, err := f.s.SignalsBySubjects(context.Background(), f.t, []store.Subject{{Type: subjectType, ID: id}}, 100)
 	if err != nil {
@@ -79,7 +79,7 @@ func TestCategoryCreateRulesAndSignal(t *testing.T) {
 	if f.cat.Slug != "general-talk" {
 		t.Errorf("derived slug %q", f.cat.Slug)
 	}
-	if got := f.signalNames(t, store.SubjectForumCategory, f.cat.ID); len(got) != 1 || got[0] != "forum.category.created" {
+	if got := f.forumSignalNames(t, store.SubjectForumCategory, f.cat.ID); len(got) != 1 || got[0] != "forum.category.created" {
 		t.Errorf("signals %v", got)
 	}
 	for name, tc := range map[string]struct {
@@ -132,7 +132,7 @@ func TestArchivedCategoryTakesNoThreadsAndItsThreadsNoReplies(t *testing.T) {
 	if _, _, err := f.s.CreateForumReply(ctx, f.t, f.user, th.ID, "a reply"); err != nil {
 		t.Errorf("reply after restore: %v", err)
 	}
-	got := f.signalNames(t, store.SubjectForumCategory, f.cat.ID)
+	got := f.forumSignalNames(t, store.SubjectForumCategory, f.cat.ID)
 	want := []string{"forum.category.created", "forum.category.archived", "forum.category.restored"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("category signals %v, want %v", got, want)
@@ -150,10 +150,10 @@ func TestThreadAndFirstPostCommitTogether(t *testing.T) {
 	if th.PostCount != 1 || p.ThreadID != th.ID || p.Status != store.PostPublished || p.AuthorName != "Owner" {
 		t.Errorf("thread %+v post %+v", th, p)
 	}
-	if got := f.signalNames(t, store.SubjectForumThread, th.ID); strings.Join(got, ",") != "forum.thread.created" {
+	if got := f.forumSignalNames(t, store.SubjectForumThread, th.ID); strings.Join(got, ",") != "forum.thread.created" {
 		t.Errorf("thread signals %v", got)
 	}
-	if got := f.signalNames(t, store.SubjectForumPost, p.ID); strings.Join(got, ",") != "forum.post.created" {
+	if got := f.forumSignalNames(t, store.SubjectForumPost, p.ID); strings.Join(got, ",") != "forum.post.created" {
 		t.Errorf("post signals %v", got)
 	}
 
@@ -382,7 +382,7 @@ func TestLockUnlockLockThroughDirectives(t *testing.T) {
 		t.Errorf("lock of a locked thread: %s", dir.Status)
 	}
 	want := "forum.thread.created,forum.thread.locked,forum.thread.unlocked,forum.thread.locked"
-	if got := strings.Join(f.signalNames(t, store.SubjectForumThread, th.ID), ","); got != want {
+	if got := strings.Join(f.forumSignalNames(t, store.SubjectForumThread, th.ID), ","); got != want {
 		t.Errorf("thread signals\n got %s\nwant %s", got, want)
 	}
 	// The locked signal carries who asked and which directive made it.
@@ -432,7 +432,7 @@ func TestHideUnhideDeleteThroughDirectives(t *testing.T) {
 		}
 	}
 	want := "forum.post.created,forum.post.hidden,forum.post.unhidden,forum.post.hidden,forum.post.deleted,forum.post.unhidden"
-	if got := strings.Join(f.signalNames(t, store.SubjectForumPost, reply.ID), ","); got != want {
+	if got := strings.Join(f.forumSignalNames(t, store.SubjectForumPost, reply.ID), ","); got != want {
 		t.Errorf("post signals\n got %s\nwant %s", got, want)
 	}
 }
