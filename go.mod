@@ -9,6 +9,12 @@ require (
 )
 
 require (
+	github.com/r3labs/sse/v2 v2.10.0 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+	gopkg.in/cenkalti/backoff.v1 v1.1.0 // indirect
+)
+
+require (
 	github.com/PuerkitoBio/goquery v1.13.0 // indirect
 	github.com/andybalholm/cascadia v1.3.4 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"fleetprompt/handlers/live"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -28,6 +29,9 @@ type Config struct {
 	// HealthFunc reports extra health facts (e.g. tenants left behind by a
 	// failed migration); nil means none.
 	HealthFunc func(ctx context.Context) map[string]any
+	// Live serves GET /events and ends a session's streams at sign-out;
+	// nil leaves /events a 404 (tests that need no live layer).
+	Live *live.Hub
 }
 
 // Handler serves every route.
@@ -40,6 +44,7 @@ type Handler struct {
 	ttl      time.Duration
 	throttle *throttle
 	health   func(ctx context.Context) map[string]any
+	live     *live.Hub
 }
 
 // New builds the handlers.
@@ -64,5 +69,6 @@ func New(cfg Config) *Handler {
 		ttl:      cfg.SessionTTL,
 		throttle: newThrottle(5, 15*time.Minute),
 		health:   cfg.HealthFunc,
+		live:     cfg.Live,
 	}
 }

@@ -37,6 +37,7 @@ func (h *Handler) Routes() http.Handler {
 	// Active members of the current organization.
 	member := r.Group("/", h.requireUser, h.requireOrg)
 	member.GET("/dashboard", h.wrap(h.dashboard))
+	member.GET("/events", h.wrap(h.events))
 	member.GET("/forums", h.wrap(h.forumIndex))
 	member.GET("/forums/c/:slug", h.wrap(h.forumCategory))
 	member.GET("/forums/new", h.wrap(h.forumThreadNew))

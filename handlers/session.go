@@ -78,6 +78,7 @@ func (h *Handler) signOut(c *gin.Context) error {
 		if err := h.store.DeleteSession(c.Request.Context(), tok); err != nil {
 			return err
 		}
+		h.endStreams(c, tok)
 	}
 	s.Values = map[any]any{}
 	s.Options.MaxAge = -1

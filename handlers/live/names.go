@@ -1,0 +1,24 @@
+package live
+
+import "strings"
+
+// FeedEvents lists the signal names a page following the "tenant" topic
+// swaps in (htmx's sse-swap takes names, not patterns), plus live.reload.
+// A signal missing here still moves the page's cursor; it just shows up
+// on the next load instead of live.
+var FeedEvents = []string{
+	"forum.category.created", "forum.category.archived", "forum.category.restored",
+	"forum.thread.created", "forum.thread.locked", "forum.thread.unlocked",
+	"forum.post.created", "forum.post.hidden", "forum.post.unhidden", "forum.post.deleted",
+	"package.install.requested", "package.uninstall.requested",
+	"package.installation.started", "package.installation.installing", "package.installation.installed",
+	"package.installation.failed", "package.installation.uninstalled",
+	"package.installation.enabled", "package.installation.disabled",
+	"directive.requested", "directive.started", "directive.succeeded", "directive.failed", "directive.canceled",
+	"agent.state.changed",
+	"member.added", "member.role_changed", "member.disabled", "member.enabled",
+	"live.reload",
+}
+
+// FeedSwap is FeedEvents as an sse-swap attribute value.
+func FeedSwap() string { return strings.Join(FeedEvents, ",") }

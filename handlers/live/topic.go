@@ -1,0 +1,64 @@
+package live
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// Topic kinds a page can follow.
+const (
+	KindTenant        = "tenant"        // every signal of the organization
+	KindThread        = "thread"        // one forum thread: its posts, status and audit trail
+	KindCategory      = "category"      // one forum category: new threads, status
+	KindInstallations = "installations" // package installation progress
+)
+
+// Topic is what a stream follows inside one tenant. Arg is the thread id
+// or the category slug; empty for the other kinds.
+type Topic struct {
+	Kind string
+	Arg  string
+}
+
+// String is the topic as clients spell it ("thread:<uuid>").
+func (t Topic) String() string {
+	if t.Arg == "" {
+		return t.Kind
+	}
+	return t.Kind + ":" + t.Arg
+}
+
+// ErrBadTopic is returned for a topic that is not one of the forms above.
+var ErrBadTopic = errors.New("live: malformed topic")
+
+var (
+	uuidRE         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	categorySlugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// ParseTopic checks the syntax of a client's topic. Whether the thread or
+// category exists in the caller's tenant is the caller's check.
+func ParseTopic(s string) (Topic, error) {
+	kind, arg, _ := strings.Cut(s, ":")
+	switch kind {
+	case KindTenant, KindInstallations:
+		if arg == "" && !strings.Contains(s, ":") {
+			return Topic{Kind: kind}, nil
+		}
+	case KindThread:
+		if arg = strings.ToLower(arg); uuidRE.MatchString(arg) {
+			return Topic{Kind: kind, Arg: arg}, nil
+		}
+	case KindCategory:
+		if len(arg) <= 64 && categorySlugRE.MatchString(arg) {
+			return Topic{Kind: kind, Arg: arg}, nil
+		}
+	}
+	return Topic{}, ErrBadTopic
+}
+
+// streamKey names the fan-out set of a topic inside a tenant schema. It is
+// built by the server from a checked tenant and a parsed topic, never from
+// raw client input.
+func streamKey(schema string, t Topic) string { return schema + "/" + t.String() }
