@@ -467,8 +467,11 @@ func TestLockAndReplyRaceNeverLandsAReplyAfterTheLock(t *testing.T) {
 		t.Fatal(dir.Status)
 	}
 	var late int
-	if err := f.s.DB.GetContext(ctx, &late, f.t.SQL(`SELECT count(*) FROM {tenant}.forum_posts p
-		WHERE p.thread_id = $1 AND p.created_at > (SELECT occurred_at FROM {tenant}.signals WHERE name = 'forum.thread.locked' AND subject_id = $1::text)`), th.ID); err != nil {
+	// Signal seqs follow commit order (timestamps are transaction starts,
+	// which say nothing about it): no post.created may come after locked.
+	if err := f.s.DB.GetContext(ctx, &late, f.t.SQL(`SELECT count(*) FROM {tenant}.signals s
+		WHERE s.name = 'forum.post.created' AND s.payload->>'thread_id' = $1
+		  AND s.seq > (SELECT seq FROM {tenant}.signals WHERE name = 'forum.thread.locked' AND subject_id = $1)`), th.ID); err != nil {
 		t.Fatal(err)
 	}
 	if late != 0 {
