@@ -38,6 +38,9 @@ func (h *Handler) Routes() http.Handler {
 	member := r.Group("/", h.requireUser, h.requireOrg)
 	member.GET("/dashboard", h.wrap(h.dashboard))
 	member.GET("/events", h.wrap(h.events))
+	if h.live != nil {
+		h.registerLiveFragments()
+	}
 	member.GET("/forums", h.wrap(h.forumIndex))
 	member.GET("/forums/c/:slug", h.wrap(h.forumCategory))
 	member.GET("/forums/new", h.wrap(h.forumThreadNew))

@@ -22,6 +22,49 @@
     }
   }, true);
 
+  // Live updates (SSE). htmx-ext-sse reopens a stream without
+  // Last-Event-ID after a failed answer, so keep the page's cursor in its
+  // sse-connect URL: the reconnect resumes after the last event shown.
+  document.addEventListener("htmx:sseMessage", function (evt) {
+    var id = evt.detail && evt.detail.lastEventId;
+    var src = evt.target.closest && evt.target.closest("[sse-connect]");
+    if (!id || !src) { return; }
+    var url = src.getAttribute("sse-connect").replace(/([?&]last_event_id=)[^&]*/, "$1" + encodeURIComponent(id));
+    src.setAttribute("sse-connect", url);
+  });
+
+  // fp-live: an element that is already on the page (same id) is not
+  // inserted again: a reply you just posted and its live event, or an
+  // event replayed after a reconnect. Replacements (outerHTML) pass.
+  var inserting = /^(beforeend|afterbegin|beforebegin|afterend)\b/;
+  function dropPresent(parent, keep) {
+    var dropped = false;
+    Array.prototype.slice.call(parent.children).forEach(function (el) {
+      var existing = el.id && document.getElementById(el.id);
+      if (existing && existing !== keep && !existing.contains(keep) && !el.hasAttribute("hx-swap-oob")) {
+        el.remove();
+        dropped = true;
+      }
+    });
+    return dropped;
+  }
+  function dedupe(text, elt) {
+    // Whole documents and fragments without ids are left exactly as sent.
+    if (text.indexOf("id=") < 0 || /<(html|body)[\s>]/i.test(text)) { return text; }
+    var tpl = document.createElement("template");
+    tpl.innerHTML = text;
+    var spec = (elt && elt.getAttribute && elt.getAttribute("hx-swap")) || "";
+    var dropped = inserting.test(spec) && dropPresent(tpl.content, elt);
+    tpl.content.querySelectorAll("[hx-swap-oob]").forEach(function (o) {
+      if (inserting.test(o.getAttribute("hx-swap-oob")) && dropPresent(o, null)) { dropped = true; }
+    });
+    return dropped ? tpl.innerHTML : text;
+  }
+  // app.js loads (deferred) after htmx, so htmx is there to extend.
+  if (window.htmx) {
+    htmx.defineExtension("fp-live", { transformResponse: function (text, xhr, elt) { return dedupe(text, elt); } });
+  }
+
   // Org switcher: submit on change; the button stays for no-JS users.
   document.addEventListener("change", function (evt) {
     if (evt.target.matches("select[data-autosubmit]")) {

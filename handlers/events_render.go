@@ -1,0 +1,233 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+
+	"fleetprompt/handlers/live"
+	"fleetprompt/store"
+)
+
+// Live fragments: how the hub renders forum and marketplace signals with
+// the pages' own blocks, so a pushed fragment is the markup a reload
+// would show. Registered once, when the routes are built.
+func (h *Handler) registerLiveFragments() {
+	h.live.Render("forum.post.", h.livePost)
+	h.live.Render("forum.thread.", h.liveThread)
+	h.live.Render("directive.", h.liveDirective)
+	h.live.Render("package.", h.liveInstall)
+}
+
+// livePayload holds the routing fields signals carry.
+type livePayload struct {
+	PostID      string `json:"post_id"`
+	ThreadID    string `json:"thread_id"`
+	DirectiveID string `json:"directive_id"`
+}
+
+func payloadOf(sig store.Signal) livePayload {
+	var p livePayload
+	json.Unmarshal(sig.Payload, &p) // missing fields stay empty
+	return p
+}
+
+// block renders one named block (the forum and install blocks are
+// partials, so any page's template set has them).
+func (h *Handler) block(name string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := h.views.Render(&buf, "dashboard", name, data); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(buf.Bytes()), nil
+}
+
+// oob marks a fragment's root element as an out-of-band swap (e.g.
+// "outerHTML" replaces the element with the same id, "delete" removes it).
+func oob(html []byte, how string) []byte {
+	i := bytes.IndexByte(html, '<')
+	if i < 0 {
+		return html
+	}
+	j := i + 1
+	for j < len(html) && html[j] != ' ' && html[j] != '>' && html[j] != '\n' && html[j] != '/' {
+		j++
+	}
+	out := make([]byte, 0, len(html)+32)
+	out = append(out, html[:j]...)
+	out = append(out, ` hx-swap-oob="`+how+`"`...)
+	return append(out, html[j:]...)
+}
+
+// auditRow is the signal's row of the thread's audit trail, appended
+// out of band, so every thread event also extends the trail.
+func (h *Handler) auditRow(ctx context.Context, sig store.Signal) ([]byte, error) {
+	e, err := h.store.SignalAuditEntry(ctx, sig)
+	if err != nil {
+		return nil, err
+	}
+	row, err := h.block("audit_row", auditRowView{Entry: e})
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte(`<div hx-swap-oob="beforeend:#audit">`), row...), "</div>"...), nil
+}
+
+// livePost: a new post is appended to the thread (moderators get their
+// buttons); a hidden or deleted post disappears for members and turns
+// into its placeholder for moderators; a restored one comes back.
+func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal) ([]live.Fragment, error) {
+	p := payloadOf(sig)
+	id := p.PostID
+	if id == "" && sig.SubjectType == store.SubjectForumPost {
+		id = sig.SubjectID
+	}
+	audit, err := h.auditRow(ctx, sig)
+	if err != nil {
+		return nil, err
+	}
+	post, err := h.store.ForumPost(ctx, t, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return []live.Fragment{{Kind: live.KindThread, HTML: audit}}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	member, err := h.block("forum_post", postView(post, false))
+	if err != nil {
+		return nil, err
+	}
+	mod, err := h.block("forum_post", postView(post, true))
+	if err != nil {
+		return nil, err
+	}
+	if sig.Name != "forum.post.created" {
+		// The post is already on the page: replace it (or, for members,
+		// remove it when it is no longer visible).
+		if post.Visible() {
+			member = oob(member, "outerHTML")
+		} else {
+			member = oob([]byte(`<article id="post-`+post.ID+`"></article>`), "delete")
+		}
+		mod = oob(mod, "outerHTML")
+	}
+	return []live.Fragment{
+		{Kind: live.KindThread, HTML: member, For: live.MembersOnly},
+		{Kind: live.KindThread, HTML: mod, For: live.ModeratorsOnly},
+		{Kind: live.KindThread, HTML: audit},
+	}, nil
+}
+
+// liveThread: a new thread is prepended to its category's list; a lock or
+// unlock swaps the thread page's status.
+func (h *Handler) liveThread(ctx context.Context, t store.Tenant, sig store.Signal) ([]live.Fragment, error) {
+	id := payloadOf(sig).ThreadID
+	if id == "" {
+		id = sig.SubjectID
+	}
+	th, err := h.store.ForumThread(ctx, t, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	audit, err := h.auditRow(ctx, sig)
+	if err != nil {
+		return nil, err
+	}
+	var out []live.Fragment
+	if sig.Name == "forum.thread.created" {
+		row, err := h.block("forum_thread_row", threadRowView{Thread: th})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, live.Fragment{Kind: live.KindCategory, HTML: row})
+		return append(out, live.Fragment{Kind: live.KindThread, HTML: audit}), nil
+	}
+	member, err := h.block("thread_status", threadStatusView{Thread: th})
+	if err != nil {
+		return nil, err
+	}
+	mod, err := h.block("thread_status", threadStatusView{Thread: th, Moderator: true})
+	if err != nil {
+		return nil, err
+	}
+	return append(out,
+		live.Fragment{Kind: live.KindThread, HTML: member, For: live.MembersOnly},
+		live.Fragment{Kind: live.KindThread, HTML: mod, For: live.ModeratorsOnly},
+		live.Fragment{Kind: live.KindThread, HTML: audit},
+	), nil
+}
+
+// liveDirective: on a thread page, the directive's own audit row is added
+// when requested and replaced in place as its status moves on; on the
+// marketplace, a package directive refreshes the package's status.
+func (h *Handler) liveDirective(ctx context.Context, t store.Tenant, sig store.Signal) ([]live.Fragment, error) {
+	var out []live.Fragment
+	if sig.SubjectType == store.SubjectForumThread || sig.SubjectType == store.SubjectForumPost {
+		audit, err := h.auditRow(ctx, sig)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, live.Fragment{Kind: live.KindThread, HTML: audit})
+		if id := payloadOf(sig).DirectiveID; id != "" {
+			d, err := h.store.Directive(ctx, t, id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil {
+				e, err := h.store.DirectiveAuditEntry(ctx, d)
+				if err != nil {
+					return nil, err
+				}
+				row, err := h.block("audit_row", auditRowView{Entry: e})
+				if err != nil {
+					return nil, err
+				}
+				if sig.Name == "directive.requested" {
+					row = append(append([]byte(`<div hx-swap-oob="beforeend:#audit">`), row...), "</div>"...)
+				} else {
+					row = oob(row, "outerHTML")
+				}
+				out = append(out, live.Fragment{Kind: live.KindThread, HTML: row})
+			}
+		}
+	}
+	if sig.SubjectType == "package" {
+		more, err := h.liveInstall(ctx, t, sig)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// liveInstall swaps a package's install status (the block the marketplace
+// pages show) out of band, in the member and the manager variant.
+func (h *Handler) liveInstall(ctx context.Context, t store.Tenant, sig store.Signal) ([]live.Fragment, error) {
+	slug := sig.SubjectID
+	if sig.SubjectType != "package" || slug == "" {
+		return nil, nil
+	}
+	var out []live.Fragment
+	for _, manage := range []bool{false, true} {
+		s, err := h.InstallStatusFor(ctx, t, slug, manage, "/marketplace")
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		html, err := h.block("install_status", s)
+		if err != nil {
+			return nil, err
+		}
+		who := live.MembersOnly
+		if manage {
+			who = live.ModeratorsOnly
+		}
+		out = append(out, live.Fragment{Kind: live.KindInstallations, HTML: oob(html, "outerHTML"), For: who})
+	}
+	return out, nil
+}
+

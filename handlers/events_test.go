@@ -1,0 +1,295 @@
+package handlers_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"fleetprompt/handlers"
+	"fleetprompt/handlers/live"
+	"fleetprompt/static"
+	"fleetprompt/store"
+	"fleetprompt/store/storetest"
+	"fleetprompt/views"
+)
+
+// newLiveSite is newSite with a running live hub. Sites built over the
+// same store are two app processes on one database.
+func newLiveSite(t *testing.T, st *store.Store) (*site, *live.Hub) {
+	t.Helper()
+	if st == nil {
+		st = storetest.Store(t)
+	}
+	assets, err := static.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rend, err := views.New(assets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub := live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: quiet})
+	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: hub,
+		SessionSecret: []byte("test-secret-test-secret-test-secret")})
+	srv := httptest.NewUnstartedServer(h.Routes())
+	srv.Config.WriteTimeout = 2 * time.Second // like app/serve.go: streams must outlive it
+	srv.Start()
+	if err := hub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		hub.Close()
+		srv.Close()
+	})
+	return &site{t: t, srv: srv, store: st}, hub
+}
+
+// liveEvent is one SSE event as a browser sees it.
+type liveEvent struct{ ID, Name, Data string }
+
+type eventStream struct {
+	events chan liveEvent
+	ended  chan struct{}
+	cancel context.CancelFunc
+}
+
+// stream opens path as an event stream with the client's cookies.
+func (c *client) stream(t *testing.T, path string, headers ...string) *eventStream {
+	t.Helper()
+	cctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(cctx, http.MethodGet, c.s.srv.URL+path, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		t.Fatalf("GET %s: %d %s\n%.500s", path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	s := &eventStream{events: make(chan liveEvent, 256), ended: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(s.ended)
+		defer resp.Body.Close()
+		r := bufio.NewReader(resp.Body)
+		var ev liveEvent
+		var data []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			field, value, _ := strings.Cut(line, ":")
+			value = strings.TrimPrefix(value, " ")
+			switch {
+			case line == "":
+				if data != nil {
+					ev.Data = strings.Join(data, "\n")
+					s.events <- ev
+				}
+				ev, data = liveEvent{}, nil
+			case field == "id":
+				ev.ID = value
+			case field == "event":
+				ev.Name = value
+			case field == "data":
+				data = append(data, value)
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-s.ended })
+	return s
+}
+
+func (s *eventStream) next(t *testing.T, name string) liveEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-s.events:
+			if ev.Name == name {
+				return ev
+			}
+		case <-s.ended:
+			t.Fatalf("stream ended waiting for %s", name)
+		case <-timeout:
+			t.Fatalf("no %s event within 10s", name)
+		}
+	}
+}
+
+func (s *eventStream) waitEnd(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stream still open")
+	}
+}
+
+// forumThread makes a category and a thread as the client (an owner) and
+// returns the thread id and the category slug.
+func (c *client) forumThread(t *testing.T, tenant store.Tenant) (threadID, catSlug string) {
+	t.Helper()
+	catSlug = storetest.Name("cat")
+	r := c.post("/forums/categories", url.Values{"name": {"Cat " + catSlug}, "slug": {catSlug}, "description": {""}})
+	wantStatus(t, r, http.StatusSeeOther)
+	cat, err := c.s.store.ForumCategoryBySlug(ctx, tenant, catSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = c.post("/forums/threads", url.Values{"category_id": {cat.ID}, "title": {"Hello"}, "body": {"First post"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	loc := r.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/forums/t/") {
+		t.Fatalf("thread created at %q", loc)
+	}
+	return strings.TrimPrefix(strings.Split(loc, "#")[0], "/forums/t/"), catSlug
+}
+
+func tenantOf(t *testing.T, st *store.Store, slug string) store.Tenant {
+	t.Helper()
+	tn, err := st.TenantBySchema(ctx, "org_"+slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+// Every topic is checked against the caller's current organization:
+// another organization's thread or category is not found, a malformed
+// topic or cursor is refused, and visitors are sent to sign in.
+func TestEventsTopicIsolation(t *testing.T) {
+	s, _ := newLiveSite(t, nil)
+	a, b := s.client(), s.client()
+	slugA, slugB := storetest.Name("eva"), storetest.Name("evb")
+	a.register(slugA)
+	b.register(slugB)
+	threadB, catB := b.forumThread(t, tenantOf(t, s.store, slugB))
+
+	for _, q := range []string{"topic=thread:" + threadB, "topic=category:" + catB,
+		"topic=thread:not-a-uuid", "topic=nope", "topic=", "topic=thread:00000000-0000-4000-8000-000000000000"} {
+		r := a.get("/events?" + q)
+		wantStatus(t, r, http.StatusNotFound)
+	}
+	wantStatus(t, a.get("/events?topic=tenant&last_event_id=abc"), http.StatusBadRequest)
+	visitor := s.client().get("/events?topic=tenant")
+	wantStatus(t, visitor, http.StatusSeeOther)
+	if !strings.HasPrefix(visitor.Header.Get("Location"), "/login") {
+		t.Fatalf("visitor sent to %q", visitor.Header.Get("Location"))
+	}
+
+	// B's own topics stream; A's tenant stream never carries B's signals.
+	streamA := a.stream(t, "/events?topic=tenant")
+	streamB := b.stream(t, "/events?topic=thread:"+threadB)
+	r := b.post("/forums/t/"+threadB+"/replies", url.Values{"body": {"Only for B"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	ev := streamB.next(t, "forum.post.created")
+	if !strings.Contains(ev.Data, "Only for B") || !strings.Contains(ev.Data, `id="post-`) {
+		t.Fatalf("post fragment:\n%s", ev.Data)
+	}
+	catA := storetest.Name("cata")
+	wantStatus(t, a.post("/forums/categories", url.Values{"name": {"Mine"}, "slug": {catA}}), http.StatusSeeOther)
+	if ev := streamA.next(t, "forum.category.created"); !strings.Contains(ev.Data, "forum.category.created") {
+		t.Fatalf("A's feed row:\n%s", ev.Data)
+	}
+	select {
+	case ev := <-streamA.events:
+		t.Fatalf("A's stream carried another event: %+v", ev)
+	default:
+	}
+}
+
+// Signing out ends the streams of that session.
+func TestSignOutEndsStreams(t *testing.T) {
+	s, _ := newLiveSite(t, nil)
+	c := s.client()
+	c.register(storetest.Name("evso"))
+	st := c.stream(t, "/events?topic=tenant")
+	wantStatus(t, c.post("/logout", nil), http.StatusSeeOther)
+	st.waitEnd(t)
+}
+
+// Two app processes on one database behave as one site: a reply posted
+// through one appears on a stream served by the other, as the thread
+// page's post fragment, with its audit row.
+func TestReplyReachesStreamOfOtherProcess(t *testing.T) {
+	s1, _ := newLiveSite(t, nil)
+	s2, _ := newLiveSite(t, s1.store)
+	slug := storetest.Name("evtwo")
+	writer := s1.client()
+	writer.register(slug)
+	thread, cat := writer.forumThread(t, tenantOf(t, s1.store, slug))
+
+	reader := s2.client()
+	wantStatus(t, reader.login(slug+"@example.com", "password123"), http.StatusSeeOther)
+	page := reader.get("/forums/t/" + thread)
+	wantStatus(t, page, http.StatusOK)
+	connect, _ := page.doc(t).Find("[sse-connect]").Attr("sse-connect")
+	if !strings.Contains(connect, "topic=thread:"+thread) || !strings.Contains(connect, "last_event_id=") {
+		t.Fatalf("thread page sse-connect = %q", connect)
+	}
+	threadStream := reader.stream(t, connect)
+	catStream := reader.stream(t, "/events?topic=category:"+cat)
+	feed := reader.stream(t, "/events?topic=tenant")
+
+	wantStatus(t, writer.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Seen **elsewhere**"}}), http.StatusSeeOther)
+	ev := threadStream.next(t, "forum.post.created")
+	if ev.ID == "" || !strings.Contains(ev.Data, "<strong>elsewhere</strong>") || !strings.Contains(ev.Data, `hx-swap-oob="beforeend:#audit"`) {
+		t.Fatalf("reply fragment:\n%s", ev.Data)
+	}
+	if ev := feed.next(t, "forum.post.created"); !strings.Contains(ev.Data, `data-testid="activity-row"`) {
+		t.Fatalf("feed row:\n%s", ev.Data)
+	}
+
+	cat2, err := s1.store.ForumCategoryBySlug(ctx, tenantOf(t, s1.store, slug), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, writer.post("/forums/threads", url.Values{"category_id": {cat2.ID}, "title": {"Second"}, "body": {"x"}}), http.StatusSeeOther)
+	if ev := catStream.next(t, "forum.thread.created"); !strings.Contains(ev.Data, "Second") || !strings.Contains(ev.Data, `data-testid="thread-row"`) {
+		t.Fatalf("thread row:\n%s", ev.Data)
+	}
+}
+
+// The dashboard lists the latest signals and follows the tenant topic
+// from the newest one shown.
+func TestDashboardActivityFeed(t *testing.T) {
+	s, _ := newLiveSite(t, nil)
+	c := s.client()
+	slug := storetest.Name("evdash")
+	c.register(slug)
+	c.forumThread(t, tenantOf(t, s.store, slug))
+	r := c.get("/dashboard")
+	wantStatus(t, r, http.StatusOK)
+	doc := r.doc(t)
+	rows := doc.Find(`[data-testid="activity-feed"] [data-testid="activity-row"]`)
+	if rows.Length() < 3 {
+		t.Fatalf("feed has %d rows", rows.Length())
+	}
+	newest, _ := rows.First().Attr("data-seq")
+	connect, _ := doc.Find(`[sse-connect]`).Attr("sse-connect")
+	if connect != "/events?topic=tenant&last_event_id="+newest {
+		t.Fatalf("sse-connect = %q, newest row seq %s", connect, newest)
+	}
+	swap, _ := doc.Find(`#activity-feed`).Attr("sse-swap")
+	if !strings.Contains(swap, "forum.post.created") {
+		t.Fatalf("sse-swap = %q", swap)
+	}
+}
