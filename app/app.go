@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"fleetprompt/store"
 )
@@ -63,15 +64,32 @@ func run(ctx context.Context, cfg Config, cmd string, rest []string, log *slog.L
 	switch cmd {
 	case "migrate", "seed":
 		return nil
-	case "serve":
+	case "replay":
+		return replay(ctx, st, rest, log)
+	case "worker":
+		return work(ctx, cfg, st, d.dsn, log)
+	default: // serve
 		secret, err := sessionSecret(cfg)
 		if err != nil {
 			return err
 		}
-		return serve(ctx, cfg, st, secret, rep, log)
-	default:
-		return fmt.Errorf("command %q is not available yet", cmd)
+		return serve(ctx, cfg, st, d.dsn, secret, rep, log)
 	}
+}
+
+// work runs job workers only, until ctx ends.
+func work(ctx context.Context, cfg Config, st *store.Store, dsn string, log *slog.Logger) error {
+	p, err := newPlatform(st, dsn, cfg, false, log)
+	if err != nil {
+		return err
+	}
+	if err := p.start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down worker")
+	p.stop(log, 30*time.Second)
+	return nil
 }
 
 // sessionSecret returns SESSION_SECRET, or a secret generated once and

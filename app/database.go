@@ -18,6 +18,7 @@ import (
 // database is the pool plus, when we run our own server, its cluster.
 type database struct {
 	db      *sqlx.DB
+	dsn     string             // for the LISTEN connections
 	cluster *pgcluster.Cluster // nil with DATABASE_URL
 	created bool               // the application database is new
 }
@@ -33,7 +34,7 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		if err != nil {
 			return nil, err
 		}
-		return &database{db: db}, nil
+		return &database{db: db, dsn: cfg.DatabaseURL}, nil
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -70,7 +71,7 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 	if err := c.Start(ctx); err != nil {
 		return nil, err
 	}
-	d := &database{cluster: c}
+	d := &database{cluster: c, dsn: c.DSN(embeddedDB)}
 	admin, err := store.Open(ctx, c.DSN("postgres"), 2)
 	if err != nil {
 		c.Stop()
@@ -89,11 +90,11 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		}
 		d.created = true
 	}
-	if d.db, err = store.Open(ctx, c.DSN(embeddedDB), maxConns); err != nil {
+	if d.db, err = store.Open(ctx, d.dsn, maxConns); err != nil {
 		c.Stop()
 		return nil, err
 	}
-	log.Info("using private PostgreSQL", "dsn_file", c.Dir+".password", "port", c.Port())
+	log.Info("using private PostgreSQL", "password_file", c.Dir+".password", "port", c.Port())
 	return d, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fleetprompt/handlers"
+	"fleetprompt/handlers/live"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -17,7 +18,7 @@ import (
 // serve runs the HTTP server until ctx ends, then shuts down in order:
 // HTTP first (in-flight requests finish), then background work; the
 // database closes when run returns.
-func serve(ctx context.Context, cfg Config, st *store.Store, secret []byte, rep store.MigrationReport, log *slog.Logger) error {
+func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret []byte, rep store.MigrationReport, log *slog.Logger) error {
 	assets, err := static.Load()
 	if err != nil {
 		return err
@@ -26,9 +27,15 @@ func serve(ctx context.Context, cfg Config, st *store.Store, secret []byte, rep 
 	if err != nil {
 		return err
 	}
+	p, err := newPlatform(st, dsn, cfg, true, log)
+	if err != nil {
+		return err
+	}
+	hub := live.NewHub(st, dsn, rend, live.Config{Logger: log})
 	failed := rep.FailedSchemas()
 	h := handlers.New(handlers.Config{
 		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,
+		Directives: p.dirs, Signals: p.bus, Live: hub,
 		HealthFunc: func(ctx context.Context) map[string]any {
 			if len(failed) == 0 {
 				return nil
@@ -49,6 +56,13 @@ func serve(ctx context.Context, cfg Config, st *store.Store, secret []byte, rep 
 	if err != nil {
 		return err
 	}
+	if err := hub.Start(ctx); err != nil {
+		return err
+	}
+	defer hub.Close()
+	if err := p.start(ctx); err != nil {
+		return err
+	}
 	log.Info("serving", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -60,8 +74,12 @@ func serve(ctx context.Context, cfg Config, st *store.Store, secret []byte, rep 
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// Event streams never finish on their own: end them first so Shutdown
+	// does not wait out its whole deadline for them.
+	hub.Close()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
+	p.stop(log, 10*time.Second)
 	return nil
 }
