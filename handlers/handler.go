@@ -32,6 +32,9 @@ type Config struct {
 	// Live serves GET /events and ends a session's streams at sign-out;
 	// nil leaves /events a 404 (tests that need no live layer).
 	Live *live.Hub
+	// Signals replays signals to their handlers from the admin's signals
+	// page; nil makes a replay fail (tests that need none).
+	Signals *store.SignalBus
 }
 
 // Handler serves every route.
@@ -45,6 +48,7 @@ type Handler struct {
 	throttle *throttle
 	health   func(ctx context.Context) map[string]any
 	live     *live.Hub
+	signals  *store.SignalBus
 }
 
 // New builds the handlers.
@@ -70,5 +74,6 @@ func New(cfg Config) *Handler {
 		throttle: newThrottle(5, 15*time.Minute),
 		health:   cfg.HealthFunc,
 		live:     cfg.Live,
+		signals:  cfg.Signals,
 	}
 }

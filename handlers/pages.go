@@ -12,10 +12,6 @@ func (h *Handler) home(c *gin.Context) error {
 	return h.render(c, http.StatusOK, "home", "content", h.page(c, "", nil))
 }
 
-func (h *Handler) dashboard(c *gin.Context) error {
-	return h.render(c, http.StatusOK, "dashboard", "content", h.page(c, "Dashboard", nil))
-}
-
 // healthz answers 200 when the database responds and every tenant is
 // migrated, 503 otherwise, with the facts as JSON.
 func (h *Handler) healthz(c *gin.Context) error {

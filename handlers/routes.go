@@ -1,14 +1,13 @@
 package handlers
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 )
 
 // Routes returns the HTTP handler with every route, grouped by who may
-// use them.
-func (h *Handler) Routes() http.Handler {
+// use them. It is the *gin.Engine itself so tests can walk every
+// registered route (handlers/isolation_test.go).
+func (h *Handler) Routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.RedirectTrailingSlash = false
@@ -33,6 +32,10 @@ func (h *Handler) Routes() http.Handler {
 	user.GET("/orgs/new", h.wrap(h.orgNewPage))
 	user.POST("/orgs", h.wrap(h.orgCreate))
 	user.POST("/org/select", h.wrap(h.orgSelect))
+	// Owner or admin of some organization (checked in the handlers), so
+	// a plain member of the current one can still switch to manage another.
+	user.GET("/admin/tenant", h.wrap(h.adminTenants))
+	user.POST("/admin/tenant", h.wrap(h.adminTenantSelect))
 
 	// Active members of the current organization.
 	member := r.Group("/", h.requireUser, h.requireOrg)
@@ -59,6 +62,25 @@ func (h *Handler) Routes() http.Handler {
 	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))
 	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
 	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
+
+	// The admin console: owners and admins of the current organization.
+	admin := r.Group("/admin", h.requireUser, h.requireOrg, h.requireAdmin)
+	admin.GET("", h.wrap(h.adminHome))
+	admin.GET("/members", h.wrap(h.adminMembers))
+	admin.POST("/members", h.wrap(h.adminMemberAdd))
+	admin.POST("/members/:user_id", h.wrap(h.adminMemberUpdate))
+	admin.GET("/agents", h.wrap(h.adminAgents))
+	admin.POST("/agents/:id/transitions", h.wrap(h.adminAgentTransition))
+	admin.GET("/installations", h.wrap(h.adminInstallations))
+	admin.POST("/installations/:id/enable", h.wrap(h.adminInstallationEnable))
+	admin.POST("/installations/:id/disable", h.wrap(h.adminInstallationDisable))
+	admin.GET("/signals", h.wrap(h.adminSignals))
+	admin.POST("/signals/replay", h.wrap(h.adminSignalReplay))
+	admin.GET("/directives", h.wrap(h.adminDirectives))
+	admin.POST("/directives/:id/retry", h.wrap(h.adminDirectiveRetry))
+	admin.POST("/directives/:id/cancel", h.wrap(h.adminDirectiveCancel))
+	admin.GET("/jobs", h.wrap(h.adminJobs))
+	admin.GET("/forums", h.wrap(h.adminForums))
 
 	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
 	return r

@@ -321,3 +321,13 @@ func (s *Store) AdministeredOrganizations(ctx context.Context, userID int64) ([]
 	}
 	return out, nil
 }
+
+// CountMembers returns how many active members the organization has.
+func (s *Store) CountMembers(ctx context.Context, orgID int64) (int, error) {
+	var n int
+	err := s.DB.GetContext(ctx, &n, `SELECT count(*) FROM organization_memberships WHERE organization_id = $1 AND status = 'active'`, orgID)
+	if err != nil {
+		return 0, fmt.Errorf("count members: %w", err)
+	}
+	return n, nil
+}

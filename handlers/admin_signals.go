@@ -1,0 +1,132 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/store"
+)
+
+// adminSignalsData is the signals table.
+type adminSignalsData struct {
+	Signals []store.Signal
+}
+
+// timeLayouts are what the filter accepts: a datetime-local input's value,
+// or a date. Times are UTC, as the table shows them.
+var timeLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02", time.RFC3339}
+
+func parseFilterTime(v *store.ValidationError, field, s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+			return t
+		}
+	}
+	v.Add(field, fmt.Sprintf("%q is not a time (use 2006-01-02 or 2006-01-02T15:04, UTC)", s))
+	return time.Time{}
+}
+
+// adminSignals is GET /admin/signals?name=&subject_type=&subject_id=&since=&until=&after=.
+// name is exact, or a prefix ending in ".*" ("forum.*").
+func (h *Handler) adminSignals(c *gin.Context) error {
+	v := newAdminView(c, "signals")
+	bad := &store.ValidationError{}
+	f := store.AdminSignalFilter{
+		Name:        strings.TrimSpace(v.Q("name")),
+		SubjectType: strings.TrimSpace(v.Q("subject_type")),
+		SubjectID:   strings.TrimSpace(v.Q("subject_id")),
+		Since:       parseFilterTime(bad, "since", v.Q("since")),
+		Until:       parseFilterTime(bad, "until", v.Q("until")),
+		Limit:       v.Limit(),
+	}
+	var err error
+	if f.Before, err = store.ParseIDCursor("after", v.Q("after")); err != nil {
+		return err
+	}
+	if err := bad.OrNil(); err != nil {
+		return err
+	}
+	page, err := h.store.AdminSignals(c.Request.Context(), tenant(c), f)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if page.Next > 0 {
+		next = strconv.FormatInt(page.Next, 10)
+	}
+	v.pageLinks("/admin/signals", "after", next)
+	v.List = adminSignalsData{Signals: page.Signals}
+	return h.adminRender(c, "admin_signals", "Signals", v)
+}
+
+// errNoReplay: the server was started without a signal bus to replay to.
+var errNoReplay = errors.New("signal replay is not wired: handlers.Config.Signals is nil")
+
+// adminSignalReplay is POST /admin/signals/replay: seq replays one
+// signal; from_seq and to_seq a range (narrowed by the name filter when
+// given). Replayed signals are delivered to every matching handler again,
+// through the job runner, even those that had them.
+func (h *Handler) adminSignalReplay(c *gin.Context) error {
+	return h.adminAct(c, "/admin/signals", h.adminSignals, func(ctx context.Context) (string, error) {
+		if h.signals == nil {
+			return "", errNoReplay
+		}
+		t := tenant(c)
+		f, err := replayFilter(c, t)
+		if err != nil {
+			return "", err
+		}
+		if f.FromSeq == f.ToSeq {
+			// One signal: it must be this organization's.
+			if _, err := h.store.SignalBySeq(ctx, t, f.FromSeq); err != nil {
+				return "", err
+			}
+		}
+		rep, err := h.signals.Replay(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		if rep.Signals == 0 {
+			return "", store.Invalid("", "No signal matches: nothing was replayed.")
+		}
+		return fmt.Sprintf("Replayed %d signal(s): %d delivery job(s) queued.", rep.Signals, rep.Enqueued), nil
+	})
+}
+
+func replayFilter(c *gin.Context, t store.Tenant) (store.ReplayFilter, error) {
+	f := store.ReplayFilter{Tenant: &t, Force: true, Name: strings.TrimSpace(c.PostForm("name"))}
+	num := func(field string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(c.PostForm(field)), 10, 64)
+		return n
+	}
+	if seq := c.PostForm("seq"); seq != "" {
+		n := num("seq")
+		if n <= 0 {
+			return f, store.ErrNotFound
+		}
+		f.FromSeq, f.ToSeq, f.Name = n, n, ""
+		return f, nil
+	}
+	f.FromSeq, f.ToSeq = num("from_seq"), num("to_seq")
+	v := &store.ValidationError{}
+	if f.FromSeq <= 0 {
+		v.Add("from_seq", "Give the first seq of the range to replay (a positive number).")
+	}
+	if f.ToSeq <= 0 {
+		v.Add("to_seq", "Give the last seq of the range to replay (a positive number).")
+	}
+	if f.FromSeq > 0 && f.ToSeq > 0 && f.FromSeq > f.ToSeq {
+		v.Add("to_seq", "The range ends before it starts.")
+	}
+	return f, v.OrNil()
+}

@@ -1,0 +1,244 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
+
+	"fleetprompt/handlers"
+	"fleetprompt/jobs"
+	"fleetprompt/static"
+	"fleetprompt/store"
+	"fleetprompt/store/storetest"
+	"fleetprompt/views"
+)
+
+// adminSite is a site wired like the app: directives (forum, marketplace
+// and a test kind that fails on demand) and a signal bus with a handler
+// that records deliveries, and a job runner per tenant on demand.
+type adminSite struct {
+	*site
+	engine *gin.Engine
+	dirs   *store.Directives
+	bus    *store.SignalBus
+	log    *slog.Logger
+	// flaky makes the adminTestKind executor fail while true.
+	flaky atomic.Bool
+
+	mu         sync.Mutex
+	deliveries map[int64]int // signal seq → times delivered to the test handler
+	delivered  chan int64
+	events     chan jobs.Event // the runners' job outcomes
+}
+
+// adminTestKind is a directive kind only these tests request.
+const adminTestKind = "admintest.flaky"
+
+func newAdminSite(t *testing.T) *adminSite {
+	t.Helper()
+	st := storetest.Store(t)
+	assets, err := static.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rend, err := views.New(assets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	as := &adminSite{log: log, deliveries: map[int64]int{}, delivered: make(chan int64, 1000), events: make(chan jobs.Event, 1000)}
+	as.dirs = store.NewDirectives(st, log)
+	store.RegisterForumDirectives(as.dirs)
+	st.RegisterMarketplace(as.dirs)
+	as.dirs.Register(adminTestKind, func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, d store.Directive) (any, error) {
+		if as.flaky.Load() {
+			return nil, jobs.Permanent(errors.New("the flaky test executor failed on purpose"))
+		}
+		return map[string]any{"ok": true}, nil
+	})
+	as.bus = store.NewSignalBus(st, log)
+	as.bus.Handle("admintest.recorder", "member.*", func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, sig store.Signal) error {
+		as.mu.Lock()
+		as.deliveries[sig.Seq]++
+		as.mu.Unlock()
+		as.delivered <- sig.Seq
+		return nil
+	})
+	h := handlers.New(handlers.Config{Store: st, Directives: as.dirs, Signals: as.bus, Views: rend, Assets: assets, Logger: log,
+		SessionSecret: []byte("test-secret-test-secret-test-secret")})
+	as.engine = h.Routes()
+	srv := httptest.NewServer(as.engine)
+	t.Cleanup(srv.Close)
+	as.site = &site{t: t, srv: srv, store: st}
+	return as
+}
+
+// runJobs starts a job runner for one tenant's jobs only (parallel tests
+// never take each other's), stopped at cleanup.
+func (as *adminSite) runJobs(slug string) {
+	t := as.t
+	t.Helper()
+	r := jobs.New(as.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug},
+		PollInterval: 50 * time.Millisecond, Logger: as.log, OnEventFunc: func(e jobs.Event) {
+			select {
+			case as.events <- e:
+			default: // nobody waiting: the next read sees the outcome
+			}
+		}})
+	as.dirs.RegisterJobs(r)
+	as.bus.RegisterJobs(r)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.Stop(ctx)
+	})
+}
+
+// waitDelivery waits until the test handler has had signal seq n times.
+func (as *adminSite) waitDelivery(seq int64, n int) {
+	as.t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		as.mu.Lock()
+		got := as.deliveries[seq]
+		as.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-as.delivered:
+		case <-timeout:
+			as.t.Fatalf("signal %d delivered %d times, want %d", seq, got, n)
+		}
+	}
+}
+
+func (as *adminSite) deliveriesOf(seq int64) int {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.deliveries[seq]
+}
+
+func (as *adminSite) tenantOf(slug string) store.Tenant {
+	as.t.Helper()
+	org, err := as.store.OrganizationBySlug(ctx, slug)
+	if err != nil {
+		as.t.Fatal(err)
+	}
+	return org.Tenant()
+}
+
+// waitDirective waits until a directive has finished, waking on the
+// runner's job events.
+func (as *adminSite) waitDirective(slug, id string) store.Directive {
+	as.t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		d, err := as.store.Directive(ctx, as.tenantOf(slug), id)
+		if err != nil {
+			as.t.Fatal(err)
+		}
+		if d.Finished() {
+			return d
+		}
+		select {
+		case <-as.events:
+		case <-time.After(100 * time.Millisecond): // an outcome before we listened
+		case <-timeout:
+			as.t.Fatalf("directive %s still %s", id, d.Status)
+		}
+	}
+}
+
+// adminOrg is an organization with its owner, an admin and a plain member,
+// each a signed-in client acting in it.
+type adminOrg struct {
+	slug                 string
+	owner, admin, member *client
+	ownerID, adminID     int64
+	memberID             int64
+	adminEmail           string
+	memberEmail          string
+}
+
+// newUser makes a user with no organization at all and returns their
+// client, signed in, their email and id.
+func (as *adminSite) newUser(prefix string) (*client, string, int64) {
+	as.t.Helper()
+	email := storetest.Name(prefix) + "@example.com"
+	hash, err := bcrypt.GenerateFromPassword([]byte("password123"), bcrypt.MinCost)
+	if err != nil {
+		as.t.Fatal(err)
+	}
+	var id int64
+	if err := as.store.DB.GetContext(ctx, &id, `INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) RETURNING id`,
+		email, string(hash), "User "+email[:len(email)-len("@example.com")]); err != nil {
+		as.t.Fatal(err)
+	}
+	c := as.client()
+	wantStatus(as.t, c.login(email, "password123"), http.StatusSeeOther)
+	return c, email, id
+}
+
+func (as *adminSite) newAdminOrg(prefix string) *adminOrg {
+	t := as.t
+	t.Helper()
+	o := &adminOrg{slug: storetest.Name(prefix), owner: as.client()}
+	o.owner.register(o.slug)
+	u, err := as.store.UserByEmail(ctx, o.slug+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ownerID = u.ID
+	o.admin, o.adminEmail, o.adminID = as.newUser("adm")
+	o.member, o.memberEmail, o.memberID = as.newUser("mbr")
+	for _, m := range []struct {
+		c     *client
+		email string
+		role  string
+	}{{o.admin, o.adminEmail, store.RoleAdmin}, {o.member, o.memberEmail, store.RoleMember}} {
+		r := o.owner.post("/admin/members", url.Values{"email": {m.email}, "role": {m.role}})
+		wantStatus(t, r, http.StatusSeeOther)
+		wantStatus(t, m.c.post("/org/select", url.Values{"slug": {o.slug}}), http.StatusSeeOther)
+	}
+	return o
+}
+
+// insertAgent adds an agent in state to an organization.
+func (as *adminSite) insertAgent(slug, name, state string) string {
+	as.t.Helper()
+	var id string
+	err := as.store.DB.GetContext(ctx, &id, as.tenantOf(slug).SQL(`INSERT INTO {tenant}.agents (name, state) VALUES ($1, $2) RETURNING id`), name, state)
+	if err != nil {
+		as.t.Fatal(err)
+	}
+	return id
+}
+
+// insertInstallation adds an installation with status.
+func (as *adminSite) insertInstallation(slug, pkg, status string) string {
+	as.t.Helper()
+	var id string
+	err := as.store.DB.GetContext(ctx, &id, as.tenantOf(slug).SQL(`INSERT INTO {tenant}.package_installations
+		(package_slug, package_version, package_name, status, enabled) VALUES ($1, '1.0.0', $2, $3, $3 <> 'disabled') RETURNING id`),
+		pkg, "Package "+pkg, status)
+	if err != nil {
+		as.t.Fatal(err)
+	}
+	return id
+}
