@@ -27,7 +27,15 @@ func (h *Handler) adminTenants(c *gin.Context) error {
 // another organization the user administers, as /org/select does, then
 // open its admin. A plain membership there is 403, none at all 404.
 func (h *Handler) adminTenantSelect(c *gin.Context) error {
-	m, err := h.store.SelectAdministeredOrganization(c.Request.Context(), authOf(c).Token, c.PostForm("slug"))
+	ctx, a := c.Request.Context(), authOf(c)
+	orgs, err := h.store.AdministeredOrganizations(ctx, a.Session.UserID)
+	if err != nil {
+		return err
+	}
+	if len(orgs) == 0 {
+		return store.ErrForbidden // administers nothing: this page is not for them
+	}
+	m, err := h.store.SelectAdministeredOrganization(ctx, a.Token, c.PostForm("slug"))
 	if err != nil {
 		return err
 	}

@@ -199,13 +199,7 @@ type MemberChange struct {
 	Status string // active or disabled
 }
 
-// UpdateMember changes a member's role and/or status, emitting
-// member.role_changed, member.disabled or member.enabled in the same
-// transaction. Only owners and admins may change members, and only owners
-// may change an owner or make one (ErrForbidden). The last active owner
-// can be neither demoted nor disabled: a *ValidationError says so. A
-// change to nothing succeeds and emits nothing.
-func (s *Store) UpdateMember(ctx context.Context, t Tenant, actorUserID, userID int64, ch MemberChange) (Member, error) {
+func (ch MemberChange) validate() error {
 	v := &ValidationError{}
 	if ch.Role != "" {
 		if msg := roleMessage(ch.Role); msg != "" {
@@ -218,11 +212,20 @@ func (s *Store) UpdateMember(ctx context.Context, t Tenant, actorUserID, userID 
 	if ch.Role == "" && ch.Status == "" {
 		v.Add("", "choose a role or a status")
 	}
-	if err := v.OrNil(); err != nil {
-		return Member{}, err
-	}
+	return v.OrNil()
+}
+
+// UpdateMember changes a member's role and/or status, emitting
+// member.role_changed, member.disabled or member.enabled in the same
+// transaction. Only owners and admins may change members, and only owners
+// may change an owner or make one (ErrForbidden). The last active owner
+// can be neither demoted nor disabled: a *ValidationError says so. A
+// change to nothing succeeds and emits nothing.
+func (s *Store) UpdateMember(ctx context.Context, t Tenant, actorUserID, userID int64, ch MemberChange) (Member, error) {
 	var m Member
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		// Refusals in order: the actor's role (403), a user who is no
+		// member here (404, whatever else the form says), then the input.
 		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
@@ -232,6 +235,9 @@ func (s *Store) UpdateMember(ctx context.Context, t Tenant, actorUserID, userID 
 		}
 		before, err := memberByUserID(ctx, tx, t.OrgID, userID)
 		if err != nil {
+			return err
+		}
+		if err := ch.validate(); err != nil {
 			return err
 		}
 		after := before

@@ -40,7 +40,7 @@ func (m memberOrg) add(t *testing.T, u store.User, role string) {
 	}
 }
 
-func signalNames(t *testing.T, s *store.Store, tn store.Tenant) []string {
+func memberSignalNames(t *testing.T, s *store.Store, tn store.Tenant) []string {
 	t.Helper()
 	sigs, err := s.LatestSignals(context.Background(), tn, 100)
 	if err != nil {
@@ -128,7 +128,7 @@ func TestUpdateMemberRolesAndStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"member.added", "member.added", "member.role_changed", "member.disabled", "member.role_changed", "member.enabled"}
-	if got := signalNames(t, s, m.t); !sameList(got, want) {
+	if got := memberSignalNames(t, s, m.t); !sameList(got, want) {
 		t.Errorf("signals %v, want %v", got, want)
 	}
 

@@ -1,0 +1,260 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"fleetprompt/store"
+	"fleetprompt/store/storetest"
+)
+
+// The whole-router isolation test. It walks EVERY route registered on the
+// gin engine, fills its path parameters with real ids of organization B,
+// and checks three callers:
+//
+//   - a visitor is sent to sign in (401 for htmx and event streams);
+//   - the owner of organization A gets 404 or 403 for B's ids, and never a
+//     byte of B's data, on any route;
+//   - a plain member of B gets 403 on every route that is not in
+//     memberRoutes (owner/admin routes).
+//
+// A route added later is covered without anyone remembering to: a new
+// path parameter without a B value fails the test loudly, and a new route
+// a plain member may use must be added to memberRoutes on purpose.
+
+// publicRoutes answer anyone; they are not checked.
+var publicRoutes = map[string]bool{
+	"GET /": true, "GET /login": true, "POST /login": true, "GET /register": true, "POST /register": true,
+	"POST /register/validate": true, "POST /logout": true, "DELETE /logout": true, "GET /healthz": true,
+	"GET /static/*path": true,
+}
+
+// memberRoutes are the routes a plain member may use (SPEC §3, §8):
+// reading the tenant, threads, replies, reviews, chat, the live stream,
+// and their own account's organization switching. Every other signed-in
+// route must refuse them with 403.
+var memberRoutes = map[string]bool{
+	"GET /dashboard": true, "GET /events": true,
+	"GET /forums": true, "GET /forums/c/:slug": true, "GET /forums/new": true, "POST /forums/threads": true,
+	"GET /forums/t/:id": true, "POST /forums/t/:id/replies": true,
+	"GET /marketplace": true, "GET /marketplace/:slug": true, "GET /marketplace/:slug/status": true,
+	"POST /marketplace/:slug/reviews": true,
+	"GET /agents":                     true, "GET /agents/:id": true,
+	"GET /chat": true, "GET /chat/:id": true, "POST /chat": true, "POST /chat/:id/messages": true,
+	"GET /orgs/new": true, "POST /orgs": true, "POST /org/select": true,
+}
+
+// orgB is the organization whose data must never leak.
+type orgB struct {
+	slug, marker                                  string
+	owner, member                                 *client
+	memberID                                      int64
+	catSlug, catID, threadID, postID              string
+	agentID, directiveID, installationID, pkgSlug string
+}
+
+func newOrgB(as *adminSite) *orgB {
+	t := as.t
+	t.Helper()
+	b := &orgB{slug: storetest.Name("isob"), marker: "zq" + storetest.Name("mark") + "qz", owner: as.client()}
+	b.owner.register(b.slug)
+	b.member, _, b.memberID = as.newUser("isomem")
+	var email string
+	if err := as.store.DB.GetContext(ctx, &email, `SELECT email FROM users WHERE id = $1`, b.memberID); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, b.owner.post("/admin/members", url.Values{"email": {email}, "role": {"member"}}), http.StatusSeeOther)
+	wantStatus(t, b.member.post("/org/select", url.Values{"slug": {b.slug}}), http.StatusSeeOther)
+
+	// The category slug carries no marker: foreign requests send it back
+	// in forms, and a page may echo submitted input.
+	b.catSlug = "bcat-" + strconv.Itoa(int(b.memberID))
+	wantStatus(t, b.owner.post("/forums/categories", url.Values{"name": {"Category " + b.marker}, "slug": {b.catSlug}}), http.StatusSeeOther)
+	tn := as.tenantOf(b.slug)
+	cat, err := as.store.ForumCategoryBySlug(ctx, tn, b.catSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.catID = cat.ID
+	r := b.owner.post("/forums/threads", url.Values{"category_id": {cat.ID}, "title": {"Thread " + b.marker}, "body": {"Body " + b.marker}})
+	wantStatus(t, r, http.StatusSeeOther)
+	b.threadID = strings.TrimPrefix(r.Header.Get("Location"), "/forums/t/")
+	r = b.owner.post("/forums/t/"+b.threadID+"/replies", url.Values{"body": {"Reply " + b.marker}})
+	wantStatus(t, r, http.StatusSeeOther)
+	loc := r.Header.Get("Location")
+	b.postID = loc[strings.Index(loc, "#post-")+len("#post-"):]
+	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
+	b.installationID = as.insertInstallation(b.slug, "bpkg-"+strconv.Itoa(int(b.memberID)), store.InstallInstalled)
+	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.package_installations SET package_name = $1 WHERE id = $2`),
+		"Installation "+b.marker, b.installationID); err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.directiveID = d.ID
+	// Packages are the global catalogue: anyone may see one, but B's
+	// install state of it must not show.
+	b.pkgSlug = "isopkg-" + strconv.Itoa(int(b.memberID))
+	if _, err := as.store.DB.ExecContext(ctx, `INSERT INTO packages (name, slug, version, category, pricing_model, is_published)
+		VALUES ('Isolation package', $1, '1.0.0', 'operations', 'free', true)`, b.pkgSlug); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// paramValue is B's value for a route's path parameter. global reports a
+// value that is not B's own (the catalogue), which others may see.
+func (b *orgB) paramValue(path, param string) (value string, global bool, ok bool) {
+	switch {
+	case param == "slug" && strings.HasPrefix(path, "/forums/c/"):
+		return b.catSlug, false, true
+	case param == "slug" && strings.HasPrefix(path, "/marketplace/"):
+		return b.pkgSlug, true, true
+	case param == "id" && strings.HasPrefix(path, "/forums/t/"):
+		return b.threadID, false, true
+	case param == "id" && strings.HasPrefix(path, "/forums/posts/"):
+		return b.postID, false, true
+	case param == "id" && (strings.HasPrefix(path, "/agents/") || strings.HasPrefix(path, "/admin/agents/")):
+		return b.agentID, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/directives/"):
+		return b.directiveID, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/installations/"):
+		return b.installationID, false, true
+	case param == "user_id" && strings.HasPrefix(path, "/admin/members/"):
+		return strconv.FormatInt(b.memberID, 10), false, true
+	}
+	return "", false, false
+}
+
+// fill substitutes every :param of path; it fails the test for a
+// parameter it has no B value for.
+func (b *orgB) fill(t *testing.T, method, path string) (filled string, foreign bool) {
+	t.Helper()
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if !strings.HasPrefix(p, ":") && !strings.HasPrefix(p, "*") {
+			continue
+		}
+		v, global, ok := b.paramValue(path, p[1:])
+		if !ok {
+			t.Fatalf("%s %s: no organization-B value for path parameter %s; teach orgB.paramValue about it "+
+				"so the route is checked for isolation", method, path, p)
+		}
+		parts[i] = url.PathEscape(v)
+		foreign = foreign || !global
+	}
+	return strings.Join(parts, "/"), foreign
+}
+
+// bForm is the body of every POST: B's ids in the usual field names, so a
+// route that takes an id from the form is probed too. No field carries the
+// marker, and values are invalid where they would change A (no title, an
+// unknown role).
+func (b *orgB) bForm() url.Values {
+	return url.Values{
+		"category_id": {b.catID}, "thread_id": {b.threadID}, "post_id": {b.postID}, "agent_id": {b.agentID},
+		"slug": {b.catSlug}, "idempotency_key": {"iso-" + b.slug}, "action": {"deploy"}, "role": {"nobody"},
+		"status": {"nobody"}, "topic": {"thread:" + b.threadID},
+	}
+}
+
+func (b *orgB) request(c *client, method, path string, headers ...string) *response {
+	switch method {
+	case http.MethodGet:
+		if path == "/events" {
+			path += "?topic=thread:" + b.threadID
+		}
+		return c.get(path, headers...)
+	case http.MethodPost:
+		return c.post(path, b.bForm(), headers...)
+	default:
+		req, _ := http.NewRequest(method, c.s.srv.URL+path, strings.NewReader(b.bForm().Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		return c.do(req)
+	}
+}
+
+func (b *orgB) leaks(r *response) bool {
+	return strings.Contains(r.Body, b.marker) || strings.Contains(r.Body, "org_"+b.slug) || strings.Contains(r.Body, "Org "+b.slug)
+}
+
+func TestIsolationOverEveryRoute(t *testing.T) {
+	t.Parallel()
+	as := newAdminSite(t)
+	b := newOrgB(as)
+	aSlug := storetest.Name("isoa")
+	foreigner := as.client()
+	foreigner.register(aSlug) // owner of A: every admin check passes, only tenancy stands in the way
+	visitor := as.client()
+
+	routes := as.engine.Routes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d routes registered: is the engine the app's?", len(routes))
+	}
+	checked := 0
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Path
+		if publicRoutes[key] {
+			continue
+		}
+		path, foreign := b.fill(t, rt.Method, rt.Path)
+		checked++
+
+		// A visitor signs in first.
+		r := b.request(visitor, rt.Method, path)
+		if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
+		}
+		if b.leaks(r) {
+			t.Errorf("visitor %s: organization B's data in the answer", key)
+		}
+		r = b.request(visitor, rt.Method, path, "HX-Request", "true")
+		if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
+			t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
+		}
+
+		// A's owner: never B's data; B's ids are not found (or refused).
+		r = b.request(foreigner, rt.Method, path)
+		if b.leaks(r) {
+			t.Errorf("A's owner %s: organization B's data in the answer (status %d)", key, r.StatusCode)
+		}
+		if r.StatusCode >= 500 {
+			t.Errorf("A's owner %s: %d", key, r.StatusCode)
+		}
+		if foreign && r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusForbidden {
+			t.Errorf("A's owner %s with B's ids: %d, want 404 or 403", key, r.StatusCode)
+		}
+
+		// B's plain member: 403 wherever owners and admins are needed.
+		if !memberRoutes[key] {
+			r = b.request(b.member, rt.Method, path)
+			if r.StatusCode != http.StatusForbidden {
+				t.Errorf("B's plain member %s: %d, want 403 (owner/admin only; a route members may use belongs in memberRoutes)", key, r.StatusCode)
+			}
+		}
+	}
+	t.Logf("checked %d routes", checked)
+
+	// The walk changed nothing of B's.
+	tn := as.tenantOf(b.slug)
+	if a, err := as.store.AgentByID(ctx, tn, b.agentID); err != nil || a.State != store.AgentDraft {
+		t.Errorf("B's agent: %v %v", a.State, err)
+	}
+	if d, err := as.store.Directive(ctx, tn, b.directiveID); err != nil || d.Status != store.DirectiveRequested {
+		t.Errorf("B's directive: %v %v", d.Status, err)
+	}
+	if m, err := as.store.MemberByUserID(ctx, tn.OrgID, b.memberID); err != nil || m.Role != store.RoleMember || !m.Active() {
+		t.Errorf("B's member: %+v %v", m, err)
+	}
+	if th, err := as.store.ForumThread(ctx, tn, b.threadID); err != nil || th.Status != store.ThreadOpen {
+		t.Errorf("B's thread: %v %v", th.Status, err)
+	}
+}
