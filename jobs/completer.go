@@ -164,7 +164,7 @@ func (c *completer) write(batch []result) ([]result, error) {
 		rows, err = c.r.db.QueryContext(ctx, `
 			UPDATE public.jobs j SET state = 'completed', finalized_at = now()
 			  FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
-			 WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $3
+			 WHERE `+asyncCommit+` AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $3
 			RETURNING j.id`, pq.Array(ids), pq.Array(attempts), c.r.cfg.ID)
 	} else {
 		states := make([]string, len(batch))
@@ -185,7 +185,7 @@ func (c *completer) write(batch []result) ([]result, error) {
 			       errors = CASE WHEN c.err IS NULL THEN j.errors
 			                     ELSE j.errors || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', now(), 'error', c.err)) END
 			  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS c(id, attempt, state, delay_ms, err)
-			 WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $6
+			 WHERE `+asyncCommit+` AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $6
 			RETURNING j.id`,
 			pq.Array(ids), pq.Array(attempts), pq.Array(states), pq.Array(delays), pq.Array(errs), c.r.cfg.ID)
 	}

@@ -246,18 +246,32 @@ func (r *Runner) produce(ctx context.Context) {
 
 // claimSQL claims up to $1 due jobs in priority order in one statement.
 // SKIP LOCKED lets any number of workers claim at once without waiting on
-// each other or taking the same row. A runner claims only the kinds it has
+// each other or taking the same row. "id = ANY(ARRAY(subquery))" rather
+// than "id IN (subquery)": the planner turns IN into a hash semi-join over
+// a sequential scan of the whole table, which made every claim cost the
+// size of the backlog; ANY(ARRAY(…)) runs the subquery once and probes the
+// primary key. A runner claims only the kinds it has
 // handlers for ($3), so during a rolling deploy an older worker leaves a
 // newer kind to a worker that knows it.
 const claimSQL = `
 	UPDATE public.jobs
 	   SET state = 'running', attempt = attempt + 1, attempted_at = now(), attempted_by = $2
-	 WHERE id IN (SELECT id FROM public.jobs
+	 WHERE ` + asyncCommit + ` AND id = ANY(ARRAY(SELECT id FROM public.jobs
 	               WHERE state = 'available' AND scheduled_at <= now() AND kind = ANY($3)
 	               ORDER BY priority, scheduled_at, id
 	               LIMIT $1
-	               FOR UPDATE SKIP LOCKED)
+	               FOR UPDATE SKIP LOCKED))
 	RETURNING id, kind, coalesce(tenant_schema, ''), args, attempt, max_attempts, priority, scheduled_at, created_at`
+
+// asyncCommit is a WHERE condition that turns synchronous_commit off for
+// the statement's own (implicit) transaction, as SET LOCAL would:
+// set_config(…, true) lasts until the transaction ends, and it is read at
+// commit. Claims and results then commit without waiting for the WAL
+// flush. Losing one in a server crash is harmless, as a job is delivered
+// at least once anyway: a lost claim makes the job available again, a lost
+// result leaves it running until the rescuer retries it. Enqueues and the
+// handlers' own transactions stay durable.
+const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
 
 var claimTenantsSQL = strings.Replace(claimSQL, "AND kind = ANY($3)", "AND kind = ANY($3) AND tenant_schema = ANY($4)", 1)
 
@@ -346,9 +360,12 @@ func (r *Runner) execute(j *Job) {
 	delete(r.inflight, j.ID)
 	r.mu.Unlock()
 	// Free the slot before the result is written: finalising is batched
-	// and must not hold back the next claim.
-	r.active.Add(-1)
-	if r.moreMaybe.Load() {
+	// and must not hold back the next claim. With a backlog, claim again
+	// once a tenth of the slots are free rather than for every slot: a
+	// claim costs about the same for 1 job as for 100. A light queue never
+	// has moreMaybe set, so this costs it no latency.
+	free := r.cfg.MaxWorkers - int(r.active.Add(-1))
+	if r.moreMaybe.Load() && free >= max(1, r.cfg.MaxWorkers/10) {
 		r.notifyWake()
 	}
 	r.completer.submit(res)

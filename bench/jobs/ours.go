@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"fleetprompt/jobs"
+	"fleetprompt/store"
+)
+
+const insertBatch = 5000
+
+// oursThroughput inserts n no-op jobs in batches while the runner works
+// them, and returns jobs/s from the first insert to the last completion.
+func oursThroughput(ctx context.Context, dsn string, n, workers int, log *slog.Logger) (float64, error) {
+	db, err := store.Open(ctx, dsn, 20)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `TRUNCATE jobs`); err != nil {
+		return 0, err
+	}
+	db.ExecContext(ctx, `VACUUM ANALYZE jobs`)
+	var done atomic.Int64
+	finished := make(chan time.Time, 1)
+	r := jobs.New(db, jobs.Config{DSN: dsn, MaxWorkers: workers, Logger: log, OnEventFunc: func(ev jobs.Event) {
+		if ev.Kind == jobs.EventCompleted && done.Add(1) == int64(n) {
+			finished <- time.Now()
+		}
+	}})
+	r.Handle("noop", func(context.Context, *jobs.Job) error { return nil })
+	if err := r.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer r.Stop(ctx)
+	start := time.Now()
+	batch := make([]jobs.Params, insertBatch)
+	for i := range batch {
+		batch[i] = jobs.Params{Kind: "noop", Args: []byte(`{}`)}
+	}
+	for left := n; left > 0; left -= insertBatch {
+		if _, err := jobs.EnqueueMany(ctx, db, batch[:min(left, insertBatch)]); err != nil {
+			return 0, err
+		}
+	}
+	select {
+	case end := <-finished:
+		return float64(n) / end.Sub(start).Seconds(), nil
+	case <-time.After(5 * time.Minute):
+		return 0, fmt.Errorf("only %d of %d jobs completed", done.Load(), n)
+	}
+}
+
+// oursLatency enqueues one job every `every` and measures from the
+// insert's commit to the handler's start, with the runner's defaults.
+func oursLatency(ctx context.Context, dsn string, n int, every time.Duration, log *slog.Logger) ([]time.Duration, error) {
+	db, err := store.Open(ctx, dsn, 10)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `TRUNCATE jobs`); err != nil {
+		return nil, err
+	}
+	started := make(chan time.Time, n)
+	r := jobs.New(db, jobs.Config{DSN: dsn, Logger: log})
+	r.Handle("probe", func(context.Context, *jobs.Job) error { started <- time.Now(); return nil })
+	if err := r.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer r.Stop(ctx)
+	time.Sleep(200 * time.Millisecond) // let LISTEN connect: a bench, not a test
+	return probe(n, every, started, func() error {
+		_, _, err := jobs.Enqueue(ctx, db, jobs.Params{Kind: "probe"})
+		return err
+	})
+}
+
+// probe inserts n jobs at a steady pace and pairs each commit time with
+// the next handler start.
+func probe(n int, every time.Duration, started <-chan time.Time, insert func() error) ([]time.Duration, error) {
+	var out []time.Duration
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		<-tick.C
+		if err := insert(); err != nil {
+			return nil, err
+		}
+		committed := time.Now()
+		select {
+		case at := <-started:
+			out = append(out, max(at.Sub(committed), 0))
+		case <-time.After(5 * time.Second):
+			return nil, fmt.Errorf("job %d never started", i)
+		}
+	}
+	return out, nil
+}
