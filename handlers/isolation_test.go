@@ -44,6 +44,8 @@ var memberRoutes = map[string]bool{
 	"POST /marketplace/:slug/reviews": true,
 	"GET /agents":                     true, "GET /agents/:id": true,
 	"GET /chat": true, "GET /chat/:id": true, "POST /chat": true, "POST /chat/:id/messages": true,
+	// The action's own role is checked by the handler (SPEC §8).
+	"POST /chat/:id/actions/:action_id/confirm": true,
 	"GET /orgs/new": true, "POST /orgs": true, "POST /org/select": true,
 }
 
@@ -54,6 +56,7 @@ type orgB struct {
 	memberID                                      int64
 	catSlug, catID, threadID, postID              string
 	agentID, directiveID, installationID, pkgSlug string
+	conversationID, actionID                      string
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -97,6 +100,19 @@ func newOrgB(as *adminSite) *orgB {
 		t.Fatal(err)
 	}
 	b.directiveID = d.ID
+	// A conversation of B's member with B's agent, and a proposed action.
+	if err := as.store.DB.GetContext(ctx, &b.conversationID, tn.SQL(`INSERT INTO {tenant}.chat_conversations (user_id, agent_id, agent_name, title)
+		VALUES ($1, $2, $3, $4) RETURNING id`), b.memberID, b.agentID, "Agent "+b.marker, "Chat "+b.marker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`INSERT INTO {tenant}.chat_messages (conversation_id, role, content)
+		VALUES ($1, 'user', $2)`), b.conversationID, "Message "+b.marker); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.store.DB.GetContext(ctx, &b.actionID, tn.SQL(`INSERT INTO {tenant}.chat_actions (conversation_id, kind, payload, summary, idempotency_key)
+		VALUES ($1, 'lock_thread', $2, $3, $4) RETURNING id`), b.conversationID, `{"thread_id":"`+b.threadID+`"}`, "Action "+b.marker, "iso-action-"+b.slug); err != nil {
+		t.Fatal(err)
+	}
 	// Packages are the global catalogue: anyone may see one, but B's
 	// install state of it must not show.
 	b.pkgSlug = "isopkg-" + strconv.Itoa(int(b.memberID))
@@ -125,6 +141,10 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return b.directiveID, false, true
 	case param == "id" && strings.HasPrefix(path, "/admin/installations/"):
 		return b.installationID, false, true
+	case param == "id" && strings.HasPrefix(path, "/chat/"):
+		return b.conversationID, false, true
+	case param == "action_id" && strings.HasPrefix(path, "/chat/"):
+		return b.actionID, false, true
 	case param == "user_id" && strings.HasPrefix(path, "/admin/members/"):
 		return strconv.FormatInt(b.memberID, 10), false, true
 	}
@@ -158,7 +178,7 @@ func (b *orgB) fill(t *testing.T, method, path string) (filled string, foreign b
 func (b *orgB) bForm() url.Values {
 	return url.Values{
 		"category_id": {b.catID}, "thread_id": {b.threadID}, "post_id": {b.postID}, "agent_id": {b.agentID},
-		"slug": {b.catSlug}, "idempotency_key": {"iso-" + b.slug}, "action": {"deploy"}, "role": {"nobody"},
+		"slug": {b.catSlug}, "conversation_id": {b.conversationID}, "idempotency_key": {"iso-" + b.slug}, "action": {"deploy"}, "role": {"nobody"},
 		"status": {"nobody"}, "topic": {"thread:" + b.threadID},
 	}
 }
