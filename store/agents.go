@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Agent is one of an organization's AI agents.
+type Agent struct {
+	ID                    string          `db:"id"`
+	Name                  string          `db:"name"`
+	Description           string          `db:"description"`
+	Version               string          `db:"version"`
+	State                 string          `db:"state"`
+	Config                json.RawMessage `db:"config"`
+	SystemPrompt          string          `db:"system_prompt"`
+	MaxConcurrentRequests int             `db:"max_concurrent_requests"`
+	TimeoutSeconds        int             `db:"timeout_seconds"`
+	RequestCount          int64           `db:"request_count"`
+	TokenCount            int64           `db:"token_count"`
+	PackageSlug           sql.NullString  `db:"package_slug"`
+	CreatedAt             time.Time       `db:"created_at"`
+	UpdatedAt             time.Time       `db:"updated_at"`
+}
+
+// AgentConfig is the model configuration kept in agents.config.
+type AgentConfig struct {
+	Model       string  `json:"model"`
+	MaxTokens   int     `json:"max_tokens"`
+	Temperature float64 `json:"temperature"`
+}
+
+// ConfigValues decodes the agent's config for display.
+func (a Agent) ConfigValues() AgentConfig {
+	var c AgentConfig
+	_ = json.Unmarshal(a.Config, &c)
+	return c
+}
+
+// Agent states (SPEC §5).
+const (
+	AgentDraft     = "draft"
+	AgentDeploying = "deploying"
+	AgentActive    = "active"
+	AgentPaused    = "paused"
+	AgentError     = "error"
+)
+
+// AgentStates lists the states in lifecycle order, for pages grouping by state.
+var AgentStates = []string{AgentDraft, AgentDeploying, AgentActive, AgentPaused, AgentError}
+
+// agentTransitions is the agent state machine, the only place it is
+// written down: action → the states it leaves from → the state it leads to.
+var agentTransitions = map[string]struct {
+	from []string
+	to   string
+}{
+	"deploy":   {[]string{AgentDraft}, AgentDeploying},
+	"activate": {[]string{AgentDeploying}, AgentActive},
+	"pause":    {[]string{AgentActive}, AgentPaused},
+	"resume":   {[]string{AgentPaused}, AgentActive},
+	"error":    {[]string{AgentDeploying, AgentActive}, AgentError},
+	"redeploy": {[]string{AgentError}, AgentDeploying},
+}
+
+// AgentActions lists every transition action in a stable order.
+var AgentActions = []string{"deploy", "activate", "pause", "resume", "error", "redeploy"}
+
+// LegalActions returns the actions an agent in state may take, in
+// AgentActions order (the admin pages render them as buttons).
+func LegalActions(state string) []string {
+	var out []string
+	for _, a := range AgentActions {
+		if _, ok := nextAgentState(state, a); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// nextAgentState returns where action leads from state, and whether it is allowed.
+func nextAgentState(state, action string) (string, bool) {
+	t, ok := agentTransitions[action]
+	if !ok {
+		return "", false
+	}
+	for _, f := range t.from {
+		if f == state {
+			return t.to, true
+		}
+	}
+	return "", false
+}
+
+// agentTransitionError explains a refused transition in words a person
+// can act on.
+func agentTransitionError(state, action string) error {
+	if _, ok := agentTransitions[action]; !ok {
+		return Invalid("action", fmt.Sprintf("%q is not an agent action; use one of deploy, activate, pause, resume, error, redeploy", action))
+	}
+	legal := LegalActions(state)
+	msg := fmt.Sprintf("cannot %s an agent that is %s", action, state)
+	if len(legal) == 0 {
+		return Invalid("action", msg)
+	}
+	return Invalid("action", fmt.Sprintf("%s; from %s it can: %v", msg, state, legal))
+}
+
+var uuidText = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID reports whether s is a UUID: tenant ids are, and anything else
+// is simply not found (never a database error).
+func IsUUID(s string) bool { return uuidText.MatchString(s) }
+
+const agentColumns = `id, name, description, version, state, config, system_prompt, max_concurrent_requests,
+	timeout_seconds, request_count, token_count, package_slug, created_at, updated_at`
+
+// ListAgents returns the tenant's agents in lifecycle-state order, then by name.
+func (s *Store) ListAgents(ctx context.Context, t Tenant) ([]Agent, error) {
+	var agents []Agent
+	err := s.DB.SelectContext(ctx, &agents, t.SQL(`SELECT `+agentColumns+` FROM {tenant}.agents
+		ORDER BY array_position(ARRAY['draft','deploying','active','paused','error'], state), lower(name), created_at, id`))
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	return agents, nil
+}
+
+// AgentByID returns one of the tenant's agents; another tenant's id is not found.
+func (s *Store) AgentByID(ctx context.Context, t Tenant, id string) (Agent, error) {
+	return agentByID(ctx, s.DB, t, id, false)
+}
+
+func agentByID(ctx context.Context, q sqlx.QueryerContext, t Tenant, id string, forUpdate bool) (Agent, error) {
+	var a Agent
+	if !IsUUID(id) {
+		return a, ErrNotFound
+	}
+	query := `SELECT ` + agentColumns + ` FROM {tenant}.agents WHERE id = $1`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	err := sqlx.GetContext(ctx, q, &a, t.SQL(query), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	} else if err != nil {
+		return a, fmt.Errorf("agent %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// CountAgents returns how many agents the tenant has.
+func (s *Store) CountAgents(ctx context.Context, t Tenant) (int, error) {
+	var n int
+	if err := s.DB.GetContext(ctx, &n, t.SQL(`SELECT count(*) FROM {tenant}.agents`)); err != nil {
+		return 0, fmt.Errorf("count agents: %w", err)
+	}
+	return n, nil
+}
+
+// AgentStateCounts returns how many of the tenant's agents are in each state.
+func (s *Store) AgentStateCounts(ctx context.Context, t Tenant) (map[string]int, error) {
+	rows := []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}{}
+	if err := s.DB.SelectContext(ctx, &rows, t.SQL(`SELECT state, count(*) AS n FROM {tenant}.agents GROUP BY state`)); err != nil {
+		return nil, fmt.Errorf("count agents by state: %w", err)
+	}
+	out := make(map[string]int, len(AgentStates))
+	for _, st := range AgentStates {
+		out[st] = 0
+	}
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// TransitionAgent moves an agent through the state machine by action
+// (deploy, activate, pause, resume, error, redeploy). An action the
+// agent's current state does not allow is a *ValidationError on "action"
+// that says which actions are allowed. The change and its
+// agent.state.changed signal commit together. The agent row is locked, so
+// two concurrent transitions apply one after the other, the second checked
+// against the first's result.
+func (s *Store) TransitionAgent(ctx context.Context, t Tenant, id, action string, actorUserID int64) (Agent, error) {
+	var a Agent
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		a, err = s.transitionAgent(ctx, tx, t, id, action, actorUserID)
+		return err
+	})
+	return a, err
+}
+
+func (s *Store) transitionAgent(ctx context.Context, tx *sqlx.Tx, t Tenant, id, action string, actorUserID int64) (Agent, error) {
+	a, err := agentByID(ctx, tx, t, id, true)
+	if err != nil {
+		return a, err
+	}
+	to, ok := nextAgentState(a.State, action)
+	if !ok {
+		return a, agentTransitionError(a.State, action)
+	}
+	from := a.State
+	if err := tx.GetContext(ctx, &a, t.SQL(`UPDATE {tenant}.agents SET state = $2, updated_at = now() WHERE id = $1
+		RETURNING `+agentColumns), id, to); err != nil {
+		return a, fmt.Errorf("transition agent %s: %w", id, err)
+	}
+	err = s.emitAgentStateChanged(ctx, tx, t, a, from, action, actorUserID)
+	return a, err
+}
+
+// emitAgentStateChanged records the transition as agent.state.changed in tx.
+func (s *Store) emitAgentStateChanged(ctx context.Context, tx *sqlx.Tx, t Tenant, a Agent, from, action string, actorUserID int64) error {
+	actor := SystemActor("agents")
+	if actorUserID > 0 {
+		actor = UserActor(actorUserID)
+	}
+	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{
+		Name:    "agent.state.changed",
+		Payload: map[string]any{"agent_id": a.ID, "name": a.Name, "from": from, "to": a.State, "action": action},
+		Actor:   actor,
+		Subject: Subject{Type: "agent", ID: a.ID},
+		Source:  "agents",
+	})
+	return err
+}

@@ -1,0 +1,371 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// PackageDirective is the payload of package.install and package.uninstall.
+type PackageDirective struct {
+	Slug string `json:"slug"`
+	// Version is the version the requester saw; the install refuses when
+	// the catalogue has moved on meanwhile, rather than install something
+	// nobody looked at.
+	Version string `json:"version,omitempty"`
+	// Purge (uninstall) also removes the agents the package created.
+	Purge bool `json:"purge,omitempty"`
+}
+
+// InstallResult is a package.install directive's result.
+type InstallResult struct {
+	Slug          string   `json:"slug"`
+	Version       string   `json:"version"`
+	AgentsCreated []string `json:"agents_created"` // ids
+	AgentsKept    int      `json:"agents_kept"`    // already there (same name and prompt)
+	Skills        []string `json:"skills"`
+	Reinstall     bool     `json:"reinstall"` // it was installed already: not counted again
+}
+
+// UninstallResult is a package.uninstall directive's result.
+type UninstallResult struct {
+	Slug          string `json:"slug"`
+	WasInstalled  bool   `json:"was_installed"`
+	AgentsRemoved int    `json:"agents_removed"`
+}
+
+// installLockClass is the first key of the per-tenant advisory lock that
+// serialises install and uninstall executions: the agent limit is a
+// tenant-wide count, so two installs (of one package or of two) must not
+// both decide against the same count.
+const installLockClass = 0x46500005
+
+func lockTenantInstalls(ctx context.Context, tx *sqlx.Tx, t Tenant) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, installLockClass, t.Schema()); err != nil {
+		return fmt.Errorf("lock tenant installs: %w", err)
+	}
+	return nil
+}
+
+func packageBySlugTx(ctx context.Context, tx *sqlx.Tx, slug string) (Package, error) {
+	var p Package
+	err := tx.GetContext(ctx, &p, `SELECT `+packageColumns+` FROM public.packages WHERE slug = $1`, slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	} else if err != nil {
+		return p, fmt.Errorf("package %q: %w", slug, err)
+	}
+	return p, nil
+}
+
+// installEvent is one step of an install, emitted as a signal.
+type installEvent struct{ name, status string }
+
+// executeInstall is the body of a package.install directive, run inside
+// the directive's transaction: the installation, the agents, the skills,
+// the install count and the signals all commit together with the
+// directive's success, or not at all. A refusal (unpublished, version
+// moved on, tier, agent limit) is returned as a *ValidationError, which
+// the directive runner records as a permanent failure.
+func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (InstallResult, error) {
+	var res InstallResult
+	var req PackageDirective
+	if err := d.Decode(&req); err != nil {
+		return res, err
+	}
+	if err := lockTenantInstalls(ctx, tx, t); err != nil {
+		return res, err
+	}
+	p, err := packageBySlugTx(ctx, tx, req.Slug)
+	if errors.Is(err, ErrNotFound) {
+		return res, Invalid("", fmt.Sprintf("Package %q no longer exists.", req.Slug))
+	} else if err != nil {
+		return res, err
+	}
+	if req.Version != "" && req.Version != p.Version {
+		return res, Invalid("", fmt.Sprintf("%s is now version %s, not the %s that was requested; install it again.", p.Name, p.Version, req.Version))
+	}
+	if err := installRefusal(ctx, tx, t, p); err != nil {
+		return res, err
+	}
+	inc, err := decodeIncludes(p.IncludesJSON)
+	if err != nil {
+		return res, err
+	}
+	res = InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills}
+	if res.Skills == nil {
+		res.Skills = []string{}
+	}
+
+	// The installation row: a first install inserts it, a reinstall (or
+	// a retry after a failure) takes it over. Under the tenant lock the
+	// previous status is settled, so "was it installed" is exact.
+	var prev string
+	err = tx.GetContext(ctx, &prev, t.SQL(`SELECT status FROM {tenant}.package_installations WHERE package_slug = $1`), p.Slug)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return res, fmt.Errorf("read installation: %w", err)
+	}
+	res.Reinstall = prev == InstallInstalled
+	var installationID string
+	if err := tx.GetContext(ctx, &installationID, t.SQL(`INSERT INTO {tenant}.package_installations
+			(package_slug, package_version, package_name, status, installed_by_user_id, idempotency_key)
+		VALUES ($1, $2, $3, 'installing', $4, $5)
+		ON CONFLICT (package_slug) DO UPDATE SET package_version = EXCLUDED.package_version, package_name = EXCLUDED.package_name,
+			status = 'installing', installed_by_user_id = EXCLUDED.installed_by_user_id, idempotency_key = EXCLUDED.idempotency_key,
+			updated_at = now()
+		RETURNING id`), p.Slug, p.Version, p.Name, sql.NullInt64{Int64: d.RequestedBy, Valid: d.RequestedBy != 0}, nullIfEmpty(d.IdempotencyKey)); err != nil {
+		return res, fmt.Errorf("upsert installation: %w", err)
+	}
+
+	// Agents: one with the same name and system prompt counts as there
+	// already, so a reinstall (or a second concurrent install, which
+	// waited on the lock) creates none.
+	for _, a := range inc.Agents {
+		var id string
+		err := tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug)
+			SELECT $1, $2, $3, $4
+			WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents WHERE name = $1 AND system_prompt = $3)
+			RETURNING id`), a.Name, a.Description, a.SystemPrompt, p.Slug)
+		switch {
+		case err == nil:
+			res.AgentsCreated = append(res.AgentsCreated, id)
+		case errors.Is(err, sql.ErrNoRows):
+			res.AgentsKept++
+		default:
+			return res, fmt.Errorf("create agent %q: %w", a.Name, err)
+		}
+	}
+	if len(inc.Skills) > 0 {
+		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug, package_slug)
+			SELECT unnest($1::text[]), $2 ON CONFLICT (skill_slug) DO NOTHING`), pq.Array(inc.Skills), p.Slug); err != nil {
+			return res, fmt.Errorf("record skills: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.package_installations SET status = 'installed', enabled = true,
+		installed_at = now(), last_error = NULL, last_error_at = NULL, updated_at = now() WHERE id = $1`), installationID); err != nil {
+		return res, fmt.Errorf("mark installed: %w", err)
+	}
+	if !res.Reinstall {
+		if _, err := tx.ExecContext(ctx, `UPDATE public.packages SET install_count = install_count + 1 WHERE id = $1`, p.ID); err != nil {
+			return res, fmt.Errorf("count install: %w", err)
+		}
+	}
+
+	// Signals last: emitting takes the tenant's signal lock until commit.
+	payload := map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version,
+		"installation_id": installationID, "directive_id": d.ID}
+	for _, ev := range []installEvent{{"package.installation.started", "requested"}, {"package.installation.installing", InstallInstalling}, {"package.installation.installed", InstallInstalled}} {
+		pl := copyMap(payload)
+		pl["status"] = ev.status
+		if ev.status == InstallInstalled {
+			pl["agents_created"], pl["agents_kept"], pl["skills"], pl["reinstall"] = len(res.AgentsCreated), res.AgentsKept, res.Skills, res.Reinstall
+		}
+		if err := s.emitInstallSignal(ctx, tx, t, d, ev.name, p.Slug, pl); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// installFailed records a failed install in the transaction that marks
+// the directive failed for good (the executor's one rolled back): the
+// installation, if there is one, shows the error, and
+// package.installation.failed says so. A package never
+// installed gets no installation row just to hold the error; the
+// directive keeps it.
+func (s *Store) installFailed(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error {
+	var req PackageDirective
+	if err := d.Decode(&req); err != nil {
+		return err
+	}
+	msg := failureMessage(cause)
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.package_installations SET
+			status = CASE WHEN status = 'installed' THEN status ELSE 'failed' END,
+			last_error = $2, last_error_at = now(), updated_at = now()
+		WHERE package_slug = $1`), req.Slug, msg); err != nil {
+		return fmt.Errorf("record install failure: %w", err)
+	}
+	return s.emitInstallSignal(ctx, tx, t, d, "package.installation.failed", req.Slug,
+		map[string]any{"package_slug": req.Slug, "directive_id": d.ID, "status": InstallFailed, "error": msg})
+}
+
+// failureMessage is what people see of a failure: a refusal's own words,
+// otherwise the error text.
+func failureMessage(err error) string {
+	var v *ValidationError
+	if errors.As(err, &v) {
+		if m := v.Fields[""]; m != "" {
+			return m
+		}
+	}
+	return err.Error()
+}
+
+// executeUninstall is the body of a package.uninstall directive: it
+// removes the installation (and the skills only it brought) and, with
+// purge, the agents the package created, in the directive's transaction.
+// Uninstalling what is not installed succeeds with nothing to do, so a
+// retried or repeated uninstall is harmless.
+func (s *Store) executeUninstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (UninstallResult, error) {
+	var req PackageDirective
+	if err := d.Decode(&req); err != nil {
+		return UninstallResult{}, err
+	}
+	res := UninstallResult{Slug: req.Slug}
+	if err := lockTenantInstalls(ctx, tx, t); err != nil {
+		return res, err
+	}
+	var in struct {
+		ID   string `db:"id"`
+		Name string `db:"package_name"`
+	}
+	err := tx.GetContext(ctx, &in, t.SQL(`DELETE FROM {tenant}.package_installations WHERE package_slug = $1 RETURNING id, package_name`), req.Slug)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return res, fmt.Errorf("remove installation: %w", err)
+	}
+	res.WasInstalled = err == nil
+	if req.Purge {
+		r, err := tx.ExecContext(ctx, t.SQL(`DELETE FROM {tenant}.agents WHERE package_slug = $1`), req.Slug)
+		if err != nil {
+			return res, fmt.Errorf("remove agents: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		res.AgentsRemoved = int(n)
+	}
+	// Skills this package enabled go, unless another installed package
+	// includes them too: then that package keeps them.
+	if _, err := tx.ExecContext(ctx, t.SQL(`
+		WITH gone AS (DELETE FROM {tenant}.tenant_skills WHERE package_slug = $1 RETURNING skill_slug)
+		INSERT INTO {tenant}.tenant_skills (skill_slug, package_slug)
+		SELECT DISTINCT ON (g.skill_slug) g.skill_slug, i.package_slug
+		  FROM gone g
+		  JOIN {tenant}.package_installations i ON i.package_slug <> $1
+		  JOIN public.packages p ON p.slug = i.package_slug
+		 WHERE p.includes->'skills' ? g.skill_slug
+		 ORDER BY g.skill_slug, i.package_slug
+		ON CONFLICT (skill_slug) DO NOTHING`), req.Slug); err != nil {
+		return res, fmt.Errorf("remove skills: %w", err)
+	}
+	if res.WasInstalled {
+		if err := s.emitInstallSignal(ctx, tx, t, d, "package.installation.uninstalled", req.Slug, map[string]any{
+			"package_slug": req.Slug, "package_name": in.Name, "installation_id": in.ID, "directive_id": d.ID,
+			"purge": req.Purge, "agents_removed": res.AgentsRemoved,
+		}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (s *Store) emitInstallSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, name, slug string, payload map[string]any) error {
+	actor := SystemActor("directives")
+	if d.RequestedBy > 0 {
+		actor = UserActor(d.RequestedBy)
+	}
+	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{
+		Name: name, Payload: payload, Actor: actor,
+		Subject: Subject{Type: "package", ID: slug}, Source: "marketplace",
+		CorrelationID: d.ID, CausationID: d.ID,
+	})
+	return err
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+4)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// InstallRequest is the install form.
+type InstallRequest struct {
+	Slug           string
+	IdempotencyKey string
+	UserID         int64
+}
+
+// UninstallRequest is the uninstall form.
+type UninstallRequest struct {
+	Slug           string
+	IdempotencyKey string
+	UserID         int64
+	Purge          bool
+}
+
+// RequestInstall asks for a package.install directive. An unknown package
+// is ErrNotFound; a refusal already certain now (unpublished, tier, agent
+// limit) is a form-level *ValidationError and records nothing. The
+// directive, its job, directive.requested and package.install.requested
+// commit together. Re-sending the same idempotency key returns the
+// directive it made (created false) without judging the request again.
+func (s *Store) RequestInstall(ctx context.Context, dirs *Directives, t Tenant, r InstallRequest) (dir Directive, created bool, err error) {
+	p, err := s.PackageBySlug(ctx, r.Slug)
+	if err != nil {
+		return dir, false, err
+	}
+	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
+		dir, created, err = dirs.RequestTx(ctx, tx, t, DirectiveRequest{
+			Kind: DirectivePackageInstall, Payload: PackageDirective{Slug: p.Slug, Version: p.Version},
+			IdempotencyKey: r.IdempotencyKey, UserID: r.UserID, Subject: Subject{Type: "package", ID: p.Slug},
+		})
+		if err != nil || !created {
+			return err
+		}
+		// Judged after the directive is in: a refusal rolls it back, and
+		// a re-sent form (not created) is never refused after the fact.
+		if err := installRefusal(ctx, tx, t, p); err != nil {
+			return err
+		}
+		return s.emitInstallSignal(ctx, tx, t, dir, "package.install.requested", p.Slug,
+			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version, "directive_id": dir.ID})
+	})
+	return dir, created, err
+}
+
+// RequestUninstall asks for a package.uninstall directive, like
+// RequestInstall. Uninstalling a package that has no installation is
+// refused.
+func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant, r UninstallRequest) (dir Directive, created bool, err error) {
+	p, err := s.PackageBySlug(ctx, r.Slug)
+	if err != nil {
+		return dir, false, err
+	}
+	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
+		dir, created, err = dirs.RequestTx(ctx, tx, t, DirectiveRequest{
+			Kind: DirectivePackageUninstall, Payload: PackageDirective{Slug: p.Slug, Purge: r.Purge},
+			IdempotencyKey: r.IdempotencyKey, UserID: r.UserID, Subject: Subject{Type: "package", ID: p.Slug},
+		})
+		if err != nil || !created {
+			return err
+		}
+		if _, err := installationBySlug(ctx, tx, t, p.Slug); errors.Is(err, ErrNotFound) {
+			return Invalid("", fmt.Sprintf("%s is not installed.", p.Name))
+		} else if err != nil {
+			return err
+		}
+		return s.emitInstallSignal(ctx, tx, t, dir, "package.uninstall.requested", p.Slug,
+			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "purge": r.Purge, "directive_id": dir.ID})
+	})
+	return dir, created, err
+}
+
+// RegisterMarketplace registers the package.install and package.uninstall
+// executors on dirs, and what a failed install records on its
+// installation (package.installation.failed). The app calls it once at
+// boot, before the runner starts. A refusal found at execution (tier,
+// agent limit, unpublished) is a *ValidationError, which fails the
+// directive at once with the refusal's words.
+func (s *Store) RegisterMarketplace(dirs *Directives) {
+	dirs.Register(DirectivePackageInstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d DirectiveRun) (any, error) {
+		return s.executeInstall(ctx, tx, t, d)
+	})
+	dirs.OnFailure(DirectivePackageInstall, s.installFailed)
+	dirs.Register(DirectivePackageUninstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d DirectiveRun) (any, error) {
+		return s.executeUninstall(ctx, tx, t, d)
+	})
+}
