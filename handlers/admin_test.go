@@ -365,10 +365,10 @@ func TestAdminInstallationsEnableDisable(t *testing.T) {
 	failed := as.insertInstallation(o.slug, "beta", store.InstallFailed)
 
 	d := o.admin.get("/admin/installations").doc(t)
-	if d.Find(`[data-id="` + installed + `"] [data-testid=installation-disable]`).Length() != 1 {
+	if d.Find(`[data-id="`+installed+`"] [data-testid=installation-disable]`).Length() != 1 {
 		t.Error("no disable button on an installed package")
 	}
-	if d.Find(`[data-id="` + failed + `"] form`).Length() != 0 {
+	if d.Find(`[data-id="`+failed+`"] form`).Length() != 0 {
 		t.Error("a failed installation offers a switch")
 	}
 	wantStatus(t, o.admin.post("/admin/installations/"+installed+"/disable", nil), http.StatusSeeOther)
@@ -413,7 +413,7 @@ func TestAdminDirectivesRetryAndCancel(t *testing.T) {
 		t.Fatalf("failed directive row: %q", row.Text())
 	}
 	// The dashboard flags it for admins, not for members.
-	if as.docOf(o.admin.get("/dashboard")).Find(`[data-testid=failed-directive][data-id="` + failing.ID + `"]`).Length() != 1 {
+	if as.docOf(o.admin.get("/dashboard")).Find(`[data-testid=failed-directive][data-id="`+failing.ID+`"]`).Length() != 1 {
 		t.Error("dashboard does not flag the failed directive for an admin")
 	}
 	if as.docOf(o.member.get("/dashboard")).Find("[data-testid=failed-directives]").Length() != 0 {
@@ -442,7 +442,7 @@ func TestAdminDirectivesRetryAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = q.owner.get("/admin/directives?status=requested&kind=" + adminTestKind).doc(t)
-	if d.Find(`[data-id="` + waiting.ID + `"] [data-testid=directive-cancel]`).Length() != 1 {
+	if d.Find(`[data-id="`+waiting.ID+`"] [data-testid=directive-cancel]`).Length() != 1 {
 		t.Fatal("no cancel button on a requested directive")
 	}
 	r = q.owner.post("/admin/directives/"+waiting.ID+"/cancel", nil, "HX-Request", "true")
@@ -558,7 +558,7 @@ func TestAdminForumsModerationForms(t *testing.T) {
 	}
 	// Keys are fresh per form: lock, unlock, lock again are three directives.
 	k1 := lock.Find("input[name=idempotency_key]").AttrOr("value", "")
-	k2 := o.admin.get("/admin/forums").doc(t).Find(`form[action="/forums/t/` + threadID + `/lock"] input[name=idempotency_key]`).AttrOr("value", "")
+	k2 := o.admin.get("/admin/forums").doc(t).Find(`form[action="/forums/t/`+threadID+`/lock"] input[name=idempotency_key]`).AttrOr("value", "")
 	if k1 == k2 {
 		t.Error("idempotency keys repeat across renders")
 	}
