@@ -69,7 +69,7 @@ func (h *Handler) forumCategoryArchive(c *gin.Context) error {
 	if changed {
 		h.flash(c, "info", cat.Name+" is archived: it takes no new threads, and its threads take no replies.")
 	}
-	return redirect(c, "/forums/c/"+cat.Slug)
+	return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/c/"+cat.Slug))
 }
 
 func (h *Handler) forumCategoryRestore(c *gin.Context) error {
@@ -80,5 +80,5 @@ func (h *Handler) forumCategoryRestore(c *gin.Context) error {
 	if changed {
 		h.flash(c, "info", cat.Name+" is active again.")
 	}
-	return redirect(c, "/forums/c/"+cat.Slug)
+	return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/c/"+cat.Slug))
 }

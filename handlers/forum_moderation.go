@@ -56,7 +56,8 @@ func (h *Handler) moderateThread(c *gin.Context, kind string) error {
 		if !done {
 			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
 		}
-		return redirect(c, "/forums/t/"+th.ID)
+		// The admin console's forms send where to come back to.
+		return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/t/"+th.ID))
 	}
 	// In place: the status as it is now, with the request noted until the
 	// directive's signal updates it (live) or the page is reloaded.
@@ -85,7 +86,7 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 		if !done {
 			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
 		}
-		return redirect(c, "/forums/t/"+p.ThreadID+"#post-"+p.ID)
+		return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/t/"+p.ThreadID+"#post-"+p.ID))
 	}
 	if p, err = h.store.ForumPost(ctx, t, p.ID); err != nil {
 		return err
