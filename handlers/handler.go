@@ -18,10 +18,13 @@ import (
 
 // Config holds the handlers' dependencies and settings.
 type Config struct {
-	Store  *store.Store
-	Views  *views.Renderer
-	Assets *static.Assets
-	Logger *slog.Logger
+	Store *store.Store
+	// Directives requests directives (install, moderation); its executors
+	// are registered by the app at boot.
+	Directives *store.Directives
+	Views      *views.Renderer
+	Assets     *static.Assets
+	Logger     *slog.Logger
 	// SessionSecret signs and encrypts the session cookie.
 	SessionSecret []byte
 	// SessionTTL is how long an idle session lives (default 14 days).
@@ -40,6 +43,7 @@ type Config struct {
 // Handler serves every route.
 type Handler struct {
 	store    *store.Store
+	dirs     *store.Directives
 	views    *views.Renderer
 	assets   *static.Assets
 	log      *slog.Logger
@@ -66,6 +70,7 @@ func New(cfg Config) *Handler {
 	cs.MaxAge(int(cfg.SessionTTL.Seconds()))
 	return &Handler{
 		store:    cfg.Store,
+		dirs:     cfg.Directives,
 		views:    cfg.Views,
 		assets:   cfg.Assets,
 		log:      cfg.Logger,

@@ -7,9 +7,11 @@ import (
 )
 
 // isHTMX reports whether htmx sent the request (and wants a fragment).
-// Boosted requests want whole pages, so they do not count.
+// Boosted requests and history restores (back to a pushed URL such as a
+// marketplace search) want whole pages, so they do not count.
 func isHTMX(c *gin.Context) bool {
-	return c.GetHeader("HX-Request") == "true" && c.GetHeader("HX-Boosted") != "true"
+	return c.GetHeader("HX-Request") == "true" && c.GetHeader("HX-Boosted") != "true" &&
+		c.GetHeader("HX-History-Restore-Request") != "true"
 }
 
 // render writes a full page, or the fragment block for htmx. One template

@@ -50,6 +50,12 @@ func (h *Handler) Routes() *gin.Engine {
 	member.POST("/forums/threads", h.wrap(h.forumThreadCreate))
 	member.GET("/forums/t/:id", h.wrap(h.forumThread))
 	member.POST("/forums/t/:id/replies", h.wrap(h.forumReply))
+	member.GET("/marketplace", h.wrap(h.marketplace))
+	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
+	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
+	member.POST("/marketplace/:slug/reviews", h.wrap(h.marketplaceReview))
+	member.GET("/agents", h.wrap(h.agents))
+	member.GET("/agents/:id", h.wrap(h.agent))
 
 	// Owners and admins of the current organization.
 	manage := r.Group("/", h.requireUser, h.requireOrg, h.requireAdmin)
@@ -62,6 +68,8 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))
 	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
 	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
+	manage.POST("/marketplace/install", h.wrap(h.marketplaceInstall))
+	manage.POST("/marketplace/uninstall", h.wrap(h.marketplaceUninstall))
 
 	// The admin console: owners and admins of the current organization.
 	admin := r.Group("/admin", h.requireUser, h.requireOrg, h.requireAdmin)

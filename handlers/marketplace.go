@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/store"
+)
+
+// packageCard is one package in a marketplace list with its install state.
+type packageCard struct {
+	Package store.Package
+	Status  InstallStatus
+}
+
+// marketplaceData is the marketplace page.
+type marketplaceData struct {
+	Filter     store.PackageFilter
+	Filtered   bool // any search or filter is set
+	Categories []string
+	Pricing    []string
+	Tiers      []string
+	Featured   []packageCard
+	Results    []packageCard
+	CanManage  bool
+	OrgTier    string
+}
+
+// marketplace lists published packages: search q and filters category,
+// pricing and tier come from the query string, so every view is a URL.
+// htmx requests (the search form) get the results block only.
+func (h *Handler) marketplace(c *gin.Context) error {
+	ctx := c.Request.Context()
+	a := authOf(c)
+	f := store.PackageFilter{Q: c.Query("q"), Category: c.Query("category"), Pricing: c.Query("pricing"), Tier: c.Query("tier")}
+	f.Normalize()
+	results, err := h.store.ListPackages(ctx, f)
+	if err != nil {
+		return err
+	}
+	featured, err := h.store.FeaturedPackages(ctx)
+	if err != nil {
+		return err
+	}
+	states, err := h.store.InstallStates(ctx, tenant(c))
+	if err != nil {
+		return err
+	}
+	returnTo := c.Request.URL.RequestURI()
+	d := marketplaceData{
+		Filter: f, Filtered: f != (store.PackageFilter{}),
+		Categories: store.PackageCategories, Pricing: store.PricingModels, Tiers: store.Tiers,
+		CanManage: a.Member.IsAdmin(), OrgTier: a.Member.OrgTier,
+	}
+	card := func(p store.Package) packageCard {
+		st := states[p.Slug]
+		st.Slug = p.Slug
+		return packageCard{Package: p, Status: installStatusOf(p, st, d.CanManage, returnTo)}
+	}
+	for _, p := range featured {
+		d.Featured = append(d.Featured, card(p))
+	}
+	for _, p := range results {
+		d.Results = append(d.Results, card(p))
+	}
+	return h.render(c, http.StatusOK, "marketplace", "marketplace_results", h.page(c, "Marketplace", d))
+}
