@@ -230,4 +230,3 @@ func (h *Handler) liveInstall(ctx context.Context, t store.Tenant, sig store.Sig
 	}
 	return out, nil
 }
-

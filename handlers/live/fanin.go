@@ -257,7 +257,8 @@ func newResolver(st *store.Store, t store.Tenant) *resolver {
 // to "category:<slug>" when it concerns a category or a thread in it
 // (payload category_slug, or slug for forum.category.*); to
 // "installations" when it is about packages (package.*, or a directive
-// whose kind is package.*).
+// whose kind is package.*); to "chat:<id>" for chat.* signals of that
+// conversation.
 func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 	topics := []Topic{{Kind: KindTenant}}
 	var p map[string]any
@@ -283,6 +284,12 @@ func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 	}
 	if cat != "" && len(cat) <= 64 && categorySlugRE.MatchString(cat) {
 		topics = append(topics, Topic{Kind: KindCategory, Arg: cat})
+	}
+
+	// Chat signals go to their conversation's stream; the payload never
+	// holds message text, so the tenant stream may carry them too.
+	if conv := strings.ToLower(str("conversation_id")); strings.HasPrefix(sig.Name, "chat.") && uuidRE.MatchString(conv) {
+		topics = append(topics, Topic{Kind: KindChat, Arg: conv})
 	}
 
 	if strings.HasPrefix(sig.Name, "package.") || sig.SubjectType == "package" ||

@@ -322,7 +322,7 @@ func TestEventsCarrySeqNameAndFragment(t *testing.T) {
 		if ev.Name != "forum.category.created" {
 			t.Fatalf("event name %q", ev.Name)
 		}
-		if !strings.Contains(ev.Data, `id="activity-`+ev.ID+`"`) || !strings.Contains(ev.Data, "\n") {
+		if !strings.Contains(ev.Data, `id="activity-`+ev.ID+`"`) || strings.ContainsAny(ev.Data, "\r\n") {
 			t.Fatalf("data is not the multi-line activity row:\n%s", ev.Data)
 		}
 	}

@@ -174,16 +174,49 @@ func (h *Hub) renderSignal(ctx context.Context, t store.Tenant, sig store.Signal
 }
 
 // eventData makes html safe to send: never empty (r3labs ends the stream
-// on empty data) and with plain \n line ends (a lone \r would end an SSE
-// line early; SplitData splits on \n).
+// on empty data) and on one line (a lone \r would end an SSE line early).
 func eventData(html []byte, sig store.Signal) []byte {
 	html = bytes.TrimSpace(html)
 	if len(html) == 0 {
 		return []byte("<!-- " + sig.Name + " " + strconv.FormatInt(sig.Seq, 10) + " -->")
 	}
-	if bytes.IndexByte(html, '\r') >= 0 {
-		html = bytes.ReplaceAll(html, []byte("\r\n"), []byte("\n"))
-		html = bytes.ReplaceAll(html, []byte("\r"), []byte("\n"))
+	return oneLine(html)
+}
+
+// oneLine puts an HTML fragment on one line without changing what it
+// means: a line break inside a tag becomes a space, one in text (where
+// <pre> and <textarea> keep it) the character reference &#10;. Fragments
+// never contain raw-text elements (no inline script or style: the CSP
+// forbids them). One "data:" line per event instead of one per template
+// line saves formatting and parsing on every connection of the fan-out.
+func oneLine(html []byte) []byte {
+	if bytes.IndexAny(html, "\r\n") < 0 {
+		return html
 	}
-	return html
+	out := make([]byte, 0, len(html)+64)
+	inTag := false
+	for i := 0; i < len(html); i++ {
+		switch c := html[i]; c {
+		case '<':
+			inTag = true
+			out = append(out, c)
+		case '>':
+			inTag = false
+			out = append(out, c)
+		case '\r':
+			if i+1 < len(html) && html[i+1] == '\n' {
+				continue // the \n that follows stands for both
+			}
+			fallthrough
+		case '\n':
+			if inTag {
+				out = append(out, ' ')
+			} else {
+				out = append(out, "&#10;"...)
+			}
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -12,10 +12,14 @@ const (
 	KindThread        = "thread"        // one forum thread: its posts, status and audit trail
 	KindCategory      = "category"      // one forum category: new threads, status
 	KindInstallations = "installations" // package installation progress
+	// KindChat is one chat conversation: its messages, streamed answers
+	// and proposed actions. Only the conversation's owner may follow it
+	// (the /events handler checks; the hub only routes).
+	KindChat = "chat"
 )
 
-// Topic is what a stream follows inside one tenant. Arg is the thread id
-// or the category slug; empty for the other kinds.
+// Topic is what a stream follows inside one tenant. Arg is the thread id,
+// the category slug or the conversation id; empty for the other kinds.
 type Topic struct {
 	Kind string
 	Arg  string
@@ -46,7 +50,7 @@ func ParseTopic(s string) (Topic, error) {
 		if arg == "" && !strings.Contains(s, ":") {
 			return Topic{Kind: kind}, nil
 		}
-	case KindThread:
+	case KindThread, KindChat:
 		if arg = strings.ToLower(arg); uuidRE.MatchString(arg) {
 			return Topic{Kind: kind, Arg: arg}, nil
 		}

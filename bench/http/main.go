@@ -1,0 +1,189 @@
+// Command http measures the thread page and replies over HTTP: GET
+// /forums/t/:id of a thread with 50 posts at 64 connections, against a
+// bare Gin handler returning a fixed page of the same size, measured in
+// the same run; then replies posted by 64 connections (each with its
+// signal, fanout job and notification). It prints its figures last.
+// Loopback only; bounded in time.
+//
+//	go run ./bench/http -duration 10s
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/bench/benchsite"
+)
+
+func main() {
+	conns := flag.Int("connections", 64, "concurrent connections")
+	dur := flag.Duration("duration", 10*time.Second, "time per measurement")
+	fast := flag.Bool("fast", false, "fsync off in the private PostgreSQL")
+	flag.Parse()
+	if err := run(*conns, *dur, *fast); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/http:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	n        int64
+	errors   int64
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// load runs conns workers calling do until d has passed.
+func load(conns int, d time.Duration, do func(c *http.Client) error, newClient func() *http.Client) result {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lats []time.Duration
+	var errs atomic.Int64
+	start := time.Now()
+	end := start.Add(d)
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newClient()
+			local := make([]time.Duration, 0, 4096)
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				if err := do(c); err != nil {
+					errs.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	r := result{n: int64(len(lats)), errors: errs.Load(), rps: float64(len(lats)) / el.Seconds()}
+	if len(lats) > 0 {
+		r.p50 = lats[len(lats)/2]
+		r.p99 = lats[len(lats)*99/100]
+	}
+	return r
+}
+
+func transport() *http.Transport {
+	return &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
+}
+
+func run(conns int, d time.Duration, fast bool) error {
+	ctx := context.Background()
+	site, err := benchsite.Start(ctx, benchsite.Options{Fast: fast, Posts: 50, MaxConns: 80})
+	if err != nil {
+		return err
+	}
+	defer site.Close()
+	base := site.URL
+
+	// Each worker is a signed-in browser with its own connection.
+	login := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Transport: transport(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.PostForm(base+"/login", url.Values{"email": {site.Email}, "password": {site.Password}})
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return c
+	}
+	pageURL := base + "/forums/t/" + site.ThreadID
+	c := login()
+	resp, err := c.Get(pageURL)
+	if err != nil {
+		return err
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("thread page: %d", resp.StatusCode)
+	}
+
+	// The bare Gin handler: the same bytes, no database, no templates.
+	gin.SetMode(gin.ReleaseMode)
+	bare := gin.New()
+	bare.GET("/page", func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", page) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	bareSrv := &http.Server{Handler: bare}
+	go bareSrv.Serve(ln)
+	defer bareSrv.Close()
+	bareURL := "http://" + ln.Addr().String() + "/page"
+
+	get := func(u string) func(c *http.Client) error {
+		return func(c *http.Client) error {
+			resp, err := c.Get(u)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}
+	}
+	fmt.Fprintln(os.Stderr, "measuring the bare handler…")
+	b := load(conns, d, get(bareURL), func() *http.Client { return &http.Client{Transport: transport()} })
+	fmt.Fprintln(os.Stderr, "measuring the thread page…")
+	if p := os.Getenv("BENCH_CPU_PROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+		}
+	}
+	t := load(conns, d, get(pageURL), login)
+	pprof.StopCPUProfile()
+	fmt.Fprintln(os.Stderr, "posting replies…")
+	var seq atomic.Int64
+	r := load(conns, d, func(c *http.Client) error {
+		resp, err := c.PostForm(pageURL+"/replies", url.Values{"body": {fmt.Sprintf("bench reply %d", seq.Add(1))}})
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}, login)
+
+	durability := "durable (fsync on)"
+	if fast {
+		durability = "fsync off"
+	}
+	fmt.Printf("\nbench/http: %d connections, %v per measurement, page %d bytes (50 posts), PostgreSQL %s\n", conns, d, len(page), durability)
+	fmt.Printf("bare gin, fixed page:   %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", b.rps, ms(b.p50), ms(b.p99), b.errors)
+	fmt.Printf("GET /forums/t/:id:      %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", t.rps, ms(t.p50), ms(t.p99), t.errors)
+	fmt.Printf("ratio thread page / bare: %.2f\n", t.rps/b.rps)
+	fmt.Printf("POST replies:           %8.0f replies/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", r.rps, ms(r.p50), ms(r.p99), r.errors)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
