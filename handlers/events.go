@@ -25,6 +25,8 @@ func (h *Handler) events(c *gin.Context) error {
 		return errNotFound
 	}
 	switch topic.Kind {
+	case live.KindTenant, live.KindInstallations:
+		// The current organization's own: nothing more to check.
 	case live.KindThread:
 		if _, err := h.store.ForumThread(ctx, t, topic.Arg); err != nil {
 			return err
@@ -33,6 +35,9 @@ func (h *Handler) events(c *gin.Context) error {
 		if _, err := h.store.ForumCategoryBySlug(ctx, t, topic.Arg); err != nil {
 			return err
 		}
+	default:
+		// A kind this handler does not check is never served.
+		return errNotFound
 	}
 	// The browser's Last-Event-ID wins; the page's own seq (in the URL)
 	// covers the first connection and htmx-ext-sse's reconnects, which
