@@ -9,8 +9,8 @@ require (
 )
 
 require (
-	github.com/r3labs/sse/v2 v2.10.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
+	github.com/r3labs/sse/v2 v2.10.0
+	go.uber.org/goleak v1.3.0
 	gopkg.in/cenkalti/backoff.v1 v1.1.0 // indirect
 )
 
