@@ -35,6 +35,12 @@ func (h *Handler) events(c *gin.Context) error {
 		if _, err := h.store.ForumCategoryBySlug(ctx, t, topic.Arg); err != nil {
 			return err
 		}
+	case live.KindChat:
+		// A conversation is its owner's alone: another member's (or
+		// another tenant's) is not found.
+		if _, err := h.store.Conversation(ctx, t, a.Session.UserID, topic.Arg); err != nil {
+			return err
+		}
 	default:
 		// A kind this handler does not check is never served.
 		return errNotFound

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"fleetprompt/handlers/live"
+	"fleetprompt/handlers/llm"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -38,6 +39,10 @@ type Config struct {
 	// Signals replays signals to their handlers from the admin's signals
 	// page; nil makes a replay fail (tests that need none).
 	Signals *store.SignalBus
+	// LLM is the chat's model provider (llm.New from LLM_BASE_URL,
+	// LLM_API_KEY, LLM_MODEL); nil or unconfigured, chat answers with its
+	// built-in responder. Call Handler.StopChats at shutdown.
+	LLM *llm.Client
 }
 
 // Handler serves every route.
@@ -53,6 +58,7 @@ type Handler struct {
 	health   func(ctx context.Context) map[string]any
 	live     *live.Hub
 	signals  *store.SignalBus
+	chat     *chatState
 }
 
 // New builds the handlers.
@@ -80,5 +86,6 @@ func New(cfg Config) *Handler {
 		health:   cfg.HealthFunc,
 		live:     cfg.Live,
 		signals:  cfg.Signals,
+		chat:     newChatState(cfg.LLM),
 	}
 }

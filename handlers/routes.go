@@ -56,6 +56,19 @@ func (h *Handler) Routes() *gin.Engine {
 	member.POST("/marketplace/:slug/reviews", h.wrap(h.marketplaceReview))
 	member.GET("/agents", h.wrap(h.agents))
 	member.GET("/agents/:id", h.wrap(h.agent))
+	// Chat: conversations are their owner's alone (others get 404);
+	// confirming an action checks the action's own role rule.
+	member.GET("/chat", h.wrap(h.chatIndex))
+	member.POST("/chat", h.wrap(h.chatCreate))
+	member.GET("/chat/:id", h.wrap(h.chatShow))
+	member.POST("/chat/:id/messages", h.wrap(h.chatSend))
+	member.POST("/chat/:id/stop", h.wrap(h.chatStop))
+	member.POST("/chat/:id/retry", h.wrap(h.chatRetry))
+	member.GET("/chat/:id/actions/:action_id", h.wrap(h.chatAction))
+	member.POST("/chat/:id/actions/:action_id/confirm", h.wrap(h.chatActionConfirm))
+	if h.live != nil {
+		h.registerChatLive()
+	}
 
 	// Owners and admins of the current organization.
 	manage := r.Group("/", h.requireUser, h.requireOrg, h.requireAdmin)

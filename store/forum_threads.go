@@ -58,7 +58,18 @@ func (s *Store) CreateForumThread(ctx context.Context, t Tenant, actorUserID int
 		th   ForumThread
 		post ForumPost
 	)
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+	err := s.Tx(ctx, func(tx *sqlx.Tx) (err error) {
+		th, post, err = s.createForumThreadTx(ctx, tx, t, actorUserID, n)
+		return err
+	})
+	return th, post, err
+}
+
+// createForumThreadTx is CreateForumThread inside tx (n already
+// validated): the chat's forum.thread.create directive runs it in the
+// directive's transaction.
+func (s *Store) createForumThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, actorUserID int64, n NewForumThread) (th ForumThread, post ForumPost, err error) {
+	err = func() error {
 		var cat ForumCategory
 		if !isUUID(n.CategoryID) {
 			return Invalid("category_id", "choose one of the categories")
@@ -91,7 +102,7 @@ func (s *Store) CreateForumThread(ctx context.Context, t Tenant, actorUserID int
 			return err
 		}
 		return s.emitPostCreated(ctx, tx, t, actorUserID, th, post)
-	})
+	}()
 	return th, post, err
 }
 

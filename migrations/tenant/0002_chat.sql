@@ -37,7 +37,8 @@ CREATE TABLE chat_messages (
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX chat_messages_conversation ON chat_messages (conversation_id, seq);
-CREATE INDEX chat_messages_streaming ON chat_messages (updated_at) WHERE status = 'streaming';
+-- One answer at a time per conversation.
+CREATE UNIQUE INDEX chat_messages_one_streaming ON chat_messages (conversation_id) WHERE status = 'streaming';
 
 -- An action the model (or a typed command) proposed. It changes nothing
 -- until the user confirms it; confirming requests the same directive the

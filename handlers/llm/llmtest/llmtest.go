@@ -38,8 +38,10 @@ type Reply struct {
 	// Hang keeps the stream open after the chunks, without [DONE], until
 	// the client disconnects.
 	Hang bool
-	// Gate, when set, is waited on before the chunks (the test releases it).
-	Gate chan struct{}
+	// Gate, when set, is waited on before chunk GateAt (the test
+	// releases it by closing it).
+	Gate   chan struct{}
+	GateAt int
 }
 
 // Request is what the fake received.
@@ -165,12 +167,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	fl := w.(http.Flusher)
 	fl.Flush()
-	if rep.Gate != nil {
+	gate := func(i int) bool {
+		if rep.Gate == nil || i != rep.GateAt {
+			return true
+		}
 		select {
 		case <-rep.Gate:
+			return true
 		case <-ctx.Done():
 			s.disconnected()
-			return
+			return false
 		}
 	}
 	model := req.Model
@@ -188,7 +194,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	n := len(rep.Chunks)
 	for i := 0; i < n; i++ {
-		if !wait(rep.Delay) {
+		if !gate(i) || !wait(rep.Delay) {
 			return
 		}
 		text := rep.Chunks[i]
@@ -198,6 +204,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if !send(chunk(map[string]any{"content": text}, nil)) {
 			return
 		}
+	}
+	if !gate(n) {
+		return
 	}
 	for i, tc := range rep.ToolCalls {
 		half := len(tc.Function.Arguments) / 2

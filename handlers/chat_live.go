@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"fleetprompt/handlers/live"
+	"fleetprompt/store"
+)
+
+// registerChatLive renders chat signals for a conversation's stream
+// (topic chat:<id>, its owner's alone): new messages and finished answers
+// as bubbles, proposals and confirmations as cards. The tenant stream
+// gets the generic activity row, which names no content.
+func (h *Handler) registerChatLive() {
+	h.live.Render("chat.", h.liveChat)
+}
+
+type chatPayload struct {
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id"`
+	ActionID       string `json:"action_id"`
+}
+
+func (h *Handler) liveChat(ctx context.Context, t store.Tenant, sig store.Signal) ([]live.Fragment, error) {
+	var p chatPayload
+	json.Unmarshal(sig.Payload, &p) // missing fields stay empty
+	if p.ConversationID == "" {
+		return nil, nil
+	}
+	switch sig.Name {
+	case "chat.message.created", "chat.message.completed":
+		conv, m, err := h.liveMessage(ctx, t, p)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if sig.Name == "chat.message.created" {
+			return []live.Fragment{{Kind: live.KindChat, HTML: oobAppend("#chat-messages", h.renderChat("chat_message", h.chatMessageOf(conv, m, nil)))}}, nil
+		}
+		acts, err := h.store.ChatActions(ctx, t, conv.ID)
+		if err != nil {
+			return nil, err
+		}
+		bubble := func(admin bool) []byte {
+			v := h.chatMessageOf(conv, m, nil)
+			v.Retry = m.Role == store.ChatAssistant && (m.Status == store.ChatFailed || m.Status == store.ChatStopped)
+			for _, act := range acts {
+				if act.MessageID == m.ID {
+					v.Actions = append(v.Actions, h.chatActionOf(ctx, t, act, admin))
+				}
+			}
+			// Appended when the page lacks it (another process streamed
+			// it), then replaced: the finished message, rendered.
+			out := oobAppend("#chat-messages", h.renderChat("chat_message", v))
+			v.OOB = "outerHTML"
+			return append(out, h.renderChat("chat_message", v)...)
+		}
+		return []live.Fragment{
+			{Kind: live.KindChat, HTML: bubble(false), For: live.MembersOnly},
+			{Kind: live.KindChat, HTML: bubble(true), For: live.ModeratorsOnly},
+		}, nil
+	case "chat.action.proposed", "chat.action.confirmed":
+		act, err := h.store.ChatAction(ctx, t, p.ConversationID, p.ActionID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		card := func(admin bool) []byte {
+			v := h.chatActionOf(ctx, t, act, admin)
+			if sig.Name == "chat.action.proposed" {
+				return oobAppend("#chat-msg-"+act.MessageID+"-actions", h.renderChat("chat_action", v))
+			}
+			v.OOB = "outerHTML"
+			return h.renderChat("chat_action", v)
+		}
+		return []live.Fragment{
+			{Kind: live.KindChat, HTML: card(false), For: live.MembersOnly},
+			{Kind: live.KindChat, HTML: card(true), For: live.ModeratorsOnly},
+		}, nil
+	}
+	return nil, nil
+}
+
+// liveMessage reads a signal's message and its conversation. The
+// renderer has no viewer: the conversation is read by its owner's id,
+// found through the message.
+func (h *Handler) liveMessage(ctx context.Context, t store.Tenant, p chatPayload) (store.Conversation, store.ChatMessage, error) {
+	m, err := h.store.ChatMessage(ctx, t, p.ConversationID, p.MessageID)
+	if err != nil {
+		return store.Conversation{}, m, err
+	}
+	conv, err := h.store.ConversationByID(ctx, t, p.ConversationID)
+	return conv, m, err
+}

@@ -1,0 +1,230 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"fleetprompt/handlers"
+	"fleetprompt/handlers/live"
+	"fleetprompt/handlers/llm"
+	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs"
+	"fleetprompt/static"
+	"fleetprompt/store"
+	"fleetprompt/store/storetest"
+	"fleetprompt/views"
+)
+
+// chatSite is the app with its live hub, the directive executors chat
+// confirms into, and (when a script is given) a fake model provider: the
+// one thing the chat tests fake.
+type chatSite struct {
+	*site
+	hub    *live.Hub
+	dirs   *store.Directives
+	fake   *llmtest.Server
+	log    *slog.Logger
+	events chan jobs.Event
+}
+
+func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune func(*llm.Config)) *chatSite {
+	t.Helper()
+	st := storetest.Store(t)
+	if err := st.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assets, err := static.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rend, err := views.New(assets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out io.Writer = io.Discard
+	if os.Getenv("CHAT_TEST_LOG") != "" {
+		out = os.Stderr
+	}
+	quiet := slog.New(slog.NewTextHandler(out, nil))
+	dirs := store.NewDirectives(st, quiet)
+	st.RegisterMarketplace(dirs)
+	store.RegisterForumDirectives(dirs)
+	store.RegisterChatDirectives(dirs)
+	cs := &chatSite{dirs: dirs, log: quiet, events: make(chan jobs.Event, 1000)}
+	var client *llm.Client
+	if script != nil {
+		cs.fake = llmtest.New(script)
+		t.Cleanup(cs.fake.Close)
+		cfg := llm.Config{BaseURL: cs.fake.BaseURL(), APIKey: "test-key", Model: "fake-model"}
+		if tune != nil {
+			tune(&cfg)
+		}
+		client = llm.New(cfg)
+	}
+	cs.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: quiet})
+	h := handlers.New(handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: quiet, Live: cs.hub, LLM: client,
+		SessionSecret: []byte("test-secret-test-secret-test-secret")})
+	srv := httptest.NewUnstartedServer(h.Routes())
+	srv.Config.WriteTimeout = 10 * time.Second
+	srv.Start()
+	if err := cs.hub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h.StopChats(sctx)
+		cancel()
+		cs.hub.Close()
+		srv.Close()
+	})
+	cs.site = &site{t: t, srv: srv, store: st}
+	return cs
+}
+
+// runJobs runs a job runner for one tenant's jobs (parallel tests never
+// take each other's), stopped at cleanup.
+func (cs *chatSite) runJobs(slug string) {
+	t := cs.t
+	t.Helper()
+	r := jobs.New(cs.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, PollInterval: 50 * time.Millisecond,
+		Logger: cs.log, OnEventFunc: func(e jobs.Event) {
+			select {
+			case cs.events <- e:
+			default:
+			}
+		}})
+	cs.dirs.RegisterJobs(r)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.Stop(ctx)
+	})
+}
+
+// waitDirective waits, woken by the runner's events, until the
+// directive has finished.
+func (cs *chatSite) waitDirective(tn store.Tenant, id string) store.Directive {
+	t := cs.t
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		d, err := cs.store.Directive(ctx, tn, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Finished() {
+			return d
+		}
+		select {
+		case <-cs.events:
+		case <-time.After(100 * time.Millisecond): // finished before we listened
+		case <-timeout:
+			t.Fatalf("directive %s unfinished: %+v", id, d)
+		}
+	}
+}
+
+// chatOrg is an organization with an owner and one agent.
+type chatOrg struct {
+	slug    string
+	tenant  store.Tenant
+	owner   *client
+	agentID string
+}
+
+func (cs *chatSite) newChatOrg(prefix string) *chatOrg {
+	t := cs.t
+	t.Helper()
+	o := &chatOrg{slug: storetest.Name(prefix), owner: cs.client()}
+	o.owner.register(o.slug)
+	o.tenant = tenantOf(t, cs.store, o.slug)
+	err := cs.store.DB.GetContext(ctx, &o.agentID, o.tenant.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt)
+		VALUES ('Helper', 'helps', $1) RETURNING id`), "You are the helper of "+o.slug+".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// member adds a new user to the org with role and returns their client,
+// switched to the org.
+func (cs *chatSite) member(o *chatOrg, role string) *client {
+	t := cs.t
+	t.Helper()
+	c := cs.client()
+	own := storetest.Name("m")
+	c.register(own)
+	if _, err := cs.store.DB.ExecContext(ctx, `INSERT INTO organization_memberships (organization_id, user_id, role, status)
+		SELECT o.id, u.id, $3, 'active' FROM organizations o, users u WHERE o.slug = $1 AND lower(u.email) = $2`, o.slug, own+"@example.com", role); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, c.post("/org/select", url.Values{"slug": {o.slug}}), http.StatusSeeOther)
+	return c
+}
+
+// startChat starts a conversation with the org's agent and returns its id.
+func (cs *chatSite) startChat(c *client, agentID string) string {
+	t := cs.t
+	t.Helper()
+	r := c.post("/chat", url.Values{"agent_id": {agentID}})
+	wantStatus(t, r, http.StatusSeeOther)
+	loc := r.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/chat/") {
+		t.Fatalf("conversation at %q", loc)
+	}
+	return strings.TrimPrefix(loc, "/chat/")
+}
+
+// follow opens the conversation's live stream from its page's seq.
+func (cs *chatSite) follow(c *client, convID string) *eventStream {
+	cs.t.Helper()
+	r := c.get("/chat/" + convID)
+	wantStatus(cs.t, r, http.StatusOK)
+	seq, _ := r.doc(cs.t).Find("#chat").Attr("data-seq")
+	return c.stream(cs.t, "/events?topic=chat:"+convID+"&last_event_id="+seq)
+}
+
+// say posts a message as htmx would, and returns the response.
+func say(c *client, convID, body string) *response {
+	return c.post("/chat/"+convID+"/messages", url.Values{"body": {body}}, "HX-Request", "true")
+}
+
+// answers returns the conversation's assistant messages.
+func (cs *chatSite) answers(tn store.Tenant, convID string) []store.ChatMessage {
+	cs.t.Helper()
+	msgs, err := cs.store.ChatMessages(ctx, tn, convID)
+	if err != nil {
+		cs.t.Fatal(err)
+	}
+	var out []store.ChatMessage
+	for _, m := range msgs {
+		if m.Role == store.ChatAssistant {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// completed waits for the stream's next chat.message.completed of a
+// message with status.
+func (s *eventStream) completed(t *testing.T, status string) liveEvent {
+	t.Helper()
+	for {
+		ev := s.next(t, "chat.message.completed")
+		if strings.Contains(ev.Data, `data-status="`+status+`"`) {
+			return ev
+		}
+	}
+}
