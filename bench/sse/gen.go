@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,6 +126,16 @@ func generate(o options) error {
 	}
 	g.path = strings.ReplaceAll(string(m[1]), "&amp;", "&")
 
+	rd, err := newReader(g, 2)
+	if err != nil {
+		return err
+	}
+	tcpAddr, err := net.ResolveTCPAddr("tcp4", o.Addr)
+	if err != nil {
+		return err
+	}
+	request := []byte("GET " + g.path + " HTTP/1.1\r\nHost: " + o.Addr + "\r\nCookie: " + g.cookie +
+		"\r\nAccept: text/event-stream\r\n\r\n")
 	start := time.Now()
 	var wg sync.WaitGroup
 	var connected, failed atomic.Int64
@@ -137,7 +145,7 @@ func generate(o options) error {
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			conn, br, err := g.subscribe(0)
+			err := rd.dial(tcpAddr, request)
 			<-sem
 			if err != nil {
 				if failed.Add(1) < 5 {
@@ -146,7 +154,6 @@ func generate(o options) error {
 				return
 			}
 			connected.Add(1)
-			go g.read(conn, br)
 		}()
 	}
 	wg.Wait()
@@ -171,7 +178,7 @@ func generate(o options) error {
 		name := "healthy subscribers"
 		if stalled {
 			name = "with a stalled subscriber"
-			conn, _, err := g.subscribe(4096)
+			conn, err := g.stalled()
 			if err != nil {
 				return err
 			}
@@ -229,76 +236,28 @@ func (g *gen) post(web *http.Client, base string, next int) int {
 	return next
 }
 
-// subscribe opens one stream on a raw connection. rcvbuf > 0 shrinks the
-// socket's receive buffer (the stalled subscriber).
-func (g *gen) subscribe(rcvbuf int) (net.Conn, *bufio.Reader, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	if rcvbuf > 0 {
-		d.Control = func(network, address string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
-		}
-	}
+// stalled opens a stream that is never read, with a tiny receive buffer
+// so the server's writes to it block soon.
+func (g *gen) stalled() (net.Conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second, Control: func(network, address string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
 	conn, err := d.Dial("tcp", g.o.Addr)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+g.o.Addr+g.path, nil)
-	req.Header.Set("Cookie", g.cookie)
-	req.Header.Set("Accept", "text/event-stream")
-	if err := req.Write(conn); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	if rcvbuf > 0 {
-		return conn, nil, nil
-	}
-	br := bufio.NewReaderSize(conn, 4096)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		conn.Close()
-		return nil, nil, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return conn, bufio.NewReaderSize(resp.Body, 4096), nil
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\nAccept: text/event-stream\r\n\r\n", g.path, g.o.Addr, g.cookie)
+	return conn, nil
 }
 
-// read records, for every "benchmsg <i>" data line, the latency since
-// reply i was posted.
-func (g *gen) read(conn net.Conn, br *bufio.Reader) {
-	defer conn.Close()
+// record counts reply i received after lat.
+func (g *gen) record(i int, lat time.Duration) {
+	g.got[i].Add(1)
+	g.hist.Load().add(lat)
 	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil && err != bufio.ErrBufferFull {
-			return
-		}
-		at := bytes.Index(line, marker)
-		if at < 0 {
-			continue
-		}
-		rest := line[at+len(marker):]
-		end := 0
-		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-			end++
-		}
-		i, err := strconv.Atoi(string(rest[:end]))
-		if err != nil || i >= len(g.sent) {
-			continue
-		}
-		sent := g.sent[i].Load()
-		if sent == 0 {
-			continue
-		}
-		lat := time.Duration(time.Now().UnixNano() - sent)
-		g.got[i].Add(1)
-		g.hist.Load().add(lat)
-		for {
-			cur := g.maxLat.Load()
-			if int64(lat) <= cur || g.maxLat.CompareAndSwap(cur, int64(lat)) {
-				break
-			}
+		cur := g.maxLat.Load()
+		if int64(lat) <= cur || g.maxLat.CompareAndSwap(cur, int64(lat)) {
+			break
 		}
 	}
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// reader receives the streams of many subscribers on a few goroutines,
+// each waiting on an epoll set and reading the sockets directly, so the
+// generator spends its CPU on reading rather than on waking one goroutine
+// per connection per event: the server, not the generator, is measured.
+type reader struct {
+	g     *gen
+	epfds []int
+	mu    sync.Mutex
+	conns map[int]*rconn
+}
+
+// rconn is one subscriber's socket. tail keeps the end of the previous
+// read, so a marker split across two reads is still found.
+type rconn struct {
+	fd   int
+	tail []byte
+}
+
+func newReader(g *gen, loops int) (*reader, error) {
+	r := &reader{g: g, conns: map[int]*rconn{}}
+	for i := 0; i < loops; i++ {
+		fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if err != nil {
+			return nil, err
+		}
+		r.epfds = append(r.epfds, fd)
+		go r.loop(fd)
+	}
+	return r, nil
+}
+
+// dial opens a stream on a raw socket, outside Go's network poller (which
+// would otherwise wake for every event too), and registers it.
+func (r *reader) dial(addr *net.TCPAddr, request []byte) error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	sa := &syscall.SockaddrInet4{Port: addr.Port}
+	copy(sa.Addr[:], addr.IP.To4())
+	if err := syscall.Connect(fd, sa); err != nil {
+		syscall.Close(fd)
+		return err
+	}
+	if _, err := syscall.Write(fd, request); err != nil {
+		syscall.Close(fd)
+		return err
+	}
+	// The status line and headers come first, on their own.
+	head := make([]byte, 0, 1024)
+	buf := make([]byte, 1024)
+	for !bytes.Contains(head, []byte("\r\n\r\n")) {
+		n, err := syscall.Read(fd, buf)
+		if n <= 0 || err != nil {
+			syscall.Close(fd)
+			return fmt.Errorf("read response: %v", err)
+		}
+		head = append(head, buf[:n]...)
+	}
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 200")) {
+		syscall.Close(fd)
+		return fmt.Errorf("response %q", head[:min(len(head), 40)])
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return err
+	}
+	c := &rconn{fd: fd}
+	r.mu.Lock()
+	r.conns[fd] = c
+	r.mu.Unlock()
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	return syscall.EpollCtl(r.epfds[fd%len(r.epfds)], syscall.EPOLL_CTL_ADD, fd, &ev)
+}
+
+func (r *reader) loop(epfd int) {
+	events := make([]syscall.EpollEvent, 256)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := syscall.EpollWait(epfd, events, -1)
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			fmt.Println("epoll:", err)
+			return
+		}
+		now := time.Now().UnixNano()
+		for i := 0; i < n; i++ {
+			fd := int(events[i].Fd)
+			r.mu.Lock()
+			c := r.conns[fd]
+			r.mu.Unlock()
+			if c == nil {
+				continue
+			}
+			for {
+				m, err := syscall.Read(fd, buf)
+				if m > 0 {
+					r.scan(c, buf[:m], now)
+				}
+				if err == syscall.EAGAIN || m < len(buf) && err == nil {
+					break
+				}
+				if err != nil || m == 0 {
+					syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+					syscall.Close(fd)
+					r.mu.Lock()
+					delete(r.conns, fd)
+					r.mu.Unlock()
+					break
+				}
+			}
+		}
+	}
+}
+
+// scan records every "benchmsg <i>" in data (with the previous tail).
+func (r *reader) scan(c *rconn, data []byte, now int64) {
+	if len(c.tail) > 0 {
+		data = append(c.tail, data...)
+	}
+	for {
+		at := bytes.Index(data, marker)
+		if at < 0 {
+			break
+		}
+		rest := data[at+len(marker):]
+		end := 0
+		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+			end++
+		}
+		if end == len(rest) {
+			data = data[at:] // the number may continue in the next read
+			c.tail = append(c.tail[:0], data...)
+			return
+		}
+		if i, err := strconv.Atoi(string(rest[:end])); err == nil && i < len(r.g.sent) {
+			if sent := r.g.sent[i].Load(); sent != 0 {
+				r.g.record(i, time.Duration(now-sent))
+			}
+		}
+		data = rest[end:]
+	}
+	keep := min(len(data), len(marker)+8)
+	c.tail = append(c.tail[:0], data[len(data)-keep:]...)
+}
