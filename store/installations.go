@@ -154,68 +154,66 @@ func (s *Store) installStates(ctx context.Context, t Tenant, slugs []string) (ma
 	return out, nil
 }
 
-// orgTier reads the tenant's tier.
-func orgTier(ctx context.Context, q sqlx.QueryerContext, t Tenant) (string, error) {
-	var tier string
-	if err := sqlx.GetContext(ctx, q, &tier, `SELECT tier FROM public.organizations WHERE id = $1`, t.OrgID); err != nil {
-		return "", fmt.Errorf("organization tier: %w", err)
-	}
-	return tier, nil
+// installFacts is what deciding an install needs to know about the
+// tenant, read in one statement.
+type installFacts struct {
+	Tier   string         `db:"tier"`
+	Have   int            `db:"have"`   // agents the tenant has
+	Adding int            `db:"adding"` // of the package's agents, those not there yet
+	Prev   sql.NullString `db:"prev"`   // the installation's status, if any
 }
 
-// newAgentCount is how many of a package's agents the tenant does not
-// have yet: an agent with the same name and system prompt counts as there.
-func newAgentCount(ctx context.Context, q sqlx.QueryerContext, t Tenant, agents []PackageAgent) (int, error) {
-	names, prompts := make([]string, len(agents)), make([]string, len(agents))
-	for i, a := range agents {
+// readInstallFacts reads the tenant's tier, agent count, how many of the
+// package's agents it lacks (an agent with the same name and system
+// prompt counts as there) and the package's installation status.
+func readInstallFacts(ctx context.Context, q sqlx.QueryerContext, t Tenant, p Package, inc PackageIncludes) (installFacts, error) {
+	names, prompts := make([]string, len(inc.Agents)), make([]string, len(inc.Agents))
+	for i, a := range inc.Agents {
 		names[i], prompts[i] = a.Name, a.SystemPrompt
 	}
-	var n int
-	err := sqlx.GetContext(ctx, q, &n, t.SQL(`SELECT count(DISTINCT (p.name, p.prompt)) FROM unnest($1::text[], $2::text[]) AS p(name, prompt)
-		WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.name = p.name AND a.system_prompt = p.prompt)`),
-		pq.Array(names), pq.Array(prompts))
+	var f installFacts
+	err := sqlx.GetContext(ctx, q, &f, t.SQL(`SELECT
+		(SELECT tier FROM public.organizations WHERE id = $1) AS tier,
+		(SELECT count(*) FROM {tenant}.agents) AS have,
+		(SELECT count(DISTINCT (p.name, p.prompt)) FROM unnest($2::text[], $3::text[]) AS p(name, prompt)
+		  WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.name = p.name AND a.system_prompt = p.prompt)) AS adding,
+		(SELECT status FROM {tenant}.package_installations WHERE package_slug = $4) AS prev`),
+		t.OrgID, pq.Array(names), pq.Array(prompts), p.Slug)
 	if err != nil {
-		return 0, fmt.Errorf("count new agents: %w", err)
+		return f, fmt.Errorf("read install facts: %w", err)
 	}
-	return n, nil
+	return f, nil
 }
 
-// installRefusal says why the tenant cannot install p now (a form-level
-// *ValidationError with the reason), or returns nil. Requests check it so
-// a refusal is immediate; the executor checks it again under the
-// tenant's install lock, where it is final.
-func installRefusal(ctx context.Context, q sqlx.QueryerContext, t Tenant, p Package) error {
-	if !p.IsPublished {
+// judgeInstall says why a tenant with facts f cannot install p (a
+// form-level *ValidationError with the reason), or returns nil.
+func judgeInstall(p Package, f installFacts) error {
+	switch {
+	case !p.IsPublished:
 		return Invalid("", fmt.Sprintf("%s is not published, so it cannot be installed.", p.Name))
-	}
-	if p.Version == "" {
+	case p.Version == "":
 		return Invalid("", fmt.Sprintf("%s has no version to install.", p.Name))
+	case !TierAllows(f.Tier, p.MinTier):
+		return Invalid("", fmt.Sprintf("%s needs the %s tier or higher; this organization is on the %s tier.", p.Name, p.MinTier, f.Tier))
 	}
+	if limit := AgentLimit(f.Tier); f.Adding > 0 && f.Have+f.Adding > limit {
+		return Invalid("", fmt.Sprintf("Installing %s would add %d agents to the %d this organization has, over the %s tier's limit of %d agents.",
+			p.Name, f.Adding, f.Have, f.Tier, limit))
+	}
+	return nil
+}
+
+// installRefusal judges an install request now. Requests check it so a
+// refusal is immediate; the executor judges again under the tenant's
+// install lock, where it is final.
+func installRefusal(ctx context.Context, q sqlx.QueryerContext, t Tenant, p Package) error {
 	inc, err := decodeIncludes(p.IncludesJSON)
 	if err != nil {
 		return err
 	}
-	tier, err := orgTier(ctx, q, t)
+	f, err := readInstallFacts(ctx, q, t, p, inc)
 	if err != nil {
 		return err
 	}
-	if !TierAllows(tier, p.MinTier) {
-		return Invalid("", fmt.Sprintf("%s needs the %s tier or higher; this organization is on the %s tier.", p.Name, p.MinTier, tier))
-	}
-	adding, err := newAgentCount(ctx, q, t, inc.Agents)
-	if err != nil {
-		return err
-	}
-	if adding == 0 {
-		return nil
-	}
-	var have int
-	if err := sqlx.GetContext(ctx, q, &have, t.SQL(`SELECT count(*) FROM {tenant}.agents`)); err != nil {
-		return fmt.Errorf("count agents: %w", err)
-	}
-	if limit := AgentLimit(tier); have+adding > limit {
-		return Invalid("", fmt.Sprintf("Installing %s would add %d agents to the %d this organization has, over the %s tier's limit of %d agents.",
-			p.Name, adding, have, tier, limit))
-	}
-	return nil
+	return judgeInstall(p, f)
 }

@@ -89,27 +89,27 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 	if req.Version != "" && req.Version != p.Version {
 		return res, Invalid("", fmt.Sprintf("%s is now version %s, not the %s that was requested; install it again.", p.Name, p.Version, req.Version))
 	}
-	if err := installRefusal(ctx, tx, t, p); err != nil {
-		return res, err
-	}
 	inc, err := decodeIncludes(p.IncludesJSON)
 	if err != nil {
 		return res, err
 	}
-	res = InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills}
+	// Under the tenant lock these facts are settled: "was it installed"
+	// and the agent count are exact.
+	facts, err := readInstallFacts(ctx, tx, t, p, inc)
+	if err != nil {
+		return res, err
+	}
+	if err := judgeInstall(p, facts); err != nil {
+		return res, err
+	}
+	res = InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills,
+		Reinstall: facts.Prev.String == InstallInstalled}
 	if res.Skills == nil {
 		res.Skills = []string{}
 	}
 
 	// The installation row: a first install inserts it, a reinstall (or
-	// a retry after a failure) takes it over. Under the tenant lock the
-	// previous status is settled, so "was it installed" is exact.
-	var prev string
-	err = tx.GetContext(ctx, &prev, t.SQL(`SELECT status FROM {tenant}.package_installations WHERE package_slug = $1`), p.Slug)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return res, fmt.Errorf("read installation: %w", err)
-	}
-	res.Reinstall = prev == InstallInstalled
+	// a retry after a failure) takes it over.
 	var installationID string
 	if err := tx.GetContext(ctx, &installationID, t.SQL(`INSERT INTO {tenant}.package_installations
 			(package_slug, package_version, package_name, status, installed_by_user_id, idempotency_key)
@@ -121,40 +121,29 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 		return res, fmt.Errorf("upsert installation: %w", err)
 	}
 
-	// Agents: one with the same name and system prompt counts as there
-	// already, so a reinstall (or a second concurrent install, which
-	// waited on the lock) creates none.
-	for _, a := range inc.Agents {
-		var id string
-		err := tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug)
-			SELECT $1, $2, $3, $4
-			WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents WHERE name = $1 AND system_prompt = $3)
-			RETURNING id`), a.Name, a.Description, a.SystemPrompt, p.Slug)
-		switch {
-		case err == nil:
-			res.AgentsCreated = append(res.AgentsCreated, id)
-		case errors.Is(err, sql.ErrNoRows):
-			res.AgentsKept++
-		default:
-			return res, fmt.Errorf("create agent %q: %w", a.Name, err)
+	// Agents, in one statement: one with the same name and system prompt
+	// counts as there already, so a reinstall (or a concurrent install
+	// that waited on the lock) creates none.
+	names, descs, prompts := make([]string, len(inc.Agents)), make([]string, len(inc.Agents)), make([]string, len(inc.Agents))
+	for i, a := range inc.Agents {
+		names[i], descs[i], prompts[i] = a.Name, a.Description, a.SystemPrompt
+	}
+	if len(inc.Agents) > 0 {
+		if err := tx.SelectContext(ctx, &res.AgentsCreated, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug)
+			SELECT p.name, p.descr, p.prompt, $4 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS p(name, descr, prompt, ord)
+			 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.name = p.name AND a.system_prompt = p.prompt)
+			 ORDER BY p.ord
+			RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug); err != nil {
+			return res, fmt.Errorf("create agents: %w", err)
 		}
 	}
+	res.AgentsKept = len(inc.Agents) - len(res.AgentsCreated)
 	if len(inc.Skills) > 0 {
 		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug, package_slug)
 			SELECT unnest($1::text[]), $2 ON CONFLICT (skill_slug) DO NOTHING`), pq.Array(inc.Skills), p.Slug); err != nil {
 			return res, fmt.Errorf("record skills: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.package_installations SET status = 'installed', enabled = true,
-		installed_at = now(), last_error = NULL, last_error_at = NULL, updated_at = now() WHERE id = $1`), installationID); err != nil {
-		return res, fmt.Errorf("mark installed: %w", err)
-	}
-	if !res.Reinstall {
-		if _, err := tx.ExecContext(ctx, `UPDATE public.packages SET install_count = install_count + 1 WHERE id = $1`, p.ID); err != nil {
-			return res, fmt.Errorf("count install: %w", err)
-		}
-	}
-
 	// Signals last: emitting takes the tenant's signal lock until commit.
 	payload := map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version,
 		"installation_id": installationID, "directive_id": d.ID}
@@ -167,6 +156,15 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 		if err := s.emitInstallSignal(ctx, tx, t, d, ev.name, p.Slug, pl); err != nil {
 			return res, err
 		}
+	}
+	// Installed, and counted once per real install (not a reinstall of
+	// an installed package), in one statement. Last: the package row is
+	// shared by every tenant, so its lock is held for the shortest time.
+	if _, err := tx.ExecContext(ctx, t.SQL(`WITH done AS (
+			UPDATE {tenant}.package_installations SET status = 'installed', enabled = true,
+				installed_at = now(), last_error = NULL, last_error_at = NULL, updated_at = now() WHERE id = $1)
+		UPDATE public.packages SET install_count = install_count + 1 WHERE id = $2 AND NOT $3`), installationID, p.ID, res.Reinstall); err != nil {
+		return res, fmt.Errorf("mark installed: %w", err)
 	}
 	return res, nil
 }
