@@ -1,0 +1,153 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"fleetprompt/handlers"
+	"fleetprompt/jobs"
+	"fleetprompt/static"
+	"fleetprompt/store"
+	"fleetprompt/store/storetest"
+	"fleetprompt/views"
+)
+
+// mktSite is a site whose handlers request marketplace directives, with a
+// job runner per tenant on demand so tests can wait for installs.
+type mktSite struct {
+	*site
+	dirs   *store.Directives
+	log    *slog.Logger
+	events chan jobs.Event
+}
+
+func newMktSite(t *testing.T) *mktSite {
+	t.Helper()
+	st := storetest.Store(t)
+	assets, err := static.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rend, err := views.New(assets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dirs := store.NewDirectives(st, log)
+	st.RegisterMarketplace(dirs)
+	h := handlers.New(handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: log,
+		SessionSecret: []byte("test-secret-test-secret-test-secret")})
+	srv := httptest.NewServer(h.Routes())
+	t.Cleanup(srv.Close)
+	return &mktSite{site: &site{t: t, srv: srv, store: st}, dirs: dirs, log: log, events: make(chan jobs.Event, 1000)}
+}
+
+// runJobs starts a runner limited to one tenant's jobs, stopped at cleanup.
+func (ms *mktSite) runJobs(slug string) {
+	t := ms.t
+	t.Helper()
+	r := jobs.New(ms.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, PollInterval: 50 * time.Millisecond,
+		MaxWorkers: 4, Logger: ms.log, OnEventFunc: func(e jobs.Event) {
+			select {
+			case ms.events <- e:
+			default: // nobody waiting: the next read sees the outcome
+			}
+		}})
+	ms.dirs.RegisterJobs(r)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.Stop(ctx)
+	})
+}
+
+func (ms *mktSite) tenant(slug string) store.Tenant {
+	ms.t.Helper()
+	org, err := ms.store.OrganizationBySlug(ctx, slug)
+	if err != nil {
+		ms.t.Fatal(err)
+	}
+	return org.Tenant()
+}
+
+// waitPackage waits until every install/uninstall directive about a
+// package in org slug has finished, and returns them oldest first.
+func (ms *mktSite) waitPackage(slug, pkg string) []store.Directive {
+	t := ms.t
+	t.Helper()
+	tn := ms.tenant(slug)
+	timeout := time.After(15 * time.Second)
+	for {
+		ds, err := ms.store.DirectivesBySubjects(ctx, tn, []store.Subject{{Type: "package", ID: pkg}}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := len(ds) > 0
+		for _, d := range ds {
+			done = done && d.Finished()
+		}
+		if done {
+			return ds
+		}
+		select {
+		case <-ms.events:
+		case <-time.After(100 * time.Millisecond): // an outcome before we listened
+		case <-timeout:
+			t.Fatalf("directives about %s unfinished: %+v", pkg, ds)
+		}
+	}
+}
+
+// mktPackage adds a published package of its own (so parallel tests never
+// share install counts) with n agents.
+func (ms *mktSite) mktPackage(minTier string, n int) string {
+	ms.t.Helper()
+	slug := strings.ReplaceAll(storetest.Name("hpkg"), "_", "-")
+	agents := make([]store.PackageAgent, n)
+	for i := range agents {
+		agents[i] = store.PackageAgent{Name: fmt.Sprintf("%s agent %d", slug, i+1), Description: "Does things.", SystemPrompt: fmt.Sprintf("You are agent %d.", i+1)}
+	}
+	inc, _ := json.Marshal(store.PackageIncludes{Agents: agents, Skills: []string{"web-research"}, Workflows: []store.PackageWorkflow{{Name: "Flow", Description: "A flow."}}, Tools: []string{}})
+	if _, err := ms.store.DB.ExecContext(ctx, `INSERT INTO packages (name, slug, version, description, category, pricing_model, min_tier, includes, is_published, is_featured)
+		VALUES ($1, $2, '1.0.0', $3, 'operations', 'free', $4, $5, true, true)`, "Package "+slug, slug, "Description of "+slug, minTier, inc); err != nil {
+		ms.t.Fatal(err)
+	}
+	return slug
+}
+
+// addMember makes a new user a plain member of org slug and returns their
+// client, acting in that org.
+func (ms *mktSite) addMember(slug string) *client {
+	ms.t.Helper()
+	c := ms.client()
+	own := storetest.Name("mem")
+	c.register(own)
+	if _, err := ms.store.DB.ExecContext(ctx, `INSERT INTO organization_memberships (organization_id, user_id, role, status)
+		SELECT o.id, u.id, 'member', 'active' FROM organizations o, users u WHERE o.slug = $1 AND lower(u.email) = $2`, slug, own+"@example.com"); err != nil {
+		ms.t.Fatal(err)
+	}
+	wantStatus(ms.t, c.post("/org/select", url.Values{"slug": {slug}}), http.StatusSeeOther)
+	return c
+}
+
+// installForm reads the install form of a package from a page.
+func installKey(t *testing.T, r *response, pkg string) string {
+	t.Helper()
+	key, ok := r.doc(t).Find(`#install-` + pkg + ` form[data-testid=install-form] input[name=idempotency_key]`).Attr("value")
+	if !ok || key == "" {
+		t.Fatalf("no install form for %s:\n%.3000s", pkg, r.Body)
+	}
+	return key
+}
