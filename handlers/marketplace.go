@@ -25,6 +25,7 @@ type marketplaceData struct {
 	Results    []packageCard
 	CanManage  bool
 	OrgTier    string
+	Live       liveInstalls
 }
 
 // marketplace lists published packages: search q and filters category,
@@ -35,6 +36,12 @@ func (h *Handler) marketplace(c *gin.Context) error {
 	a := authOf(c)
 	f := store.PackageFilter{Q: c.Query("q"), Category: c.Query("category"), Pricing: c.Query("pricing"), Tier: c.Query("tier")}
 	f.Normalize()
+	// The seq first: an install finishing while the page renders is at
+	// worst sent again, never missed.
+	seq, err := h.store.ForumPageSeq(ctx, tenant(c))
+	if err != nil {
+		return err
+	}
 	results, err := h.store.ListPackages(ctx, f)
 	if err != nil {
 		return err
@@ -51,7 +58,7 @@ func (h *Handler) marketplace(c *gin.Context) error {
 	d := marketplaceData{
 		Filter: f, Filtered: f != (store.PackageFilter{}),
 		Categories: store.PackageCategories, Pricing: store.PricingModels, Tiers: store.Tiers,
-		CanManage: a.Member.IsAdmin(), OrgTier: a.Member.OrgTier,
+		CanManage: a.Member.IsAdmin(), OrgTier: a.Member.OrgTier, Live: liveInstalls{Seq: seq, Events: installLiveEvents},
 	}
 	card := func(p store.Package) packageCard {
 		st := states[p.Slug]

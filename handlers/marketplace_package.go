@@ -21,6 +21,7 @@ type packageData struct {
 	// edits that review.
 	HasReview bool
 	Ratings   []int
+	Live      liveInstalls
 }
 
 // marketplacePackage shows one published package: what it includes, its
@@ -35,6 +36,10 @@ func (h *Handler) marketplacePackage(c *gin.Context) error {
 func (h *Handler) renderPackage(c *gin.Context, status int, block, slug string, form *views.Form, installErr string) error {
 	ctx := c.Request.Context()
 	a := authOf(c)
+	seq, err := h.store.ForumPageSeq(ctx, tenant(c))
+	if err != nil {
+		return err
+	}
 	p, err := h.store.PublishedPackage(ctx, slug)
 	if err != nil {
 		return err
@@ -48,6 +53,7 @@ func (h *Handler) renderPackage(c *gin.Context, status int, block, slug string, 
 		return err
 	}
 	d := packageData{Package: p, Includes: p.Includes(), Reviews: reviews, Ratings: []int{5, 4, 3, 2, 1},
+		Live:   liveInstalls{Seq: seq, Events: installLiveEvents},
 		Status: installStatusOf(p, st, a.Member.IsAdmin(), "/marketplace/"+p.Slug)}
 	if installErr != "" {
 		d.Status.Error = installErr

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -99,6 +100,25 @@ func (s InstallStatus) PollURL() string {
 		u += "?return_to=" + url.QueryEscape(s.ReturnTo)
 	}
 	return u
+}
+
+// installLiveEvents are the signals whose live fragments update install
+// statuses in place (out of band, by id) on the marketplace pages, which
+// follow the "installations" topic.
+var installLiveEvents = strings.Join([]string{
+	"package.install.requested", "package.uninstall.requested",
+	"package.installation.started", "package.installation.installing", "package.installation.installed",
+	"package.installation.failed", "package.installation.uninstalled",
+	"package.installation.enabled", "package.installation.disabled",
+	"directive.requested", "directive.started", "directive.succeeded", "directive.failed", "directive.canceled",
+}, ",")
+
+// liveInstalls is what a marketplace page needs to follow installs live:
+// the signal seq it was rendered at (its stream resumes after it) and the
+// events to swap.
+type liveInstalls struct {
+	Seq    int64
+	Events string
 }
 
 func newIdempotencyKey() string {

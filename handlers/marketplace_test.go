@@ -285,6 +285,16 @@ func TestMarketplaceSearchAndFilters(t *testing.T) {
 	if !strings.Contains(r.Body, "<html") {
 		t.Error("a history restore must get the whole page")
 	}
+	// The page follows the installations topic from the seq it was rendered at.
+	for _, path := range []string{"/marketplace", "/marketplace/" + pro} {
+		live := owner.get(path).doc(t).Find("[data-testid=installs-live]")
+		if src, _ := live.Attr("sse-connect"); !strings.HasPrefix(src, "/events?topic=installations&last_event_id=") {
+			t.Errorf("%s: sse-connect %q", path, src)
+		}
+		if swap, _ := live.Find("[sse-swap]").Attr("sse-swap"); !strings.Contains(swap, "package.installation.installed") {
+			t.Errorf("%s: sse-swap %q", path, swap)
+		}
+	}
 	// The unfiltered page shows featured packages.
 	if owner.get("/marketplace").doc(t).Find(`[data-testid=featured-package][data-slug="`+pro+`"]`).Length() != 1 {
 		t.Error("featured package missing")
