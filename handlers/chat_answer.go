@@ -130,9 +130,6 @@ func (h *Handler) stopAnswer(ctx context.Context, conversationID string) bool {
 func (h *Handler) answerFor(t store.Tenant, conv store.Conversation, userID int64, isAdmin bool, msg store.ChatMessage, user *store.ChatMessage) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	a := &answer{tenant: t, conv: conv, userID: userID, isAdmin: isAdmin, cancel: cancel, done: make(chan struct{}), msg: msg}
-	if h.live != nil {
-		a.eph = h.live.Ephemeral(t, live.Topic{Kind: live.KindChat, Arg: conv.ID})
-	}
 	cs := h.chat
 	cs.mu.Lock()
 	if cs.closed {
@@ -147,7 +144,8 @@ func (h *Handler) answerFor(t store.Tenant, conv store.Conversation, userID int6
 
 	// The bubbles go out before any text, so increments have a target.
 	a.mu.Lock()
-	a.sendLocked(h, "chat.message.started", func() []byte { return h.startedHTML(t, conv, userPrelude(user), a.msg, "") })
+	a.openFlow(h)
+	a.startLocked(h.startedHTML(t, conv, userPrelude(user), a.msg, ""))
 	a.mu.Unlock()
 
 	go func() {
@@ -166,14 +164,41 @@ func (h *Handler) answerFor(t store.Tenant, conv store.Conversation, userID int6
 	}()
 }
 
-// sendLocked sends an event whose HTML is the same for every stream
-// (a.mu held).
-func (a *answer) sendLocked(h *Handler, name string, html func() []byte) {
-	if a.eph == nil {
+// openFlow starts the live flow of the current message (a.mu held): a
+// page joining while it runs gets the text so far, then the increments.
+func (a *answer) openFlow(h *Handler) {
+	if h.live == nil {
 		return
 	}
-	b := html()
-	a.eph.Send(name, b, nil)
+	a.eph = h.live.Ephemeral(a.tenant, live.Topic{Kind: live.KindChat, Arg: a.conv.ID}, &a.mu, "chat.message.snapshot", func() []byte {
+		return h.startedHTML(a.tenant, a.conv, nil, a.msg, a.text.String())
+	})
+}
+
+// closeFlow ends it, before the message is settled: the finished
+// message reaches pages as a signal, and no late catch-up may show it
+// unfinished.
+func (a *answer) closeFlow() {
+	a.mu.Lock()
+	if a.eph != nil {
+		a.eph.Close()
+	}
+	a.mu.Unlock()
+}
+
+// sendLocked sends an event to the message's flow (a.mu held).
+func (a *answer) sendLocked(name string, data []byte) {
+	if a.eph != nil {
+		a.eph.Send(name, data)
+	}
+}
+
+// startLocked sends the flow's first event, which shows the message as it
+// is (a.mu held).
+func (a *answer) startLocked(data []byte) {
+	if a.eph != nil {
+		a.eph.SendAll("chat.message.started", data)
+	}
 }
 
 // delta appends streamed text and pushes it: as an increment to streams
@@ -190,10 +215,7 @@ func (a *answer) delta(h *Handler, s string) {
 	if a.eph == nil {
 		return
 	}
-	id := a.msg.ID
-	a.eph.Send("chat.message.delta", deltaHTML(id, s), func() []byte {
-		return h.startedHTML(a.tenant, a.conv, nil, a.msg, a.text.String())
-	})
+	a.eph.Send("chat.message.delta", deltaHTML(a.msg.ID, s))
 }
 
 // deltaHTML appends text to a streaming bubble out of band. The text is
@@ -327,7 +349,8 @@ func (h *Handler) writeAnswer(ctx context.Context, a *answer, user *store.ChatMe
 		a.mu.Lock()
 		a.msg, a.saved = next, 0
 		a.text.Reset()
-		a.sendLocked(h, "chat.message.started", func() []byte { return h.startedHTML(a.tenant, a.conv, results, next, "") })
+		a.openFlow(h)
+		a.startLocked(h.startedHTML(a.tenant, a.conv, results, next, ""))
 		a.mu.Unlock()
 	}
 }
@@ -373,6 +396,7 @@ func (h *Handler) settle(a *answer, status, errMsg string, res llm.Result, reque
 }
 
 func (h *Handler) settleWith(a *answer, status, errMsg string, res llm.Result, requests int, calls []store.ChatToolCall) bool {
+	a.closeFlow()
 	a.mu.Lock()
 	id, text := a.msg.ID, a.text.String()
 	a.saved = a.text.Len()
@@ -471,14 +495,9 @@ func (h *Handler) propose(ctx context.Context, a *answer, n store.NewChatAction,
 		return act, err
 	}
 	// Shown now (before the signal's round trip), in the answer's bubble.
+	card := h.actionCardHTML(a.tenant, act, a.isAdmin)
 	a.mu.Lock()
-	if a.eph != nil {
-		member, mod := h.actionCardHTML(a.tenant, act, false), h.actionCardHTML(a.tenant, act, true)
-		if a.isAdmin {
-			member = mod
-		}
-		a.eph.Send("chat.action.proposed", oobAppend("#chat-msg-"+act.MessageID+"-actions", member), nil)
-	}
+	a.sendLocked("chat.action.proposed", oobAppend("#chat-msg-"+act.MessageID+"-actions", card))
 	a.mu.Unlock()
 	return act, nil
 }

@@ -137,10 +137,13 @@ func TestChatStreamsOverSSE(t *testing.T) {
 			t.Fatalf("delta %q, want text %q", ev.Data, want)
 		}
 	}
-	// A second page joins mid-answer: its first event is the catch-up,
-	// the whole text so far replacing the bubble; the first page goes on
-	// with increments.
+	// A second page joins mid-answer: once live it gets the catch-up, the
+	// whole text so far replacing the bubble; the first page goes on with
+	// increments.
 	s2 := cs.follow(o.owner, conv)
+	if snap := s2.next(t, "chat.message.snapshot"); !strings.Contains(snap.Data, "Hello ") || !strings.Contains(snap.Data, `hx-swap-oob="outerHTML"`) {
+		t.Fatalf("snapshot while the model pauses: %q", snap.Data)
+	}
 	close(gate)
 	if ev := s1.next(t, "chat.message.delta"); !strings.Contains(ev.Data, `>**wor</span>`) {
 		t.Fatalf("delta: %q", ev.Data)
@@ -148,9 +151,8 @@ func TestChatStreamsOverSSE(t *testing.T) {
 	if ev := s1.next(t, "chat.message.delta"); !strings.Contains(ev.Data, `>ld** &lt;&amp;&gt;</span>`) {
 		t.Fatalf("escaped delta: %q", ev.Data)
 	}
-	catch := s2.next(t, "chat.message.delta")
-	if !strings.Contains(catch.Data, `hx-swap-oob="outerHTML"`) || !strings.Contains(catch.Data, "Hello **wor") {
-		t.Fatalf("catch-up: %q", catch.Data)
+	if ev := s2.next(t, "chat.message.delta"); !strings.Contains(ev.Data, `>**wor</span>`) {
+		t.Fatalf("second page's delta after its snapshot: %q", ev.Data)
 	}
 	done := s1.completed(t, store.ChatComplete)
 	if !strings.Contains(done.Data, "Hello <strong>world</strong> &lt;&amp;&gt;") || !strings.Contains(done.Data, `hx-swap-oob="outerHTML"`) {

@@ -126,6 +126,8 @@ type Hub struct {
 	orgMu  sync.Mutex
 	orgIDs map[string]int64 // schema → organization id
 
+	ephemerals sync.Map // streamKey → *Ephemeral being sent (ephemeral.go)
+
 	nextID    atomic.Uint64
 	cancelRun context.CancelFunc
 	running   sync.WaitGroup

@@ -285,6 +285,7 @@ func (s *subscriber) catchUp(ctx context.Context, req Request, done chan struct{
 			}
 			s.mu.Unlock()
 			s.lastActive.Store(time.Now().UnixNano())
+			s.hub.greet(s) // ephemeral events under way: their catch-up
 			return
 		}
 		s.mu.Unlock()
