@@ -52,7 +52,13 @@ func (h *Handler) requestPackageDirective(c *gin.Context, uninstall bool) error 
 			msg = v.Error()
 		}
 		if isHTMX(c) {
-			s, serr := h.InstallStatusFor(ctx, t, slug, true, returnTo)
+			// The package may be unpublished (that can be the refusal),
+			// so it is read as it is, not as members may browse it.
+			p, perr := h.store.PackageBySlug(ctx, slug)
+			if perr != nil {
+				return perr
+			}
+			s, serr := h.installStatus(ctx, t, p, true, returnTo)
 			if serr != nil {
 				return serr
 			}

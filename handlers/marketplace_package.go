@@ -40,7 +40,13 @@ func (h *Handler) renderPackage(c *gin.Context, status int, block, slug string, 
 	if err != nil {
 		return err
 	}
-	p, err := h.store.PublishedPackage(ctx, slug)
+	// Members browse published packages only; a refused install shows
+	// the package as it is, as being unpublished may be the reason.
+	get := h.store.PublishedPackage
+	if installErr != "" {
+		get = h.store.PackageBySlug
+	}
+	p, err := get(ctx, slug)
 	if err != nil {
 		return err
 	}

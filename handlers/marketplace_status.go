@@ -155,7 +155,11 @@ func (h *Handler) InstallStatusFor(ctx context.Context, t store.Tenant, slug str
 	if err != nil {
 		return InstallStatus{}, err
 	}
-	st, err := h.store.InstallStateOf(ctx, t, slug)
+	return h.installStatus(ctx, t, p, canManage, returnTo)
+}
+
+func (h *Handler) installStatus(ctx context.Context, t store.Tenant, p store.Package, canManage bool, returnTo string) (InstallStatus, error) {
+	st, err := h.store.InstallStateOf(ctx, t, p.Slug)
 	if err != nil {
 		return InstallStatus{}, err
 	}

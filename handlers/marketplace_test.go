@@ -170,6 +170,18 @@ func TestMarketplaceRefusals(t *testing.T) {
 		t.Errorf("agent-limit message %q", msg)
 	}
 
+	hidden := ms.mktPackage("free", 1)
+	ms.store.DB.ExecContext(ctx, `UPDATE packages SET is_published = false WHERE slug = $1`, hidden)
+	r = owner.post("/marketplace/install", url.Values{"slug": {hidden}, "idempotency_key": {storetest.Name("k")}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if msg := text(r.doc(t), "[data-testid=install-error]"); !strings.Contains(msg, "is not published") {
+		t.Errorf("unpublished refusal %q", msg)
+	}
+	r = owner.post("/marketplace/install", url.Values{"slug": {hidden}, "idempotency_key": {storetest.Name("k")}}, "HX-Request", "true")
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if msg := text(r.doc(t), "[data-testid=install-error]"); !strings.Contains(msg, "is not published") {
+		t.Errorf("unpublished refusal (htmx) %q", msg)
+	}
 	wantStatus(t, owner.post("/marketplace/install", url.Values{"slug": {"no-such-package"}, "idempotency_key": {"x"}}), http.StatusNotFound)
 	wantStatus(t, owner.post("/marketplace/uninstall", url.Values{"slug": {"no-such-package"}, "idempotency_key": {"y"}}), http.StatusNotFound)
 	r = owner.post("/marketplace/uninstall", url.Values{"slug": {support}, "idempotency_key": {storetest.Name("k")}})
