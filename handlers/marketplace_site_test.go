@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fleetprompt/handlers"
+	"fleetprompt/handlers/live"
 	"fleetprompt/jobs"
 	"fleetprompt/static"
 	"fleetprompt/store"
@@ -30,7 +31,12 @@ type mktSite struct {
 	events chan jobs.Event
 }
 
-func newMktSite(t *testing.T) *mktSite {
+func newMktSite(t *testing.T) *mktSite { return buildMktSite(t, false) }
+
+// newLiveMktSite also runs the live hub, as the app does.
+func newLiveMktSite(t *testing.T) *mktSite { return buildMktSite(t, true) }
+
+func buildMktSite(t *testing.T, withLive bool) *mktSite {
 	t.Helper()
 	st := storetest.Store(t)
 	assets, err := static.Load()
@@ -44,9 +50,23 @@ func newMktSite(t *testing.T) *mktSite {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dirs := store.NewDirectives(st, log)
 	st.RegisterMarketplace(dirs)
-	h := handlers.New(handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: log,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")})
-	srv := httptest.NewServer(h.Routes())
+	cfg := handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: log,
+		SessionSecret: []byte("test-secret-test-secret-test-secret")}
+	var hub *live.Hub
+	if withLive {
+		hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: log})
+		cfg.Live = hub
+	}
+	srv := httptest.NewServer(handlers.New(cfg).Routes())
+	if hub != nil {
+		if err := hub.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			srv.CloseClientConnections()
+			hub.Close()
+		})
+	}
 	t.Cleanup(srv.Close)
 	return &mktSite{site: &site{t: t, srv: srv, store: st}, dirs: dirs, log: log, events: make(chan jobs.Event, 1000)}
 }
