@@ -1,0 +1,124 @@
+package live_test
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"fleetprompt/handlers/live"
+)
+
+func TestChatTopicParses(t *testing.T) {
+	id := "0B4F6E3A-1C2D-4E5F-8A9B-0C1D2E3F4A5B"
+	topic, err := live.ParseTopic("chat:" + id)
+	if err != nil || topic.Kind != live.KindChat || topic.Arg != strings.ToLower(id) {
+		t.Fatalf("chat topic %+v %v", topic, err)
+	}
+	for _, bad := range []string{"chat:", "chat", "chat:nope", "chat:" + id + "x", "chat:../x"} {
+		if _, err := live.ParseTopic(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// Ephemeral events reach only their topic's live streams, with the
+// stream's cursor as id; a stream that joins while the flow runs gets
+// the catch-up first and increments after it; a closed flow sends
+// nothing and greets no one.
+func TestEphemeralFlow(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	conv := "9a3c1a52-7d6e-4c41-9a51-3f3f2b7c1d10"
+	other := "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+	seq := emit(t, e.st, e.tenant, "test.seed", nil)
+	e.waitProcessed(seq)
+	cursor := strconv.FormatInt(seq, 10)
+	first := e.open(t, "topic=chat:"+conv+"&last_event_id="+cursor)
+	bystander := e.open(t, "topic=chat:"+other+"&last_event_id="+cursor)
+	tenantWide := e.open(t, "topic=tenant&last_event_id="+cursor)
+	e.waitSubscribers(3)
+
+	var mu sync.Mutex
+	text := ""
+	flow := e.hub.Ephemeral(e.tenant, live.Topic{Kind: live.KindChat, Arg: conv}, &mu, "snap", func() []byte { return []byte("all:" + text) })
+	send := func(s string) {
+		mu.Lock()
+		text += s
+		flow.Send("delta", []byte(s))
+		mu.Unlock()
+	}
+	mu.Lock()
+	flow.SendAll("start", []byte("all:"))
+	mu.Unlock()
+	// Whether a stream went live before or after each send, what it
+	// shows (catch-ups replace, deltas append) is always a prefix of the
+	// text and ends up equal to it.
+	pages := map[*client]string{}
+	catchUp := func(c *client, want string) {
+		t.Helper()
+		for pages[c] != want {
+			ev := c.next(t)
+			if ev.ID != cursor {
+				t.Fatalf("ephemeral event id %q, want the stream's cursor %s", ev.ID, cursor)
+			}
+			switch {
+			case ev.Name == "delta":
+				pages[c] += ev.Data
+			case (ev.Name == "snap" || ev.Name == "start") && strings.HasPrefix(ev.Data, "all:"):
+				pages[c] = strings.TrimPrefix(ev.Data, "all:")
+			default:
+				t.Fatalf("unexpected %+v", ev)
+			}
+			if !strings.HasPrefix(want, pages[c]) {
+				t.Fatalf("page shows %q, not a prefix of %q", pages[c], want)
+			}
+		}
+	}
+	send("a")
+	catchUp(first, "a")
+	late := e.open(t, "topic=chat:"+conv+"&last_event_id="+cursor)
+	catchUp(late, "a")
+	send("b")
+	send("c")
+	catchUp(first, "abc")
+	catchUp(late, "abc")
+	flow.Close()
+	send("d")
+	// The topic's signals still flow, and a signal is the next thing the
+	// chat streams see: nothing from the closed flow came before it.
+	seq2 := emit(t, e.st, e.tenant, "chat.message.completed", map[string]any{"conversation_id": conv})
+	for _, c := range []*client{first, late} {
+		if ev := c.next(t); ev.Name != "chat.message.completed" || ev.ID != strconv.FormatInt(seq2, 10) {
+			t.Fatalf("after close: %+v", ev)
+		}
+	}
+	closedLate := e.open(t, "topic=chat:"+conv+"&last_event_id="+strconv.FormatInt(seq2, 10))
+	e.waitSubscribers(5)
+	seq3 := emit(t, e.st, e.tenant, "test.after", map[string]any{"conversation_id": conv})
+	e.waitProcessed(seq3)
+	// The tenant stream saw the signals, never the ephemeral events; the
+	// other conversation's stream saw nothing at all.
+	for _, want := range []string{"chat.message.completed", "test.after"} {
+		if ev := tenantWide.next(t); ev.Name != want {
+			t.Fatalf("tenant stream: %+v, want %s", ev, want)
+		}
+	}
+	for {
+		select {
+		case ev := <-bystander.events:
+			if ev.Comment == "" {
+				t.Fatalf("another conversation's stream got %+v", ev)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	select {
+	case ev := <-closedLate.events:
+		if ev.Name == "snap" {
+			t.Fatalf("a closed flow greeted a new stream: %+v", ev)
+		}
+	default:
+	}
+}
