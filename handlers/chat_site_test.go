@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -227,4 +228,48 @@ func (s *eventStream) completed(t *testing.T, status string) liveEvent {
 			return ev
 		}
 	}
+}
+
+// bubbleText follows the stream as a page would for one answer's bubble
+// (started and snapshot events set its text, deltas append) until it
+// shows want. What it shows must always be a prefix of want. It returns
+// the delta events seen.
+func (s *eventStream) bubbleText(t *testing.T, msgID, want string, shown *string) []liveEvent {
+	t.Helper()
+	var deltas []liveEvent
+	timeout := time.After(10 * time.Second)
+	textOpen := `id="chat-msg-` + msgID + `-text" data-testid="chat-text">`
+	for *shown != want {
+		var ev liveEvent
+		select {
+		case ev = <-s.events:
+		case <-s.ended:
+			t.Fatalf("stream ended; bubble shows %q, want %q", *shown, want)
+		case <-timeout:
+			t.Fatalf("bubble shows %q after 10s, want %q", *shown, want)
+		}
+		switch ev.Name {
+		case "chat.message.started", "chat.message.snapshot":
+			// The last copy of the bubble in the event is the one that stays.
+			i := strings.LastIndex(ev.Data, textOpen)
+			if i < 0 {
+				continue
+			}
+			rest := ev.Data[i+len(textOpen):]
+			*shown = html.UnescapeString(rest[:strings.Index(rest, "</div>")])
+		case "chat.message.delta":
+			prefix := `<span hx-swap-oob="beforeend:#chat-msg-` + msgID + `-text">`
+			if !strings.HasPrefix(ev.Data, prefix) {
+				continue
+			}
+			*shown += html.UnescapeString(strings.TrimSuffix(strings.TrimPrefix(ev.Data, prefix), "</span>"))
+			deltas = append(deltas, ev)
+		default:
+			continue
+		}
+		if !strings.HasPrefix(want, *shown) {
+			t.Fatalf("bubble shows %q, not a prefix of %q", *shown, want)
+		}
+	}
+	return deltas
 }

@@ -27,8 +27,8 @@ func TestChatBuiltInResponder(t *testing.T) {
 	if d.Find("[data-testid=chat-no-provider]").Length() != 1 {
 		t.Error("the index does not say no provider is configured")
 	}
-	if v, _ := d.Find(`#agent_id option`).Attr("value"); v != o.agentID {
-		t.Errorf("agent option %q, want %s", v, o.agentID)
+	if d.Find(`#agent_id option[value="`+o.agentID+`"]`).Length() != 1 || d.Find(`#agent_id option[value=builtin]`).Length() != 1 {
+		t.Errorf("agent options: %s", d.Find("#agent_id").Text())
 	}
 	wantStatus(t, c.post("/chat", url.Values{"agent_id": {"00000000-0000-4000-8000-000000000000"}}), http.StatusUnprocessableEntity)
 	conv := cs.startChat(c, o.agentID)
@@ -124,36 +124,22 @@ func TestChatStreamsOverSSE(t *testing.T) {
 	}
 	answerID := strings.TrimPrefix(bubbles.Last().AttrOr("id", ""), "chat-msg-")
 
-	started := s1.next(t, "chat.message.started")
-	if !strings.Contains(started.Data, `id="chat-msg-`+answerID+`"`) || !strings.Contains(started.Data, "beforeend:#chat-messages") {
-		t.Fatalf("started event: %+v", started)
-	}
-	for _, want := range []string{"Hel", "lo "} {
-		ev := s1.next(t, "chat.message.delta")
+	var shown1, shown2 string
+	for _, ev := range s1.bubbleText(t, answerID, "Hello ", &shown1) {
 		if _, err := strconv.ParseInt(ev.ID, 10, 64); err != nil {
 			t.Errorf("delta id %q is not the stream's cursor", ev.ID)
 		}
-		if !strings.Contains(ev.Data, `beforeend:#chat-msg-`+answerID+`-text">`+want+`</span>`) {
-			t.Fatalf("delta %q, want text %q", ev.Data, want)
-		}
 	}
-	// A second page joins mid-answer: once live it gets the catch-up, the
-	// whole text so far replacing the bubble; the first page goes on with
-	// increments.
+	// A second page joins while the model pauses: once live it gets the
+	// text so far (a snapshot replacing the bubble), then increments.
 	s2 := cs.follow(o.owner, conv)
-	if snap := s2.next(t, "chat.message.snapshot"); !strings.Contains(snap.Data, "Hello ") || !strings.Contains(snap.Data, `hx-swap-oob="outerHTML"`) {
-		t.Fatalf("snapshot while the model pauses: %q", snap.Data)
-	}
+	s2.bubbleText(t, answerID, "Hello ", &shown2)
 	close(gate)
-	if ev := s1.next(t, "chat.message.delta"); !strings.Contains(ev.Data, `>**wor</span>`) {
-		t.Fatalf("delta: %q", ev.Data)
+	deltas := s1.bubbleText(t, answerID, "Hello **world** <&>", &shown1)
+	if len(deltas) != 2 || !strings.HasSuffix(deltas[1].Data, `>ld** &lt;&amp;&gt;</span>`) {
+		t.Fatalf("deltas after the pause: %+v", deltas)
 	}
-	if ev := s1.next(t, "chat.message.delta"); !strings.Contains(ev.Data, `>ld** &lt;&amp;&gt;</span>`) {
-		t.Fatalf("escaped delta: %q", ev.Data)
-	}
-	if ev := s2.next(t, "chat.message.delta"); !strings.Contains(ev.Data, `>**wor</span>`) {
-		t.Fatalf("second page's delta after its snapshot: %q", ev.Data)
-	}
+	s2.bubbleText(t, answerID, "Hello **world** <&>", &shown2)
 	done := s1.completed(t, store.ChatComplete)
 	if !strings.Contains(done.Data, "Hello <strong>world</strong> &lt;&amp;&gt;") || !strings.Contains(done.Data, `hx-swap-oob="outerHTML"`) {
 		t.Fatalf("completed: %q", done.Data)
@@ -212,8 +198,11 @@ func TestChatStopAndRetry(t *testing.T) {
 	o := cs.newChatOrg("chatstop")
 	conv := cs.startChat(o.owner, o.agentID)
 	s := cs.follow(o.owner, conv)
-	wantStatus(t, say(o.owner, conv, "go"), http.StatusOK)
-	s.next(t, "chat.message.delta")
+	r := say(o.owner, conv, "go")
+	wantStatus(t, r, http.StatusOK)
+	answerID := strings.TrimPrefix(r.doc(t).Find("[data-testid=chat-message]").Last().AttrOr("id", ""), "chat-msg-")
+	var shown string
+	s.bubbleText(t, answerID, "partial", &shown)
 
 	// Mid-answer, a reload shows the partial text with a Reload link and
 	// a Stop button (the page without JavaScript).
@@ -221,7 +210,7 @@ func TestChatStopAndRetry(t *testing.T) {
 	if doc.Find("[data-testid=chat-answering] a").Length() != 1 || doc.Find("[data-testid=chat-stop]").Length() != 1 {
 		t.Error("an answer in progress shows no Reload link or Stop button")
 	}
-	r := o.owner.post("/chat/"+conv+"/stop", nil)
+	r = o.owner.post("/chat/"+conv+"/stop", nil)
 	wantStatus(t, r, http.StatusSeeOther)
 	select {
 	case <-cs.fake.Disconnected:

@@ -33,6 +33,14 @@ const (
 	ChatStopped   = "stopped"
 )
 
+// BuiltInAgentID is the agent_id that starts a conversation with the
+// built-in assistant (no agent of the organization); BuiltInAssistant is
+// its name.
+const (
+	BuiltInAgentID   = "builtin"
+	BuiltInAssistant = "FleetPrompt assistant"
+)
+
 // MaxChatMessage is the longest message a user may send, in characters.
 const MaxChatMessage = 20000
 
@@ -115,20 +123,26 @@ const chatMessageColumns = `id, seq, conversation_id, role, content, status, coa
 func (s *Store) CreateConversation(ctx context.Context, t Tenant, userID int64, agentID string) (Conversation, error) {
 	var c Conversation
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		a, err := agentByID(ctx, tx, t, agentID, false)
-		if errors.Is(err, ErrNotFound) {
-			return Invalid("agent_id", "choose one of the organization's agents")
-		} else if err != nil {
-			return err
+		// The built-in assistant needs no agent, so a new organization
+		// can chat (and install its first agents) at once.
+		a := Agent{Name: BuiltInAssistant}
+		if agentID != BuiltInAgentID {
+			var err error
+			a, err = agentByID(ctx, tx, t, agentID, false)
+			if errors.Is(err, ErrNotFound) {
+				return Invalid("agent_id", "choose one of the organization's agents")
+			} else if err != nil {
+				return err
+			}
 		}
 		if err := tx.GetContext(ctx, &c, t.SQL(`INSERT INTO {tenant}.chat_conversations (user_id, agent_id, agent_name)
-			VALUES ($1, $2, $3) RETURNING `+conversationColumns), userID, a.ID, a.Name); err != nil {
+			VALUES ($1, $2, $3) RETURNING `+conversationColumns), userID, nullIfEmpty(a.ID), a.Name); err != nil {
 			return fmt.Errorf("create conversation: %w", err)
 		}
-		_, _, err = s.EmitSignal(ctx, tx, t, NewSignal{
+		_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{
 			Name: "chat.conversation.created", Actor: UserActor(userID), Source: "chat",
 			Subject: Subject{Type: SubjectChatConversation, ID: c.ID},
-			Payload: map[string]any{"conversation_id": c.ID, "agent_id": a.ID},
+			Payload: map[string]any{"conversation_id": c.ID, "agent_id": c.AgentID},
 		})
 		return err
 	})
