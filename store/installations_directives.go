@@ -8,6 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"fleetprompt/jobs"
 )
 
 // PackageDirective is the payload of package.install and package.uninstall.
@@ -75,7 +77,7 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 	var res InstallResult
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
-		return res, err
+		return res, jobs.Permanent(err) // retrying cannot fix a malformed payload
 	}
 	if err := lockTenantInstalls(ctx, tx, t); err != nil {
 		return res, err
@@ -91,7 +93,7 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 	}
 	inc, err := decodeIncludes(p.IncludesJSON)
 	if err != nil {
-		return res, err
+		return res, jobs.Permanent(err)
 	}
 	// Under the tenant lock these facts are settled: "was it installed"
 	// and the agent count are exact.
@@ -211,7 +213,7 @@ func failureMessage(err error) string {
 func (s *Store) executeUninstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (UninstallResult, error) {
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
-		return UninstallResult{}, err
+		return UninstallResult{}, jobs.Permanent(err)
 	}
 	res := UninstallResult{Slug: req.Slug}
 	if err := lockTenantInstalls(ctx, tx, t); err != nil {
