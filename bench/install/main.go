@@ -163,23 +163,6 @@ func main() {
 	r.Stop(sctx)
 	cancel()
 
-	if os.Getenv("BENCH_DEBUG") != "" {
-		for _, o := range orgs[:3] {
-			var row struct {
-				Exec, Wait float64
-			}
-			st.DB.GetContext(ctx, &row, o.org.Tenant().SQL(`SELECT avg(extract(epoch FROM completed_at - started_at))*1000 AS exec,
-				avg(extract(epoch FROM started_at - created_at))*1000 AS wait FROM {tenant}.directives`))
-			fmt.Printf("debug %s: exec %.1fms wait %.1fms\n", o.org.Slug, row.Exec, row.Wait)
-		}
-		var j struct {
-			Run, Gap float64
-			N        int
-		}
-		st.DB.GetContext(ctx, &j, `SELECT avg(extract(epoch FROM finalized_at - attempted_at))*1000 AS run, count(*) AS n,
-			(extract(epoch FROM max(attempted_at) - min(attempted_at))*1000 / count(*)) AS gap FROM jobs WHERE kind = 'directive.execute'`)
-		fmt.Printf("debug jobs: %d, attempted→finalized %.1fms, one claim every %.1fms\n", j.N, j.Run, j.Gap)
-	}
 	if *noop {
 		fmt.Printf("noop: %d directives in %s → %.0f directives/s\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 		return
