@@ -99,6 +99,13 @@ func (h *Handler) adminMemberUpdate(c *gin.Context) error {
 		if err != nil {
 			return "", err
 		}
+		// A disabled member's open event streams end now, in every process,
+		// not at the hub's next periodic re-check.
+		if m.Status == store.StatusDisabled && h.live != nil {
+			if err := h.live.EndMember(ctx, tenant(c).OrgID, userID); err != nil {
+				h.log.Warn("end disabled member's streams", "user_id", userID, "err", err)
+			}
+		}
 		return fmt.Sprintf("%s is %s, %s.", m.Name, article(m.Role), m.Status), nil
 	})
 }
