@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build vet deps bench-startup bench-jobs clean
+.PHONY: run test build vet deps bench-startup bench-jobs bench-chat clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -37,6 +37,10 @@ bench-startup: deps-postgres
 ## bench-jobs: job runner throughput and pickup latency against River
 bench-jobs: deps-postgres
 	cd bench/jobs && $(GO) run .
+
+## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
+bench-chat: deps-postgres
+	$(GO) run ./bench/chat
 
 clean:
 	rm -rf fleetprompt .fleetprompt

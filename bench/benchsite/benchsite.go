@@ -17,6 +17,7 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
+	"fleetprompt/handlers/llm"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/pgcluster"
@@ -30,11 +31,14 @@ type Options struct {
 	MaxConns int
 	// Posts is how many posts the thread starts with (the first included).
 	Posts int
+	// LLM is the chat's model provider (bench/chat points it at a fake).
+	LLM *llm.Client
 }
 
 // Site is a running application.
 type Site struct {
 	URL      string // http://127.0.0.1:port
+	DSN      string // the database, for looking inside during a run
 	Addr     string
 	Store    *store.Store
 	Hub      *live.Hub
@@ -74,6 +78,7 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		}
 		dsn = s.cluster.DSN("postgres")
 	}
+	s.DSN = dsn
 	db, err := store.Open(ctx, dsn, o.MaxConns)
 	if err != nil {
 		s.Close()
@@ -132,7 +137,7 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		s.Close()
 		return nil, err
 	}
-	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: s.Hub,
+	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: s.Hub, LLM: o.LLM,
 		SessionSecret: []byte("bench-secret-bench-secret-bench-secret")})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
