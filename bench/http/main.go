@@ -16,12 +16,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
+	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,11 +37,25 @@ func main() {
 	conns := flag.Int("connections", 64, "concurrent connections")
 	dur := flag.Duration("duration", 10*time.Second, "time per measurement")
 	fast := flag.Bool("fast", false, "fsync off in the private PostgreSQL")
+	flag.StringVar(&opts.pprof, "pprof", "", "serve net/http/pprof on this address (block and mutex profiles on)")
+	flag.StringVar(&opts.only, "only", "", "measure only \"page\" or \"replies\" (the bare handler runs with the page)")
+	flag.BoolVar(&opts.hold, "hold", false, "print the database URL and thread, then wait for Enter before measuring")
 	flag.Parse()
+	if opts.pprof != "" {
+		runtime.SetBlockProfileRate(int(time.Microsecond))
+		runtime.SetMutexProfileFraction(5)
+		go http.ListenAndServe(opts.pprof, nil)
+	}
 	if err := run(*conns, *dur, *fast); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/http:", err)
 		os.Exit(1)
 	}
+}
+
+// opts are the investigation switches; the figures need none of them.
+var opts struct {
+	pprof, only string
+	hold        bool
 }
 
 type result struct {
@@ -149,19 +167,31 @@ func run(conns int, d time.Duration, fast bool) error {
 			return nil
 		}
 	}
-	fmt.Fprintln(os.Stderr, "measuring the bare handler…")
-	b := load(conns, d, get(bareURL), func() *http.Client { return &http.Client{Transport: transport()} })
-	fmt.Fprintln(os.Stderr, "measuring the thread page…")
-	if p := os.Getenv("BENCH_CPU_PROFILE"); p != "" {
-		if f, err := os.Create(p); err == nil {
-			pprof.StartCPUProfile(f)
-		}
+	if opts.hold {
+		fmt.Fprintf(os.Stderr, "database %s\nthread %s in %s\nsend SIGUSR1 to %d to go on\n", site.DSN, site.ThreadID, site.Tenant.Schema(), os.Getpid())
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGUSR1)
+		<-ch
 	}
-	t := load(conns, d, get(pageURL), login)
-	pprof.StopCPUProfile()
+	var b, t, r result
+	if opts.only != "replies" {
+		fmt.Fprintln(os.Stderr, "measuring the bare handler…")
+		b = load(conns, d, get(bareURL), func() *http.Client { return &http.Client{Transport: transport()} })
+		fmt.Fprintln(os.Stderr, "measuring the thread page…")
+		if p := os.Getenv("BENCH_CPU_PROFILE"); p != "" {
+			if f, err := os.Create(p); err == nil {
+				pprof.StartCPUProfile(f)
+			}
+		}
+		t = load(conns, d, get(pageURL), login)
+		pprof.StopCPUProfile()
+	}
+	if opts.only == "page" {
+		d = 0
+	}
 	fmt.Fprintln(os.Stderr, "posting replies…")
 	var seq atomic.Int64
-	r := load(conns, d, func(c *http.Client) error {
+	r = load(conns, d, func(c *http.Client) error {
 		resp, err := c.PostForm(pageURL+"/replies", url.Values{"body": {fmt.Sprintf("bench reply %d", seq.Add(1))}})
 		if err != nil {
 			return err
