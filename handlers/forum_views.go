@@ -18,7 +18,7 @@ import (
 // can be recognised and skipped.
 type forumPostView struct {
 	Post store.ForumPost
-	// HTML is the post's Markdown, rendered safely.
+	// HTML is the post's Markdown, rendered safely (when it was written).
 	HTML template.HTML
 	// Moderator adds the moderation forms and shows placeholders of
 	// hidden and deleted posts; members never get those posts at all.
@@ -36,7 +36,7 @@ func (forumPostView) NewKey() string { return newModerationKey() }
 func postView(p store.ForumPost, moderator bool) forumPostView {
 	v := forumPostView{Post: p, Moderator: moderator}
 	if p.Visible() || moderator {
-		v.HTML = store.RenderMarkdown(p.Content)
+		v.HTML = p.HTML()
 	}
 	return v
 }

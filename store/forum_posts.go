@@ -14,22 +14,26 @@ import (
 // goes through the users primary key for human authors only (author_id is
 // text because agents and the system author posts too); the CASE makes
 // the cast run only on numeric ids, which a plain AND does not promise.
-const postSelect = `SELECT p.id, p.thread_id, p.content, p.status, p.author_type, p.author_id, p.created_at, p.updated_at,
-		coalesce(u.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name
-	FROM {tenant}.forum_posts p
-	LEFT JOIN LATERAL (SELECT name FROM public.users
-		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true `
+const postSelect = `SELECT ` + postColumns + ` FROM {tenant}.forum_posts p ` + postAuthor
 
-// insertPost writes one human post of actorUserID.
+// postColumns and postAuthor are postSelect over another row source named
+// p (a CTE returning a new post).
+const (
+	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.created_at, p.updated_at,
+		coalesce(u.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
+	postAuthor = `LEFT JOIN LATERAL (SELECT name FROM public.users
+		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true `
+)
+
+// insertPost writes one human post of actorUserID, with its Markdown
+// rendered once, here, rather than on every view.
 func insertPost(ctx context.Context, tx *sqlx.Tx, t Tenant, threadID string, actorUserID int64, body string) (ForumPost, error) {
 	var p ForumPost
-	var id string
-	if err := tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.forum_posts (thread_id, content, author_type, author_id)
-		VALUES ($1, $2, 'human', $3) RETURNING id`), threadID, body, strconv.FormatInt(actorUserID, 10)); err != nil {
+	if err := tx.GetContext(ctx, &p, t.SQL(`WITH p AS (
+			INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id)
+			VALUES ($1, $2, $3, 'human', $4) RETURNING *)
+		SELECT `+postColumns+` FROM p `+postAuthor), threadID, body, string(RenderMarkdown(body)), strconv.FormatInt(actorUserID, 10)); err != nil {
 		return p, fmt.Errorf("insert post: %w", err)
-	}
-	if err := tx.GetContext(ctx, &p, t.SQL(postSelect+`WHERE p.id = $1`), id); err != nil {
-		return p, fmt.Errorf("read new post: %w", err)
 	}
 	return p, nil
 }
@@ -50,45 +54,86 @@ func threadClosed(th ForumThread) error {
 }
 
 // CreateForumReply adds a reply to an open thread with its
-// forum.post.created signal. The thread row is locked for the insert, so
-// a lock directive and a reply are ordered: no reply lands after a lock
-// committed.
+// forum.post.created signal. The reply is counted on its thread and
+// inserted by one statement whose UPDATE takes the thread's row lock, so
+// a lock directive and a reply are ordered (no reply lands after a lock
+// committed: the UPDATE rechecks the status after waiting). Every reply to
+// a thread queues on that lock, and every signal of the tenant on the
+// emit lock, until commit, so the transaction is three round trips long
+// from the first lock on: this statement, the emit, the commit. The
+// Markdown is rendered before it starts.
 func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int64, threadID, body string) (ForumThread, ForumPost, error) {
-	var (
-		th   ForumThread
-		post ForumPost
-	)
 	if !isUUID(threadID) {
-		return th, post, ErrNotFound
+		return ForumThread{}, ForumPost{}, ErrNotFound
 	}
 	v := &ValidationError{}
 	checkPostContent(v, "body", body)
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		} else if err != nil {
-			return fmt.Errorf("lock thread %s: %w", threadID, err)
+	if v.OrNil() != nil {
+		// A missing or closed thread says so before the form's errors.
+		th, err := s.ForumThread(ctx, t, threadID)
+		if err != nil {
+			return th, ForumPost{}, err
 		}
 		if !th.Open() {
-			return threadClosed(th)
+			return th, ForumPost{}, threadClosed(th)
 		}
-		if err := v.OrNil(); err != nil {
-			return err
+		return th, ForumPost{}, v
+	}
+	html := string(RenderMarkdown(body))
+	var row struct {
+		ForumPost
+		Thread ForumThread `db:"th"`
+	}
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		// Twice at most: a thread unlocked between the statement and the
+		// look at why it inserted nothing is simply open again.
+		for attempt := 0; ; attempt++ {
+			err := tx.GetContext(ctx, &row, t.SQL(replyInsert), threadID, body, html, strconv.FormatInt(actorUserID, 10))
+			if err == nil {
+				break
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("insert reply: %w", err)
+			}
+			var th ForumThread
+			err = tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1`), threadID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			} else if err != nil {
+				return fmt.Errorf("read thread %s: %w", threadID, err)
+			}
+			if !th.Open() || attempt > 0 {
+				return threadClosed(th)
+			}
 		}
-		if post, err = insertPost(ctx, tx, t, th.ID, actorUserID, body); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET post_count = post_count + 1,
-				last_post_at = $2, updated_at = now() WHERE id = $1`), th.ID, post.CreatedAt); err != nil {
-			return fmt.Errorf("count reply: %w", err)
-		}
-		th.PostCount++
-		th.LastPostAt = post.CreatedAt
-		return s.emitPostCreated(ctx, tx, t, actorUserID, th, post)
+		return s.emitPostCreated(ctx, tx, t, actorUserID, row.Thread, row.ForumPost)
 	})
-	return th, post, err
+	if err != nil {
+		return ForumThread{}, ForumPost{}, err
+	}
+	return row.Thread, row.ForumPost, nil
 }
+
+// replyInsert is CreateForumReply's statement: $1 thread, $2 body, $3 its
+// HTML, $4 author. It returns the post (postColumns) and the thread as
+// threadSelect reads it, columns prefixed "th.", or no row when the thread
+// is missing or closed.
+const replyInsert = `WITH th AS (
+		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(), updated_at = now()
+		FROM {tenant}.forum_categories c
+		WHERE th.id = $1 AND c.id = th.category_id AND th.status = 'open' AND c.status <> 'archived'
+		RETURNING th.*, c.slug AS category_slug, c.name AS category_name, c.status AS category_status
+	), p AS (
+		INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id)
+		SELECT th.id, $2, $3, 'human', $4 FROM th
+		RETURNING *
+	)
+	SELECT ` + postColumns + `,
+		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
+		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
+		th.last_post_at AS "th.last_post_at", th.created_at AS "th.created_at", th.updated_at AS "th.updated_at",
+		th.category_slug AS "th.category_slug", th.category_name AS "th.category_name",
+		th.category_status AS "th.category_status", coalesce(tu.name, '') AS "th.author_name"
+	FROM th LEFT JOIN public.users tu ON tu.id = th.created_by_user_id, p ` + postAuthor
 
 // ForumPost finds a post of the tenant, whatever its status; a malformed
 // or foreign id is ErrNotFound.

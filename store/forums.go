@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"html/template"
 	"regexp"
 	"strconv"
 	"strings"
@@ -106,15 +107,27 @@ func (t ForumThread) Open() bool { return t.State() == ThreadOpen }
 
 // ForumPost is one post with its author's display name.
 type ForumPost struct {
-	ID         string         `db:"id"`
-	ThreadID   string         `db:"thread_id"`
-	Content    string         `db:"content"`
-	Status     string         `db:"status"`
-	AuthorType string         `db:"author_type"`
-	AuthorID   sql.NullString `db:"author_id"`
-	AuthorName string         `db:"author_name"`
-	CreatedAt  time.Time      `db:"created_at"`
-	UpdatedAt  time.Time      `db:"updated_at"`
+	ID       string `db:"id"`
+	ThreadID string `db:"thread_id"`
+	Content  string `db:"content"`
+	// ContentHTML is Content rendered when the post was written; NULL for
+	// older rows (see HTML).
+	ContentHTML sql.NullString `db:"content_html"`
+	Status      string         `db:"status"`
+	AuthorType  string         `db:"author_type"`
+	AuthorID    sql.NullString `db:"author_id"`
+	AuthorName  string         `db:"author_name"`
+	CreatedAt   time.Time      `db:"created_at"`
+	UpdatedAt   time.Time      `db:"updated_at"`
+}
+
+// HTML is the post's Markdown as safe HTML: rendered once at write time,
+// or now for rows written before content_html existed.
+func (p ForumPost) HTML() template.HTML {
+	if p.ContentHTML.Valid {
+		return template.HTML(p.ContentHTML.String) //nolint:gosec // RenderMarkdown's output, stored
+	}
+	return RenderMarkdown(p.Content)
 }
 
 // Visible reports whether members see the post.
