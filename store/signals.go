@@ -161,23 +161,30 @@ func (s *Store) EmitSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, sig NewSi
 		return Signal{}, false, fmt.Errorf("emit signal %s: metadata: %w", sig.Name, err)
 	}
 	schema := t.Schema()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, signalLockClass, schema); err != nil {
-		return Signal{}, false, fmt.Errorf("emit signal %s: lock tenant: %w", sig.Name, err)
-	}
 	var out Signal
-	// The NOTIFY rides on the insert: it is sent only when a row was
-	// inserted, never for a dedupe hit.
+	// One statement, so the tenant lock is held for this statement's tail
+	// and the commit only: the lock (taken first: the insert reads from
+	// it, so seq is drawn after it), the row, its NOTIFY, its fanout job
+	// (as fanoutJob describes it; the jobs table's statement trigger adds
+	// the fp_jobs NOTIFY). The NOTIFY and the job ride on the insert: a
+	// dedupe hit inserts nothing, so neither happens.
 	err = tx.GetContext(ctx, &out, t.SQL(`
-		WITH ins AS (
+		WITH lock AS (SELECT pg_advisory_xact_lock($15, hashtext($14))),
+		ins AS (
 			INSERT INTO {tenant}.signals (name, dedupe_key, payload, metadata, occurred_at, actor_type, actor_id,
 			                              subject_type, subject_id, source, correlation_id, causation_id)
-			VALUES ($1, $2, $3, $4, coalesce($5, now()), $6, $7, $8, $9, $10, $11::uuid, $12::uuid)
+			SELECT $1, $2, $3, $4, coalesce($5, now()), $6, $7, $8, $9, $10, $11::uuid, $12::uuid FROM lock
 			ON CONFLICT (dedupe_key) DO NOTHING
-			RETURNING *)
+			RETURNING *),
+		job AS (
+			INSERT INTO public.jobs (kind, tenant_schema, args, max_attempts, unique_key)
+			SELECT $16, $14, jsonb_build_object('seq', ins.seq), $17, 'signal:' || $14 || ':' || ins.seq FROM ins
+			ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING)
 		SELECT `+signalColumns+` FROM ins, LATERAL (SELECT pg_notify($13::text, $14::text || ':' || ins.seq::text)) n`),
 		sig.Name, nullIfEmpty(sig.DedupeKey), payload, metadata, sql.NullTime{Time: sig.OccurredAt, Valid: !sig.OccurredAt.IsZero()},
 		nullIfEmpty(sig.Actor.Type), nullIfEmpty(sig.Actor.ID), nullIfEmpty(sig.Subject.Type), nullIfEmpty(sig.Subject.ID),
-		sig.Source, nullIfEmpty(sig.CorrelationID), nullIfEmpty(sig.CausationID), SignalNotifyChannel, schema)
+		sig.Source, nullIfEmpty(sig.CorrelationID), nullIfEmpty(sig.CausationID), SignalNotifyChannel, schema,
+		signalLockClass, SignalFanoutJob, fanoutMaxAttempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Dedupe hit. Under the tenant lock the first emitter has
 		// committed (or rolled back, and then we would have inserted), so
@@ -190,9 +197,6 @@ func (s *Store) EmitSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, sig NewSi
 	} else if err != nil {
 		return Signal{}, false, fmt.Errorf("emit signal %s: %w", sig.Name, err)
 	}
-	if _, _, err := jobs.Enqueue(ctx, tx, fanoutJob(schema, out.Seq)); err != nil {
-		return Signal{}, false, fmt.Errorf("emit signal %s: %w", sig.Name, err)
-	}
 	return out, true, nil
 }
 
@@ -200,9 +204,14 @@ type fanoutArgs struct {
 	Seq int64 `json:"seq"`
 }
 
+// fanoutMaxAttempts bounds a fanout job's retries.
+const fanoutMaxAttempts = 10
+
+// fanoutJob is the fanout job of a signal. EmitSignal writes the same job
+// in SQL, inside its statement: keep the two alike.
 func fanoutJob(schema string, seq int64) jobs.Params {
 	return jobs.Params{
-		Kind: SignalFanoutJob, Tenant: schema, Args: fanoutArgs{Seq: seq}, MaxAttempts: 10,
+		Kind: SignalFanoutJob, Tenant: schema, Args: fanoutArgs{Seq: seq}, MaxAttempts: fanoutMaxAttempts,
 		// A replay finds the job still queued and adds nothing.
 		UniqueKey: fmt.Sprintf("signal:%s:%d", schema, seq),
 	}
