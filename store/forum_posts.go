@@ -88,7 +88,7 @@ func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int6
 		// Twice at most: a thread unlocked between the statement and the
 		// look at why it inserted nothing is simply open again.
 		for attempt := 0; ; attempt++ {
-			err := tx.GetContext(ctx, &row, t.SQL(replyInsert), threadID, body, html, strconv.FormatInt(actorUserID, 10))
+			err := s.getPrepared(ctx, tx, &row, t.SQL(replyInsert), threadID, body, html, strconv.FormatInt(actorUserID, 10))
 			if err == nil {
 				break
 			} else if !errors.Is(err, sql.ErrNoRows) {

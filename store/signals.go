@@ -168,7 +168,7 @@ func (s *Store) EmitSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, sig NewSi
 	// (as fanoutJob describes it; the jobs table's statement trigger adds
 	// the fp_jobs NOTIFY). The NOTIFY and the job ride on the insert: a
 	// dedupe hit inserts nothing, so neither happens.
-	err = tx.GetContext(ctx, &out, t.SQL(`
+	err = s.getPrepared(ctx, tx, &out, t.SQL(`
 		WITH lock AS (SELECT pg_advisory_xact_lock($15, hashtext($14))),
 		ins AS (
 			INSERT INTO {tenant}.signals (name, dedupe_key, payload, metadata, occurred_at, actor_type, actor_id,
