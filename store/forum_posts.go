@@ -84,7 +84,12 @@ func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int6
 		ForumPost
 		Thread ForumThread `db:"th"`
 	}
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+	release, err := replyQueue.acquire(ctx, t.Schema()+"/"+threadID, replyLanes)
+	if err != nil {
+		return ForumThread{}, ForumPost{}, fmt.Errorf("wait to reply: %w", err)
+	}
+	defer release()
+	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
 		// Twice at most: a thread unlocked between the statement and the
 		// look at why it inserted nothing is simply open again.
 		for attempt := 0; ; attempt++ {
