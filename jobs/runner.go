@@ -166,6 +166,14 @@ func (r *Runner) Stop(ctx context.Context) error {
 			r.log.Warn("shutdown deadline passed: released in-flight jobs", "released", released)
 		}
 		r.cancelWork()
+		// Cancelled handlers return promptly when they honour ctx; wait for
+		// them (bounded: one that ignores ctx must not hang the shutdown),
+		// so nothing still runs once Stop has returned.
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			r.log.Error("handlers ignored cancellation; stopping without them")
+		}
 	}
 	r.completer.close()
 	r.cancelWork()
