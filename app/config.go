@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"fleetprompt/handlers/llm"
 )
 
 // Config is read once at start-up from the environment, with flags that
@@ -20,6 +22,9 @@ type Config struct {
 	LogLevel      slog.Level
 	Workers       int // job workers per process
 	BcryptCost    int
+	// LLM is chat's OpenAI-compatible model provider; an empty BaseURL
+	// leaves chat to its built-in responder.
+	LLM llm.Config
 }
 
 // Commands lists what the binary can do.
@@ -64,6 +69,10 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.IntVar(&c.Workers, "workers", workers, "job workers (WORKERS)")
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", cost, "bcrypt work factor (BCRYPT_COST)")
+	fs.StringVar(&c.LLM.BaseURL, "llm-base-url", getenv("LLM_BASE_URL"), "OpenAI-compatible API root for chat (LLM_BASE_URL)")
+	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
+	// The API key is read from the environment only: flags show up in ps.
+	c.LLM.APIKey = getenv("LLM_API_KEY")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, "", nil, err
 	}

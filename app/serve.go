@@ -10,6 +10,7 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
+	"fleetprompt/handlers/llm"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -35,7 +36,7 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	failed := rep.FailedSchemas()
 	h := handlers.New(handlers.Config{
 		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,
-		Directives: p.dirs, Signals: p.bus, Live: hub,
+		Directives: p.dirs, Signals: p.bus, Live: hub, LLM: chatModel(cfg, log),
 		HealthFunc: func(ctx context.Context) map[string]any {
 			if len(failed) == 0 {
 				return nil
@@ -74,12 +75,24 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Event streams never finish on their own: end them first so Shutdown
-	// does not wait out its whole deadline for them.
+	// Event streams and streamed chat answers never finish on their own:
+	// end them first so Shutdown does not wait out its deadline for them.
+	h.StopChats(sctx)
 	hub.Close()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
 	p.stop(log, 10*time.Second)
 	return nil
+}
+
+// chatModel is the configured model provider, or nil for the built-in
+// responder.
+func chatModel(cfg Config, log *slog.Logger) *llm.Client {
+	if cfg.LLM.BaseURL == "" {
+		log.Info("chat: no LLM_BASE_URL, answering with the built-in responder")
+		return nil
+	}
+	log.Info("chat: model provider configured", "base_url", cfg.LLM.BaseURL, "model", cfg.LLM.Model)
+	return llm.New(cfg.LLM)
 }
