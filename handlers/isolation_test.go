@@ -44,6 +44,8 @@ var memberRoutes = map[string]bool{
 	"POST /marketplace/:slug/reviews": true,
 	"GET /agents":                     true, "GET /agents/:id": true,
 	"GET /chat": true, "GET /chat/:id": true, "POST /chat": true, "POST /chat/:id/messages": true,
+	// Your own conversation: stop or retry its answer, poll an action's card.
+	"POST /chat/:id/stop": true, "POST /chat/:id/retry": true, "GET /chat/:id/actions/:action_id": true,
 	// The action's own role is checked by the handler (SPEC §8).
 	"POST /chat/:id/actions/:action_id/confirm": true,
 	"GET /orgs/new": true, "POST /orgs": true, "POST /org/select": true,
