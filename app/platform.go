@@ -27,6 +27,7 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 		dirs: store.NewDirectives(st, log),
 	}
 	store.RegisterForumDirectives(p.dirs)
+	store.RegisterChatDirectives(p.dirs)
 	st.RegisterMarketplace(p.dirs)
 
 	p.runner = jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: cfg.Workers, Logger: log})
