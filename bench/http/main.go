@@ -36,6 +36,7 @@ import (
 func main() {
 	conns := flag.Int("connections", 64, "concurrent connections")
 	dur := flag.Duration("duration", 10*time.Second, "time per measurement")
+	flagDur = dur
 	fast := flag.Bool("fast", false, "fsync off in the private PostgreSQL")
 	flag.StringVar(&opts.pprof, "pprof", "", "serve net/http/pprof on this address (block and mutex profiles on)")
 	flag.StringVar(&opts.only, "only", "", "measure only \"page\" or \"replies\" (the bare handler runs with the page)")
@@ -52,6 +53,8 @@ func main() {
 	}
 }
 
+var flagDur *time.Duration
+
 // opts are the investigation switches; the figures need none of them.
 var opts struct {
 	pprof, only string
@@ -63,6 +66,20 @@ type result struct {
 	errors   int64
 	rps      float64
 	p50, p99 time.Duration
+	// CPU per request: this process (server and load generator) and the
+	// private PostgreSQL, whatever else the machine runs meanwhile.
+	cpuSelf, cpuDB time.Duration
+}
+
+// measured runs load and adds its CPU per request.
+func measured(site *benchsite.Site, conns int, d time.Duration, do func(c *http.Client) error, newClient func() *http.Client) result {
+	s0, db0 := site.CPU()
+	r := load(conns, d, do, newClient)
+	s1, db1 := site.CPU()
+	if r.n > 0 {
+		r.cpuSelf, r.cpuDB = (s1-s0)/time.Duration(r.n), (db1-db0)/time.Duration(r.n)
+	}
+	return r
 }
 
 // load runs conns workers calling do until d has passed.
@@ -176,14 +193,14 @@ func run(conns int, d time.Duration, fast bool) error {
 	var b, t, r result
 	if opts.only != "replies" {
 		fmt.Fprintln(os.Stderr, "measuring the bare handler…")
-		b = load(conns, d, get(bareURL), func() *http.Client { return &http.Client{Transport: transport()} })
+		b = measured(site, conns, d, get(bareURL), func() *http.Client { return &http.Client{Transport: transport()} })
 		fmt.Fprintln(os.Stderr, "measuring the thread page…")
 		if p := os.Getenv("BENCH_CPU_PROFILE"); p != "" {
 			if f, err := os.Create(p); err == nil {
 				pprof.StartCPUProfile(f)
 			}
 		}
-		t = load(conns, d, get(pageURL), login)
+		t = measured(site, conns, d, get(pageURL), login)
 		pprof.StopCPUProfile()
 	}
 	if opts.only == "page" {
@@ -191,7 +208,7 @@ func run(conns int, d time.Duration, fast bool) error {
 	}
 	fmt.Fprintln(os.Stderr, "posting replies…")
 	var seq atomic.Int64
-	r = load(conns, d, func(c *http.Client) error {
+	r = measured(site, conns, d, func(c *http.Client) error {
 		resp, err := c.PostForm(pageURL+"/replies", url.Values{"body": {fmt.Sprintf("bench reply %d", seq.Add(1))}})
 		if err != nil {
 			return err
@@ -208,12 +225,28 @@ func run(conns int, d time.Duration, fast bool) error {
 	if fast {
 		durability = "fsync off"
 	}
-	fmt.Printf("\nbench/http: %d connections, %v per measurement, page %d bytes (50 posts), PostgreSQL %s\n", conns, d, len(page), durability)
-	fmt.Printf("bare gin, fixed page:   %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", b.rps, ms(b.p50), ms(b.p99), b.errors)
-	fmt.Printf("GET /forums/t/:id:      %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", t.rps, ms(t.p50), ms(t.p99), t.errors)
-	fmt.Printf("ratio thread page / bare: %.2f\n", t.rps/b.rps)
-	fmt.Printf("POST replies:           %8.0f replies/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", r.rps, ms(r.p50), ms(r.p99), r.errors)
+	measuredFor := d
+	if measuredFor == 0 {
+		measuredFor = *flagDur
+	}
+	fmt.Printf("\nbench/http: %d connections, %v per measurement, page %d bytes (50 posts), PostgreSQL %s\n", conns, measuredFor, len(page), durability)
+	fmt.Printf("CPU per request: this process (server and load generator) + PostgreSQL\n")
+	line := func(name, unit string, x result) {
+		fmt.Printf("%-24s%8.0f %-10s p50 %6.2f ms  p99 %6.2f ms  errors %d  CPU %5.0f + %4.0f µs\n",
+			name, x.rps, unit, ms(x.p50), ms(x.p99), x.errors, us(x.cpuSelf), us(x.cpuDB))
+	}
+	if opts.only != "replies" {
+		line("bare gin, fixed page:", "req/s", b)
+		line("GET /forums/t/:id:", "req/s", t)
+		fmt.Printf("ratio thread page / bare: %.3f (target ≥ 0.25); p99 %.0f ms (target ≤ 50)\n", t.rps/b.rps, ms(t.p99))
+	}
+	if opts.only != "page" {
+		line("POST replies:", "replies/s", r)
+		fmt.Printf("replies: %.0f/s (target ≥ 1,000)\n", r.rps)
+	}
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
