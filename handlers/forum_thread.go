@@ -47,29 +47,20 @@ func (h *Handler) threadPage(c *gin.Context, id string, page int, f *views.Form)
 }
 
 func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, page int, mod bool) (*forumThreadData, error) {
-	// The seq before the data: an event racing this render is sent again
-	// at worst (and skipped by element id), never lost.
-	seq, err := h.store.ForumPageSeq(ctx, t)
+	// The seq is read with the thread, before the posts and the audit
+	// trail: an event racing this render is sent again at worst (and
+	// skipped by element id), never lost.
+	v, err := h.store.ForumThreadPage(ctx, t, id, mod, page)
 	if err != nil {
 		return nil, err
 	}
-	th, err := h.store.ForumThread(ctx, t, id)
-	if err != nil {
-		return nil, err
-	}
-	posts, pager, err := h.store.ThreadPosts(ctx, t, th.ID, mod, page)
-	if err != nil {
-		return nil, err
-	}
-	audit, err := h.store.ThreadAudit(ctx, t, th.ID)
-	if err != nil {
-		return nil, err
-	}
-	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: pager, Moderator: mod, Seq: seq}
-	for _, p := range posts {
+	th := v.Thread
+	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: v.Pager, Moderator: mod, Seq: v.Seq,
+		Posts: make([]forumPostView, 0, len(v.Posts)), Audit: make([]auditRowView, 0, len(v.Audit))}
+	for _, p := range v.Posts {
 		d.Posts = append(d.Posts, postView(p, mod))
 	}
-	for _, e := range audit {
+	for _, e := range v.Audit {
 		d.Audit = append(d.Audit, auditRowView{Entry: e})
 	}
 	return d, nil

@@ -61,7 +61,14 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string) ([]A
 		return nil, ErrNotFound
 	}
 	var es []AuditEntry
-	err := s.DB.SelectContext(ctx, &es, t.SQL(`
+	// Prepared: the thread page runs it on every view.
+	if err := s.selectPrepared(ctx, nil, &es, t.SQL(threadAuditSQL), threadID); err != nil {
+		return nil, fmt.Errorf("audit trail of thread %s: %w", threadID, err)
+	}
+	return es, nil
+}
+
+const threadAuditSQL = `
 		WITH subjects AS (
 			SELECT 'forum_thread'::text AS type, $1::text AS id
 			UNION ALL
@@ -81,12 +88,7 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string) ([]A
 		FROM trail tr
 		LEFT JOIN LATERAL (SELECT name FROM public.users
 			WHERE id = CASE WHEN tr.actor_type = 'user' AND tr.actor_id ~ '^[0-9]{1,18}$' THEN tr.actor_id::bigint END) u ON true
-		ORDER BY tr.at, tr.seq NULLS LAST, tr.key`), threadID)
-	if err != nil {
-		return nil, fmt.Errorf("audit trail of thread %s: %w", threadID, err)
-	}
-	return es, nil
-}
+		ORDER BY tr.at, tr.seq NULLS LAST, tr.key`
 
 // SignalAuditEntry is the audit row of one signal, as ThreadAudit would
 // list it: for the live layer, which pushes a row per new signal.

@@ -180,7 +180,7 @@ func (s *Store) ThreadPosts(ctx context.Context, t Tenant, threadID string, all 
 // it (a new reply's redirect).
 func (s *Store) PostPage(ctx context.Context, t Tenant, p ForumPost, all bool) (int, error) {
 	var before int
-	if err := s.DB.GetContext(ctx, &before, t.SQL(`SELECT count(*) FROM {tenant}.forum_posts q
+	if err := s.getPrepared(ctx, nil, &before, t.SQL(`SELECT count(*) FROM {tenant}.forum_posts q
 		WHERE q.thread_id = $1 AND ($2 OR q.status = 'published') AND (q.created_at, q.id) < ($3, $4::uuid)`),
 		p.ThreadID, all, p.CreatedAt, p.ID); err != nil {
 		return 0, fmt.Errorf("page of post %s: %w", p.ID, err)

@@ -76,7 +76,9 @@ func (s *Store) LoadSession(ctx context.Context, token string) (Session, error) 
 		LastSeenAt  time.Time     `db:"last_seen_at"`
 		Memberships []byte        `db:"memberships"`
 	}
-	err := s.DB.GetContext(ctx, &row, `
+	// Every signed-in request runs this: prepared, it is one round trip
+	// with a cached plan (see prepared.go).
+	err := s.getPrepared(ctx, nil, &row, `
 		SELECT s.user_id, s.org_id, u.email, u.name, s.last_seen_at,
 		       coalesce((SELECT json_agg(json_build_object('org_id', o.id, 'org_name', o.name, 'org_slug', o.slug,
 		                                                   'org_tier', o.tier, 'role', m.role) ORDER BY lower(o.name), o.id)
