@@ -31,6 +31,9 @@ type genResult struct {
 	Connected      int
 	ConnectSeconds float64
 	Phases         []phaseResult
+	// CPUSeconds is the generator's CPU time (user+system) while replies
+	// were posted and received: what measuring cost, on a shared machine.
+	CPUSeconds float64
 }
 
 // histogram counts latencies in 50 µs buckets up to 30 s.
@@ -173,6 +176,7 @@ func generate(o options) error {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	cpu0 := cpuTime()
 	next := 0
 	for _, stalled := range []bool{false, true} {
 		name := "healthy subscribers"
@@ -198,6 +202,7 @@ func generate(o options) error {
 		res.Phases = append(res.Phases, phaseResult{Name: name, Replies: next - first, Expected: expected,
 			Received: g.received(first, next), P50: q[0], P99: q[1], Max: float64(g.maxLat.Load()) / 1e6})
 	}
+	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	b, _ := json.Marshal(res)
 	fmt.Printf("RESULT %s\n", b)
 	return nil

@@ -25,6 +25,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"fleetprompt/bench/benchsite"
@@ -83,6 +84,23 @@ func measure() memory {
 	return m
 }
 
+// cpuTime is this process's user+system time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the one-minute load average: how busy the machine was.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
 func serve(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -111,6 +129,7 @@ func serve(o options) error {
 	lines.Buffer(make([]byte, 1<<20), 1<<20)
 	var result genResult
 	var mem memory
+	var cpu0, cpu1 time.Duration
 	for lines.Scan() {
 		line := lines.Text()
 		switch {
@@ -135,8 +154,10 @@ func serve(o options) error {
 					defer pprof.StopCPUProfile()
 				}
 			}
+			cpu0 = cpuTime()
 			fmt.Fprintln(stdin, "GO")
 		case strings.HasPrefix(line, "RESULT "):
+			cpu1 = cpuTime()
 			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), &result); err != nil {
 				return err
 			}
@@ -159,6 +180,16 @@ func serve(o options) error {
 	for _, p := range result.Phases {
 		fmt.Printf("%-26s replies %4d  deliveries %8d/%-8d lost %d  latency p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms\n",
 			p.Name+":", p.Replies, p.Received, p.Expected, p.Expected-p.Received, p.P50, p.P99, p.Max)
+	}
+	var delivered int64
+	for _, p := range result.Phases {
+		delivered += p.Received
+	}
+	if delivered > 0 {
+		// Load-independent: on a machine shared with other work, latency
+		// moves with the neighbours' load, CPU per delivery does not.
+		fmt.Printf("CPU per delivery: server %.2f µs, generator %.2f µs (load average %s)\n",
+			float64((cpu1-cpu0).Microseconds())/float64(delivered), result.CPUSeconds*1e6/float64(delivered), loadAverage())
 	}
 	fmt.Printf("server per connection: %.1f goroutines, %.1f KiB of them stacks\n",
 		float64(int64(mem.Goroutines)-int64(before.Goroutines))/n, float64(int64(mem.Stack)-int64(before.Stack))/n/1024)

@@ -144,9 +144,8 @@ func (s *subscriber) offerEphemeral(name string, data []byte) offerResult {
 		return offerLater
 	}
 	ev := &sse.Event{ID: []byte(strconv.FormatInt(s.lastSent, 10)), Event: []byte(name), Data: data}
-	if !s.hub.sse.TryPublish(s.id, ev) {
+	if !s.sendLocked(ev, nil, time.Now().UnixNano()) {
 		return offerFull
 	}
-	s.lastActive.Store(time.Now().UnixNano())
 	return offered
 }

@@ -3,15 +3,21 @@
 // signal; the hub loads it, renders an HTML fragment per topic it belongs
 // to, and fans it out to the subscribers of those topics.
 //
-// r3labs/sse v2.10.0 writes the wire format, but its fan-out has traps
-// this package is built around:
+// r3labs/sse v2.10.0 answers each stream's handshake and sends its
+// replay, but its fan-out has traps this package is built around:
 //
 //   - A stream's goroutine blocks on any subscriber whose 64-slot channel
 //     is full, and then Publish blocks: one stalled client stalls
 //     everybody. So every subscriber gets its own private r3labs stream,
-//     and the hub hands events to it with TryPublish: when that stream is
-//     full the client is too slow and is disconnected (it resumes from the
-//     database when it comes back). Nobody waits for anybody.
+//     fed without waiting, for the replay. Once live, a taken-over
+//     connection is written by the hub itself: each event is encoded once
+//     (frame.go) and written to every socket with one non-blocking
+//     write(2), from a few goroutines; a socket that does not take it all
+//     gets a bounded queue and a flusher goroutine, and a client whose
+//     queue fills is disconnected (it resumes from the database when it
+//     comes back). Nobody waits for anybody, and no event passes through
+//     two goroutines per connection (at 10,000 connections that hop, not
+//     the write, was most of the cost).
 //   - AutoReplay (on by default) keeps every event forever and replays it
 //     all to each new subscriber: off; resume comes from the signals table.
 //     With replay off r3labs sets no ID and no timestamp, so every event
@@ -30,6 +36,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,10 +59,13 @@ type Config struct {
 	// line is sent to keep proxies and browsers from closing it
 	// (default 15 s).
 	Heartbeat time.Duration
-	// QueueSize is how many events a subscriber may have waiting (on top
-	// of r3labs' own 64) before it counts as stalled and is dropped
-	// (default 16).
+	// QueueSize is how many events a subscriber may have waiting beyond
+	// what its socket buffers hold before it counts as stalled and is
+	// dropped (default 64).
 	QueueSize int
+	// WriteTimeout drops a client that has taken none of the events
+	// queued for it for this long (default 30 s).
+	WriteTimeout time.Duration
 	// PendingLimit bounds the live events held for a subscriber while it
 	// replays from the database (default 1024).
 	PendingLimit int
@@ -82,7 +92,10 @@ func (c *Config) defaults() {
 		c.Heartbeat = 15 * time.Second
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = 16
+		c.QueueSize = 64
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
 	}
 	if c.PendingLimit <= 0 {
 		c.PendingLimit = 1024
@@ -225,23 +238,70 @@ func (h *Hub) hasSubscribers(key string) bool {
 }
 
 // deliver hands ev to every subscriber of key without ever waiting on
-// one: a subscriber whose queue is full is dropped.
+// one: a subscriber that cannot take it is dropped. A large audience is
+// split between a few goroutines, one per processor: each event costs one
+// write(2) per connection, and that is the whole cost of a fan-out. It
+// returns once every subscriber has had the event, so events reach each
+// connection in order.
 func (h *Hub) deliver(key string, r rendered) {
-	var slow []*subscriber
+	bp := fanPool.Get().(*[]*subscriber)
+	subs := (*bp)[:0]
+	// A snapshot, so new streams are not held up for the fan-out's
+	// duration. A stream that registers after it was taken also starts
+	// its replay after this signal committed, and finds it there.
 	h.mu.RLock()
 	for s := range h.topics[key] {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+
+	now := time.Now().UnixNano()
+	workers := min(runtime.GOMAXPROCS(0), (len(subs)+fanChunk-1)/fanChunk)
+	var slow []*subscriber
+	if workers <= 1 {
+		slow = offerAll(subs, r, now, nil)
+	} else {
+		per := (len(subs) + workers - 1) / workers
+		slows := make([][]*subscriber, workers)
+		var wg sync.WaitGroup
+		for w := 1; w < workers; w++ {
+			part := subs[min(len(subs), w*per):min(len(subs), (w+1)*per)]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slows[w] = offerAll(part, r, now, nil)
+			}()
+		}
+		slows[0] = offerAll(subs[:per], r, now, nil)
+		wg.Wait()
+		for _, sl := range slows {
+			slow = append(slow, sl...)
+		}
+	}
+	clear(subs)
+	*bp = subs[:0]
+	fanPool.Put(bp)
+	for _, s := range slow {
+		s.kick("too slow")
+	}
+}
+
+// fanChunk is the smallest share of a fan-out worth another goroutine.
+const fanChunk = 256
+
+var fanPool = sync.Pool{New: func() any { return new([]*subscriber) }}
+
+func offerAll(subs []*subscriber, r rendered, now int64, slow []*subscriber) []*subscriber {
+	for _, s := range subs {
 		ev := r.member
 		if s.moderator {
 			ev = r.moderator
 		}
-		if !s.offer(ev) {
+		if !s.offer(ev, now) {
 			slow = append(slow, s)
 		}
 	}
-	h.mu.RUnlock()
-	for _, s := range slow {
-		s.kick("too slow")
-	}
+	return slow
 }
 
 // each calls fn for every subscriber (under the read lock: fn must not block).

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/r3labs/sse/v2"
@@ -36,22 +37,49 @@ type Request struct {
 	Moderator bool
 }
 
-// event is one signal rendered for one topic. The *sse.Event is shared
-// read-only by every subscriber it goes to.
+// event is one signal rendered for one topic. The *sse.Event (for
+// r3labs) and its encoded frame (for streams the hub writes itself) are
+// shared read-only by every subscriber it goes to.
 type event struct {
-	seq int64
-	sse *sse.Event
+	seq   int64
+	sse   *sse.Event
+	frame []byte
 }
 
 func newEvent(seq int64, name string, html []byte) *event {
-	return &event{seq: seq, sse: &sse.Event{ID: []byte(strconv.FormatInt(seq, 10)), Event: []byte(name), Data: html}}
+	ev := &sse.Event{ID: []byte(strconv.FormatInt(seq, 10)), Event: []byte(name), Data: html}
+	return &event{seq: seq, sse: ev, frame: appendFrame(nil, ev)}
 }
 
 // heartbeat is a comment line: it carries no id, so it moves no cursor.
-var heartbeat = &sse.Event{Comment: []byte("keep-alive")}
+var (
+	heartbeat      = &sse.Event{Comment: []byte("keep-alive")}
+	heartbeatFrame = appendFrame(nil, heartbeat)
+)
+
+// phase is where a subscriber's events go.
+type phase uint8
+
+const (
+	// replaying: the database replay runs through r3labs; live events
+	// wait in pending.
+	replaying phase = iota
+	// viaR3labs: live events go through the private r3labs stream (a
+	// response that could not be taken over: HTTP/2, test recorders).
+	viaR3labs
+	// handingOver: r3labs is writing the last replayed events; live
+	// frames queue until its goroutine has finished and flushed them.
+	handingOver
+	// direct: the hub writes frames to the socket itself, from the
+	// goroutine that fans the event out, without waiting: a frame the
+	// socket does not take at once is queued for a flusher goroutine.
+	direct
+)
 
 // subscriber is one open event stream. It owns a private r3labs stream
-// with exactly one r3labs subscriber, so nobody else waits for it.
+// with exactly one r3labs subscriber, so nobody else waits for it; on a
+// taken-over connection r3labs serves the handshake and the replay, then
+// hands the socket to the hub.
 type subscriber struct {
 	hub       *Hub
 	id        string // r3labs stream id, made by the server
@@ -68,12 +96,27 @@ type subscriber struct {
 	cancel           context.CancelFunc
 	gone             chan struct{} // closed when r3labs has deregistered it
 
+	// conn is the taken-over connection (nil when the response was not
+	// hijacked); raw writes to it without waiting, through writeFn.
+	conn    net.Conn
+	raw     syscall.RawConn
+	writeFn func(fd uintptr) bool
+	// refs counts the goroutines using conn (reader, r3labs' server);
+	// the last one to finish closes it.
+	refs atomic.Int32
+
 	lastActive atomic.Int64 // unix nanos of the last event handed over
 
 	mu       sync.Mutex
-	live     bool     // replay done: new events go straight to the stream
+	phase    phase
+	live     bool     // replay done: new events are sent, not kept pending
 	pending  []*event // live events that arrived during the replay
 	overflow bool
+	queue    [][]byte // frames waiting for the socket (a flusher owns it)
+	flushing bool     // a goroutine other than the fan-out writes to the socket
+	wbuf     []byte   // writeFn's argument and results
+	wn       int
+	werr     error
 	lastSent int64
 	kicked   bool
 	done     bool // Serve returned: the response must not be touched
@@ -88,7 +131,7 @@ func sessionKey(token string) string {
 
 // offer hands a live event to the subscriber, never blocking. It returns
 // false when the subscriber cannot keep up and must be dropped.
-func (s *subscriber) offer(ev *event) bool {
+func (s *subscriber) offer(ev *event, now int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.done || s.kicked {
@@ -105,11 +148,10 @@ func (s *subscriber) offer(ev *event) bool {
 	if ev.seq <= s.lastSent {
 		return true // the replay already sent it
 	}
-	if !s.hub.sse.TryPublish(s.id, ev.sse) {
+	if !s.sendLocked(ev.sse, ev.frame, now) {
 		return false
 	}
 	s.lastSent = ev.seq
-	s.lastActive.Store(time.Now().UnixNano())
 	return true
 }
 
@@ -123,11 +165,106 @@ func (s *subscriber) beat(idleSince int64) bool {
 	if s.done || s.kicked || !s.live {
 		return true
 	}
-	if !s.hub.sse.TryPublish(s.id, heartbeat) {
+	return s.sendLocked(heartbeat, heartbeatFrame, time.Now().UnixNano())
+}
+
+// sendLocked sends a live event (frame is ev encoded, or nil to encode it
+// here if needed) without ever waiting on the client. False means the
+// client is too slow (or gone) and must be dropped. Called with s.mu held.
+func (s *subscriber) sendLocked(ev *sse.Event, frame []byte, now int64) bool {
+	if s.phase == viaR3labs {
+		if !s.hub.sse.TryPublish(s.id, ev) {
+			return false
+		}
+		s.lastActive.Store(now)
+		return true
+	}
+	if frame == nil {
+		frame = appendFrame(nil, ev)
+	}
+	if s.phase == direct && !s.flushing {
+		n, ok := s.writeNow(frame)
+		if !ok {
+			return false
+		}
+		s.lastActive.Store(now)
+		if n == len(frame) {
+			return true
+		}
+		// The socket's buffer is full: the rest waits for a flusher.
+		s.queue = append(s.queue, frame[n:])
+		s.flushing = true
+		go s.flush()
+		return true
+	}
+	if len(s.queue) >= s.hub.cfg.QueueSize {
 		return false
 	}
-	s.lastActive.Store(time.Now().UnixNano())
+	s.queue = append(s.queue, frame)
+	s.lastActive.Store(now)
 	return true
+}
+
+// writeNow writes as much of frame as the socket takes right now, with
+// one write(2) and no waiting. ok is false when the connection is broken.
+func (s *subscriber) writeNow(frame []byte) (n int, ok bool) {
+	s.wbuf = frame
+	err := s.raw.Write(s.writeFn)
+	n, werr := s.wn, s.werr
+	s.wbuf, s.werr = nil, nil
+	if err != nil {
+		return 0, false
+	}
+	if werr == syscall.EAGAIN {
+		return 0, true
+	}
+	return n, werr == nil
+}
+
+// rawWrite is writeFn: RawConn.Write calls it with the connection's file
+// descriptor held, so a concurrent close cannot recycle it. Returning
+// true means "do not wait for the socket to become writable".
+func (s *subscriber) rawWrite(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), s.wbuf)
+		if err == syscall.EINTR {
+			continue
+		}
+		s.wn, s.werr = max(n, 0), err
+		return true
+	}
+}
+
+// flush writes the queued frames, waiting for the socket as long as
+// WriteTimeout, then gives the socket back to direct writes. It runs on
+// its own goroutine for a client that fell behind, and on r3labs' stream
+// goroutine when the replay hands over.
+func (s *subscriber) flush() {
+	for {
+		s.mu.Lock()
+		q := s.queue
+		s.queue = nil
+		if s.kicked || s.done {
+			s.mu.Unlock()
+			return
+		}
+		if len(q) == 0 {
+			s.flushing = false
+			s.phase = direct
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		s.conn.SetWriteDeadline(time.Now().Add(s.hub.cfg.WriteTimeout))
+		for _, f := range q {
+			if _, err := s.conn.Write(f); err != nil {
+				s.kick("write failed or timed out")
+				return
+			}
+		}
+		// A deadline left set would fail the next direct write.
+		s.conn.SetWriteDeadline(time.Time{})
+	}
 }
 
 // kick disconnects the client: its context ends, and a write stuck on a
@@ -141,19 +278,42 @@ func (s *subscriber) kick(reason string) {
 	}
 	s.kicked = true
 	s.cancel()
-	s.setWriteDeadline(time.Now())
+	if s.conn != nil {
+		s.conn.Close()
+	} else {
+		s.setWriteDeadline(time.Now())
+	}
 	s.hub.log.Debug("live stream dropped", "reason", reason, "topic", s.key)
+}
+
+// release is called by each goroutine using a taken-over connection when
+// it is finished with it; the last one ends the stream.
+func (s *subscriber) release() {
+	if s.refs.Add(-1) > 0 {
+		return
+	}
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+	s.cancel()
+	s.conn.Close()
+	s.hub.remove(s)
+	s.hub.serving.Done()
 }
 
 // Serve streams the request's topic until the client goes away, the
 // session ends or the hub closes. Call it from a handler that has checked
 // the topic against the caller's organization.
 //
-// On HTTP/1.1 the connection is taken over (hijacked) and streamed from a
-// small goroutine of the hub's, so the request's goroutine (with the deep
-// stack of the middleware chain), its buffers and its context are freed:
-// an open stream costs a fraction of an open request. Elsewhere (HTTP/2,
-// test recorders) the stream is served in the request itself.
+// On HTTP/1.1 the connection is taken over (hijacked): the request's
+// goroutine (with the deep stack of the middleware chain), its buffers
+// and its context are freed. r3labs answers the handshake and sends the
+// replay from a goroutine of the hub's; once the stream is live that
+// goroutine ends too, and the hub writes each live event's frame to the
+// socket itself from the goroutines that fan it out. An open, idle stream
+// then costs one small goroutine (waiting for the client to leave) and a
+// few hundred bytes. Elsewhere (HTTP/2, test recorders) the whole stream
+// is served by r3labs in the request itself.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	rc := http.NewResponseController(w)
 	if err := clearWriteDeadline(rc); err != nil {
@@ -168,49 +328,75 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		gone: make(chan struct{}),
 	}
 	s.lastActive.Store(time.Now().UnixNano())
-	// Registered before anything is read from the database: every signal
-	// committed from now on reaches this subscriber, as pending until the
-	// replay is done.
-	if !h.add(s) {
-		return ErrClosed
-	}
-	h.sse.CreateStream(s.id)
 	stream := &http.Request{Method: http.MethodGet, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		URL: &url.URL{Path: r.URL.Path, RawQuery: "stream=" + url.QueryEscape(s.id)}, Header: http.Header{}}
 
 	if conn, _, err := rc.Hijack(); err == nil {
+		var raw syscall.RawConn
+		if sc, ok := conn.(syscall.Conn); ok {
+			raw, err = sc.SyscallConn()
+		}
+		if raw == nil || err != nil {
+			conn.Close()
+			return fmt.Errorf("live: connection %T has no file descriptor", conn)
+		}
 		// The request is over for net/http (and its context is canceled
 		// when the handler returns), so the stream gets its own.
 		ctx, cancel := context.WithCancel(context.Background())
 		s.cancel, s.setWriteDeadline = cancel, conn.SetWriteDeadline
+		s.conn, s.raw = conn, raw
+		s.writeFn = s.rawWrite
+		// Registered before anything is read from the database: every
+		// signal committed from now on reaches this subscriber, as pending
+		// until the replay is done.
+		if !h.add(s) {
+			// Shutting down: the client reconnects to another instance or
+			// when this one is back.
+			cancel()
+			conn.Close()
+			return nil
+		}
+		h.sse.CreateStream(s.id)
+		s.refs.Store(2)
 		go func() {
+			defer s.release()
 			// The client never sends anything on a stream: a read returns
-			// only when it has gone.
+			// only when it has gone (or the hub closed the connection).
 			var b [1]byte
 			for {
 				if _, err := conn.Read(b[:]); err != nil {
-					cancel()
+					s.kick("client gone")
 					return
 				}
 			}
 		}()
 		go func() {
-			defer conn.Close()
-			h.stream(ctx, s, &connWriter{conn: conn, header: http.Header{}, fail: cancel}, stream.WithContext(ctx), req)
+			defer s.release()
+			w := &connWriter{conn: conn, header: http.Header{}, fail: func() { s.kick("connection broken") }}
+			h.stream(ctx, s, w, stream.WithContext(ctx), req)
 		}()
 		return nil
 	}
+	if !h.add(s) {
+		return ErrClosed
+	}
+	h.sse.CreateStream(s.id)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	s.cancel, s.setWriteDeadline = cancel, rc.SetWriteDeadline
 	h.stream(ctx, s, w, stream.WithContext(ctx), req)
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+	h.remove(s)
+	h.serving.Done()
 	return nil
 }
 
 // stream runs r3labs' ServeHTTP for s and cleans up after it, in an order
-// that strands no goroutine.
+// that strands no goroutine. On a taken-over connection it returns once
+// the replay is written and the socket handed to the hub.
 func (h *Hub) stream(ctx context.Context, s *subscriber, w http.ResponseWriter, r *http.Request, req Request) {
-	defer h.serving.Done()
 	caughtUp := make(chan struct{})
 	var registered bool
 	sw := &streamWriter{ResponseWriter: w, ready: func() {
@@ -219,13 +405,29 @@ func (h *Hub) stream(ctx context.Context, s *subscriber, w http.ResponseWriter, 
 		registered = true
 		go s.catchUp(ctx, req, caughtUp)
 	}}
-	h.sse.ServeHTTP(sw, r)
+	// r3labs' request context ends its part: at the hand-over, or with
+	// the stream.
+	rctx, rcancel := context.WithCancel(ctx)
+	h.sse.ServeHTTP(sw, r.WithContext(rctx))
 
 	s.mu.Lock()
-	s.done = true
+	handOver := s.phase == handingOver && !s.kicked && !s.done
 	s.mu.Unlock()
-	h.remove(s)
-	s.cancel()
+	switch {
+	case handOver:
+		// r3labs has written the replay and returned at endOfR3labs: the
+		// live frames queued meanwhile go out, then the hub writes
+		// directly.
+		s.flush()
+	case s.conn != nil:
+		s.kick("stream ended") // the connection closes; the reader goroutine ends
+	default:
+		s.mu.Lock()
+		s.done = true // the response is the request's: it must not be touched any more
+		s.mu.Unlock()
+		s.cancel()
+	}
+	rcancel()
 	if registered {
 		<-s.gone // r3labs' watcher has deregistered: removing the stream strands nothing
 	} else {
@@ -283,7 +485,18 @@ func (s *subscriber) catchUp(ctx context.Context, req Request, done chan struct{
 			if last > s.lastSent {
 				s.lastSent = last
 			}
+			handOver := s.conn != nil
+			if handOver {
+				// From now on live frames queue for the hand-over.
+				s.phase, s.flushing = handingOver, true
+			} else {
+				s.phase = viaR3labs
+			}
 			s.mu.Unlock()
+			if handOver {
+				// r3labs writes what it holds, then returns.
+				s.hub.sse.Publish(s.id, endOfR3labs)
+			}
 			s.lastActive.Store(time.Now().UnixNano())
 			s.hub.greet(s) // ephemeral events under way: their catch-up
 			return
