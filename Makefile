@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build vet deps bench-startup bench-jobs bench-chat clean
+.PHONY: run test build vet deps bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -30,6 +30,9 @@ deps-chromium:
 	  echo "installing chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## bench: every benchmark, one after another (each prints its figures last)
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat
+
 ## bench-startup: cold and warm start to the first 200 from /healthz, idle RSS
 bench-startup: deps-postgres
 	$(GO) run ./bench/startup
@@ -37,6 +40,18 @@ bench-startup: deps-postgres
 ## bench-jobs: job runner throughput and pickup latency against River
 bench-jobs: deps-postgres
 	cd bench/jobs && $(GO) run .
+
+## bench-install: full package.install directives end to end with 4 workers
+bench-install: deps-postgres
+	$(GO) run ./bench/install
+
+## bench-sse: 10,000 subscribers to one thread at 10 replies/s: delivery latency, loss, memory
+bench-sse: deps-postgres
+	$(GO) run ./bench/sse -subscribers 10000 -rate 10 -duration 20s
+
+## bench-http: the thread page vs a bare Gin page of the same size; replies per second
+bench-http: deps-postgres
+	$(GO) run ./bench/http -duration 10s
 
 ## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
 bench-chat: deps-postgres
