@@ -169,3 +169,36 @@ func TestHideUnhideDeleteOverHTTP(t *testing.T) {
 	}
 	fs.waitDirectives(o.slug, subject)
 }
+
+// Posts and audit rows are rendered once and reused (forum_fragments.go):
+// the moderation forms must still carry fresh keys on every render, one
+// per form, and never the cached placeholder.
+func TestReusedPostFragmentsGetFreshKeysOnEveryRender(t *testing.T) {
+	t.Parallel()
+	fs := newForumSite(t)
+	o := fs.newForumOrg("fk")
+	path := "/forums/t/" + o.threadID
+	keysOf := func() []string {
+		r := o.owner.get(path)
+		wantStatus(t, r, http.StatusOK)
+		var keys []string
+		r.doc(t).Find(`#posts input[name=idempotency_key]`).Each(func(_ int, s *goquery.Selection) {
+			keys = append(keys, s.AttrOr("value", ""))
+		})
+		return keys
+	}
+	first, second := keysOf(), keysOf()
+	if len(first) != 4 || len(second) != 4 { // hide and delete on two posts
+		t.Fatalf("keys %v then %v", first, second)
+	}
+	seen := map[string]bool{}
+	for _, k := range append(first, second...) {
+		if len(k) != 32 || k == "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0" || seen[k] {
+			t.Errorf("key %q: placeholder, malformed or used twice in %v %v", k, first, second)
+		}
+		seen[k] = true
+	}
+	if strings.Contains(o.owner.get(path).Body, "f0f0f0f0f0f0f0f0") {
+		t.Error("a placeholder key reached a page")
+	}
+}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -14,11 +15,13 @@ import (
 // reply form (in Page.Form), the audit trail, and the seq the page was
 // rendered at, which its live stream resumes from.
 type forumThreadData struct {
-	Thread    store.ForumThread
-	Status    threadStatusView
-	Posts     []forumPostView
+	Thread store.ForumThread
+	Status threadStatusView
+	// Posts and Audit are the rendered "forum_post" and "audit_row"
+	// blocks (see forum_fragments.go).
+	Posts     []template.HTML
 	Pager     store.Pager
-	Audit     []auditRowView
+	Audit     []template.HTML
 	Moderator bool
 	Seq       int64
 }
@@ -56,12 +59,20 @@ func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, pag
 	}
 	th := v.Thread
 	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: v.Pager, Moderator: mod, Seq: v.Seq,
-		Posts: make([]forumPostView, 0, len(v.Posts)), Audit: make([]auditRowView, 0, len(v.Audit))}
+		Posts: make([]template.HTML, 0, len(v.Posts)), Audit: make([]template.HTML, 0, len(v.Audit))}
 	for _, p := range v.Posts {
-		d.Posts = append(d.Posts, postView(p, mod))
+		f, err := h.postFragment(postView(p, mod))
+		if err != nil {
+			return nil, err
+		}
+		d.Posts = append(d.Posts, f)
 	}
 	for _, e := range v.Audit {
-		d.Audit = append(d.Audit, auditRowView{Entry: e})
+		f, err := h.auditFragment(e)
+		if err != nil {
+			return nil, err
+		}
+		d.Audit = append(d.Audit, f)
 	}
 	return d, nil
 }

@@ -26,12 +26,20 @@ type forumPostView struct {
 	// Pending names a moderation just requested for this post, shown
 	// until the directive has run ("hide requested").
 	Pending string
+	// placeholderKeys renders keyPlaceholder for the keys, for a
+	// fragment that is cached and stamped with fresh keys on each use.
+	placeholderKeys bool
 }
 
 // NewKey is a fresh idempotency key for one moderation form: each render
 // gets new keys, so "hide, unhide, hide again" are three directives,
 // while a resent form reuses its key and so its directive.
-func (forumPostView) NewKey() string { return newModerationKey() }
+func (v forumPostView) NewKey() string {
+	if v.placeholderKeys {
+		return keyPlaceholder
+	}
+	return newModerationKey()
+}
 
 func postView(p store.ForumPost, moderator bool) forumPostView {
 	v := forumPostView{Post: p, Moderator: moderator}
