@@ -73,7 +73,7 @@ func childMain(mode string) int {
 			return 1
 		}
 		dirs := store.NewDirectives(st, log)
-		dirs.Register(kind, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.DirectiveRun) (any, error) {
+		dirs.Register(kind, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 			if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID); err != nil {
 				return nil, err
 			}

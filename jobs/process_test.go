@@ -244,7 +244,7 @@ func TestKilledWorkerProcessDirectiveHasItsEffectOnce(t *testing.T) {
 
 	dirs := store.NewDirectives(s, quietLogger())
 	var calls atomic.Int32
-	dirs.Register(kindName, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.DirectiveRun) (any, error) {
+	dirs.Register(kindName, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 		calls.Add(1)
 		_, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID)
 		return nil, err

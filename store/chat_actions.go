@@ -301,9 +301,9 @@ type ThreadCreateResult struct {
 // app calls it once at boot, with the others.
 func RegisterChatDirectives(d *Directives) {
 	s := d.store
-	d.Register(DirectiveThreadCreate, func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir DirectiveRun) (any, error) {
+	d.Register(DirectiveThreadCreate, func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
 		var p ActionPayload
-		if err := dir.DecodePayload(&p); err != nil {
+		if err := dir.Decode(&p); err != nil {
 			return nil, jobs.Permanent(err)
 		}
 		n := NewForumThread{CategoryID: p.CategoryID, Title: strings.TrimSpace(p.Title), Body: p.Body}

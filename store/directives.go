@@ -78,18 +78,12 @@ type Directive struct {
 	LastError         string          `db:"last_error"`
 	LastErrorAt       sql.NullTime    `db:"last_error_at"`
 	RequestedByUserID int64           `db:"requested_by_user_id"` // 0 when not a person
-	// RequestedBy is RequestedByUserID again, for code written against
-	// the shorter name.
-	RequestedBy int64     `db:"requested_by"`
-	CreatedAt   time.Time `db:"created_at"`
-	UpdatedAt   time.Time `db:"updated_at"`
+	CreatedAt         time.Time       `db:"created_at"`
+	UpdatedAt         time.Time       `db:"updated_at"`
 }
 
 // Subject returns what the directive is about.
 func (d Directive) Subject() Subject { return Subject{d.SubjectType, d.SubjectID} }
-
-// DecodePayload unmarshals the payload into v.
-func (d Directive) DecodePayload(v any) error { return d.Decode(v) }
 
 // Decode unmarshals the payload into v.
 func (d Directive) Decode(v any) error {
@@ -108,12 +102,8 @@ const directiveColumns = `id::text AS id, name, coalesce(idempotency_key, '') AS
 	coalesce(result, 'null'::jsonb) AS result, attempt, max_attempts,
 	coalesce(subject_type, '') AS subject_type, coalesce(subject_id, '') AS subject_id, scheduled_at, started_at,
 	completed_at, coalesce(last_error, '') AS last_error, last_error_at,
-	coalesce(requested_by_user_id, 0) AS requested_by_user_id, coalesce(requested_by_user_id, 0) AS requested_by,
+	coalesce(requested_by_user_id, 0) AS requested_by_user_id,
 	created_at, updated_at`
-
-// DirectiveRun is the directive as its executor sees it: the attempt
-// being executed, status running.
-type DirectiveRun = Directive
 
 // DirectiveExecutorFunc carries out a directive inside tx, the transaction
 // that also marks it succeeded and emits its signals: write through tx
@@ -122,13 +112,13 @@ type DirectiveRun = Directive
 // directive is retried with backoff, or fails at once when the error is a
 // refusal (a *ValidationError, or wrapped with jobs.Permanent). result is
 // stored as JSON.
-type DirectiveExecutorFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, d DirectiveRun) (result any, err error)
+type DirectiveExecutorFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (result any, err error)
 
 // DirectiveFailureFunc records, in the transaction that marks the
 // directive failed for good, what the failure means for the kind's own
 // rows (an installation showing the error, say). The executor's writes
 // were rolled back; cause is the last attempt's error.
-type DirectiveFailureFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, d DirectiveRun, cause error) error
+type DirectiveFailureFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error
 
 // Directives is the registry of executors keyed by directive kind, and the
 // operations that need it: requesting (unknown kinds are refused) and

@@ -31,7 +31,7 @@ func (e *effectExecutor) failWith(err error) {
 	e.mu.Unlock()
 }
 
-func (e *effectExecutor) run(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.DirectiveRun) (any, error) {
+func (e *effectExecutor) run(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 	e.calls.Add(1)
 	if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID); err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func TestRequestDirectiveIsIdempotentPerKey(t *testing.T) {
 	// The same key for another kind is a conflict, not a silent reuse.
 	other := req
 	other.Kind = "test.unlock"
-	d.Register("test.unlock", func(context.Context, *sqlx.Tx, store.Tenant, store.DirectiveRun) (any, error) { return nil, nil })
+	d.Register("test.unlock", func(context.Context, *sqlx.Tx, store.Tenant, store.Directive) (any, error) { return nil, nil })
 	if _, _, err := d.Request(ctx, tn, other); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("same key, other kind: %v", err)
 	}
@@ -188,7 +188,7 @@ func TestRepeatedRequestsEachMakeADirective(t *testing.T) {
 	var mu sync.Mutex
 	var applied []string
 	for _, k := range []string{"test.thread.lock", "test.thread.unlock"} {
-		d.Register(k, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.DirectiveRun) (any, error) {
+		d.Register(k, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.Directive) (any, error) {
 			mu.Lock()
 			applied = append(applied, dir.Name)
 			mu.Unlock()
@@ -225,7 +225,7 @@ func TestDirectiveFailureKeepsErrorAndCanBeRetried(t *testing.T) {
 	d, ex := newDirectives(s, "test.fragile")
 	ex.failWith(errors.New("upstream unavailable"))
 	var failures atomic.Int32
-	d.OnFailure("test.fragile", func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.DirectiveRun, cause error) error {
+	d.OnFailure("test.fragile", func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.Directive, cause error) error {
 		failures.Add(1)
 		if dir.Status != store.DirectiveFailed || cause.Error() != "upstream unavailable" {
 			return fmt.Errorf("failure hook got %s / %v", dir.Status, cause)

@@ -133,7 +133,7 @@ func RegisterForumDirectives(d *Directives) {
 	thread := func(lock bool) DirectiveExecutorFunc {
 		return func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
 			var m ForumModeration
-			if err := dir.DecodePayload(&m); err != nil {
+			if err := dir.Decode(&m); err != nil {
 				return nil, jobs.Permanent(err)
 			}
 			changed, err := s.setThreadLock(ctx, tx, t, dir, m.ThreadID, lock)
@@ -143,7 +143,7 @@ func RegisterForumDirectives(d *Directives) {
 	post := func(action string) DirectiveExecutorFunc {
 		return func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
 			var m ForumModeration
-			if err := dir.DecodePayload(&m); err != nil {
+			if err := dir.Decode(&m); err != nil {
 				return nil, jobs.Permanent(err)
 			}
 			changed, err := s.setPostStatus(ctx, tx, t, dir, m.PostID, action)

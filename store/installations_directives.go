@@ -119,7 +119,7 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 		ON CONFLICT (package_slug) DO UPDATE SET package_version = EXCLUDED.package_version, package_name = EXCLUDED.package_name,
 			status = 'installing', installed_by_user_id = EXCLUDED.installed_by_user_id, idempotency_key = EXCLUDED.idempotency_key,
 			updated_at = now()
-		RETURNING id`), p.Slug, p.Version, p.Name, sql.NullInt64{Int64: d.RequestedBy, Valid: d.RequestedBy != 0}, nullIfEmpty(d.IdempotencyKey)); err != nil {
+		RETURNING id`), p.Slug, p.Version, p.Name, sql.NullInt64{Int64: d.RequestedByUserID, Valid: d.RequestedByUserID != 0}, nullIfEmpty(d.IdempotencyKey)); err != nil {
 		return res, fmt.Errorf("upsert installation: %w", err)
 	}
 
@@ -263,8 +263,8 @@ func (s *Store) executeUninstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 
 func (s *Store) emitInstallSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, name, slug string, payload map[string]any) error {
 	actor := SystemActor("directives")
-	if d.RequestedBy > 0 {
-		actor = UserActor(d.RequestedBy)
+	if d.RequestedByUserID > 0 {
+		actor = UserActor(d.RequestedByUserID)
 	}
 	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{
 		Name: name, Payload: payload, Actor: actor,
@@ -361,11 +361,11 @@ func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant
 // agent limit, unpublished) is a *ValidationError, which fails the
 // directive at once with the refusal's words.
 func (s *Store) RegisterMarketplace(dirs *Directives) {
-	dirs.Register(DirectivePackageInstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d DirectiveRun) (any, error) {
+	dirs.Register(DirectivePackageInstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
 		return s.executeInstall(ctx, tx, t, d)
 	})
 	dirs.OnFailure(DirectivePackageInstall, s.installFailed)
-	dirs.Register(DirectivePackageUninstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d DirectiveRun) (any, error) {
+	dirs.Register(DirectivePackageUninstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
 		return s.executeUninstall(ctx, tx, t, d)
 	})
 }

@@ -83,7 +83,7 @@ func main() {
 	// signal bus on one runner.
 	dirs := store.NewDirectives(st, log)
 	st.RegisterMarketplace(dirs)
-	dirs.Register("bench.noop", func(context.Context, *sqlx.Tx, store.Tenant, store.DirectiveRun) (any, error) { return nil, nil })
+	dirs.Register("bench.noop", func(context.Context, *sqlx.Tx, store.Tenant, store.Directive) (any, error) { return nil, nil })
 	bus := store.NewSignalBus(st, log)
 	var succeeded, failed atomic.Int64
 	done := make(chan struct{})
