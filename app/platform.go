@@ -28,7 +28,7 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 	}
 	store.RegisterForumDirectives(p.dirs)
 	store.RegisterChatDirectives(p.dirs)
-	st.RegisterMarketplace(p.dirs)
+	store.RegisterMarketplaceDirectives(p.dirs)
 
 	p.runner = jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: cfg.Workers, Logger: log})
 	p.bus.RegisterJobs(p.runner)

@@ -61,7 +61,7 @@ func newAdminSite(t *testing.T) *adminSite {
 	as := &adminSite{log: log, deliveries: map[int64]int{}, delivered: make(chan int64, 1000), events: make(chan jobs.Event, 1000)}
 	as.dirs = store.NewDirectives(st, log)
 	store.RegisterForumDirectives(as.dirs)
-	st.RegisterMarketplace(as.dirs)
+	store.RegisterMarketplaceDirectives(as.dirs)
 	as.dirs.Register(adminTestKind, func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, d store.Directive) (any, error) {
 		if as.flaky.Load() {
 			return nil, jobs.Permanent(errors.New("the flaky test executor failed on purpose"))

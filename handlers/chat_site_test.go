@@ -56,7 +56,7 @@ func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune 
 	}
 	quiet := slog.New(slog.NewTextHandler(out, nil))
 	dirs := store.NewDirectives(st, quiet)
-	st.RegisterMarketplace(dirs)
+	store.RegisterMarketplaceDirectives(dirs)
 	store.RegisterForumDirectives(dirs)
 	store.RegisterChatDirectives(dirs)
 	cs := &chatSite{dirs: dirs, log: quiet, events: make(chan jobs.Event, 1000)}

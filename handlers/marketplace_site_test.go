@@ -49,7 +49,7 @@ func buildMktSite(t *testing.T, withLive bool) *mktSite {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dirs := store.NewDirectives(st, log)
-	st.RegisterMarketplace(dirs)
+	store.RegisterMarketplaceDirectives(dirs)
 	cfg := handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: log,
 		SessionSecret: []byte("test-secret-test-secret-test-secret")}
 	var hub *live.Hub

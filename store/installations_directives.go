@@ -354,13 +354,14 @@ func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant
 	return dir, created, err
 }
 
-// RegisterMarketplace registers the package.install and package.uninstall
+// RegisterMarketplaceDirectives registers the package.install and package.uninstall
 // executors on dirs, and what a failed install records on its
 // installation (package.installation.failed). The app calls it once at
 // boot, before the runner starts. A refusal found at execution (tier,
 // agent limit, unpublished) is a *ValidationError, which fails the
 // directive at once with the refusal's words.
-func (s *Store) RegisterMarketplace(dirs *Directives) {
+func RegisterMarketplaceDirectives(dirs *Directives) {
+	s := dirs.store
 	dirs.Register(DirectivePackageInstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
 		return s.executeInstall(ctx, tx, t, d)
 	})

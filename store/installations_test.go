@@ -39,7 +39,7 @@ func startWorkers(t testing.TB, st *store.Store, n int, tenants ...store.Tenant)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w := &workers{st: st, dirs: store.NewDirectives(st, quiet), wake: make(chan struct{})}
-	st.RegisterMarketplace(w.dirs)
+	store.RegisterMarketplaceDirectives(w.dirs)
 	r := jobs.New(st.DB, jobs.Config{
 		DSN: storetest.DSN(), MaxWorkers: n, Tenants: schemas, PollInterval: 20 * time.Millisecond, Logger: quiet,
 		BackoffFunc: func(int) time.Duration { return 10 * time.Millisecond },

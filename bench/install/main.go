@@ -82,7 +82,7 @@ func main() {
 	// Wired as the app wires it (app/platform.go): directives and the
 	// signal bus on one runner.
 	dirs := store.NewDirectives(st, log)
-	st.RegisterMarketplace(dirs)
+	store.RegisterMarketplaceDirectives(dirs)
 	dirs.Register("bench.noop", func(context.Context, *sqlx.Tx, store.Tenant, store.Directive) (any, error) { return nil, nil })
 	bus := store.NewSignalBus(st, log)
 	var succeeded, failed atomic.Int64
