@@ -177,13 +177,19 @@ func (s *Store) ThreadPosts(ctx context.Context, t Tenant, threadID string, all 
 }
 
 // PostPage is the page of its thread a post is on, for links anchored at
-// it (a new reply's redirect).
+// it (a new reply's redirect). It counts the posts after p, normally none
+// or a few, and takes them from the thread's total (post_count, plus for
+// moderators the unpublished posts): counting the posts before p walked
+// the whole thread, on every reply.
 func (s *Store) PostPage(ctx context.Context, t Tenant, p ForumPost, all bool) (int, error) {
 	var before int
-	if err := s.getPrepared(ctx, nil, &before, t.SQL(`SELECT count(*) FROM {tenant}.forum_posts q
-		WHERE q.thread_id = $1 AND ($2 OR q.status = 'published') AND (q.created_at, q.id) < ($3, $4::uuid)`),
+	if err := s.getPrepared(ctx, nil, &before, t.SQL(`SELECT th.post_count
+			+ CASE WHEN $2 THEN (SELECT count(*) FROM {tenant}.forum_posts u WHERE u.thread_id = th.id AND u.status <> 'published') ELSE 0 END
+			- (SELECT count(*) FROM {tenant}.forum_posts q
+				WHERE q.thread_id = th.id AND ($2 OR q.status = 'published') AND (q.created_at, q.id) >= ($3, $4::uuid))
+		FROM {tenant}.forum_threads th WHERE th.id = $1`),
 		p.ThreadID, all, p.CreatedAt, p.ID); err != nil {
 		return 0, fmt.Errorf("page of post %s: %w", p.ID, err)
 	}
-	return before/ForumPostsPerPage + 1, nil
+	return max(before, 0)/ForumPostsPerPage + 1, nil
 }

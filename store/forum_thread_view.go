@@ -9,7 +9,9 @@ import (
 
 // ThreadView is everything a thread page shows, read in three statements:
 // the page's seq, the thread and its post count together; one page of
-// posts; the audit trail.
+// posts; the audit trail. The count is the thread's post_count (published
+// posts) plus, for moderators, the few others (forum_posts_unpublished):
+// counting every post of a long thread on each view grew with the thread.
 type ThreadView struct {
 	// Seq is the tenant's latest signal seq, read in the same snapshot as
 	// the thread and before the posts and the audit trail, so the page's
@@ -39,7 +41,8 @@ func (s *Store) ForumThreadPage(ctx context.Context, t Tenant, id string, all bo
 			c.slug AS category_slug, c.name AS category_name, c.status AS category_status,
 			coalesce(u.name, '') AS author_name,
 			(SELECT coalesce(max(seq), 0) FROM {tenant}.signals) AS page_seq,
-			(SELECT count(*) FROM {tenant}.forum_posts p WHERE p.thread_id = th.id AND ($2 OR p.status = 'published')) AS page_posts
+			th.post_count + CASE WHEN $2 THEN (SELECT count(*) FROM {tenant}.forum_posts p
+				WHERE p.thread_id = th.id AND p.status <> 'published') ELSE 0 END AS page_posts
 		FROM {tenant}.forum_threads th
 		JOIN {tenant}.forum_categories c ON c.id = th.category_id
 		LEFT JOIN public.users u ON u.id = th.created_by_user_id
