@@ -41,7 +41,7 @@ func parseFilterTime(v *store.ValidationError, field, s string) time.Time {
 func (h *Handler) adminSignals(c *gin.Context) error {
 	v := newAdminView(c, "signals")
 	bad := &store.ValidationError{}
-	f := store.AdminSignalFilter{
+	f := store.SignalFilter{
 		Name:        strings.TrimSpace(v.Q("name")),
 		SubjectType: strings.TrimSpace(v.Q("subject_type")),
 		SubjectID:   strings.TrimSpace(v.Q("subject_id")),
@@ -56,7 +56,7 @@ func (h *Handler) adminSignals(c *gin.Context) error {
 	if err := bad.OrNil(); err != nil {
 		return err
 	}
-	page, err := h.store.AdminSignals(c.Request.Context(), tenant(c), f)
+	page, err := h.store.ListSignals(c.Request.Context(), tenant(c), f)
 	if err != nil {
 		return err
 	}

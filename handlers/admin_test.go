@@ -462,7 +462,7 @@ func TestAdminSignalReplayRedelivers(t *testing.T) {
 	o := as.newAdminOrg("replay") // two member.added signals
 	as.runJobs(o.slug)
 	tn := as.tenantOf(o.slug)
-	sigs, err := as.store.AdminSignals(ctx, tn, store.AdminSignalFilter{Name: "member.added"})
+	sigs, err := as.store.ListSignals(ctx, tn, store.SignalFilter{Name: "member.added"})
 	if err != nil || len(sigs.Signals) != 2 {
 		t.Fatalf("member.added signals: %v %v", sigs.Signals, err)
 	}

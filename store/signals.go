@@ -309,8 +309,11 @@ func splitSubjects(subjects []Subject) (types, ids []string) {
 // SignalFilter selects signals for ListSignals; empty fields do not filter.
 type SignalFilter struct {
 	// Name is an exact name, or a prefix pattern ending in ".*" ("forum.*").
-	Name         string
-	Since, Until time.Time // occurred_at in [Since, Until)
+	Name string
+	// SubjectType and SubjectID narrow to what happened to one thing
+	// (a thread, a user, a package) — the admin's question.
+	SubjectType, SubjectID string
+	Since, Until           time.Time // occurred_at in [Since, Until)
 	// Before is the cursor: only signals with a smaller seq. Use the
 	// previous page's Next.
 	Before int64
@@ -328,6 +331,12 @@ type SignalPage struct {
 func (s *Store) ListSignals(ctx context.Context, t Tenant, f SignalFilter) (SignalPage, error) {
 	limit := clampLimit(f.Limit, 500)
 	where, args := signalWhere(f.Name, f.Since, f.Until)
+	for _, c := range []struct{ col, v string }{{"subject_type", f.SubjectType}, {"subject_id", f.SubjectID}} {
+		if c.v != "" {
+			args = append(args, c.v)
+			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
+		}
+	}
 	if f.Before > 0 {
 		args = append(args, f.Before)
 		where = append(where, fmt.Sprintf("seq < $%d", len(args)))
