@@ -38,6 +38,8 @@ func insertPost(ctx context.Context, tx *sqlx.Tx, t Tenant, threadID string, act
 	return p, nil
 }
 
+// emitPostCreated emits a new post's signal in tx. A reply's is emitted
+// by its own statement (replyInsert), with the same payload.
 func (s *Store) emitPostCreated(ctx context.Context, tx *sqlx.Tx, t Tenant, actorUserID int64, th ForumThread, p ForumPost) error {
 	return s.emitForum(ctx, tx, t, forumFact{Name: "forum.post.created", ActorUserID: actorUserID,
 		SubjectType: SubjectForumPost, SubjectID: p.ID,
@@ -54,14 +56,15 @@ func threadClosed(th ForumThread) error {
 }
 
 // CreateForumReply adds a reply to an open thread with its
-// forum.post.created signal. The reply is counted on its thread and
-// inserted by one statement whose UPDATE takes the thread's row lock, so
-// a lock directive and a reply are ordered (no reply lands after a lock
-// committed: the UPDATE rechecks the status after waiting). Every reply to
-// a thread queues on that lock, and every signal of the tenant on the
-// emit lock, until commit, so the transaction is three round trips long
-// from the first lock on: this statement, the emit, the commit. The
-// Markdown is rendered before it starts.
+// forum.post.created signal, in one statement run on its own (its own
+// transaction): the UPDATE counting the reply takes the thread's row lock,
+// so a lock directive and a reply are ordered (no reply lands after a lock
+// committed: the UPDATE rechecks the status after waiting); the post is
+// inserted; the signal is emitted as EmitSignal does (emitCTEs). Every
+// reply to the thread queues on the row lock, and every emitter of the
+// tenant on the emit lock, until commit: as one statement, the locks are
+// held for its execution and commit, with no round trip in between. The
+// Markdown is rendered before.
 func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int64, threadID, body string) (ForumThread, ForumPost, error) {
 	if !isUUID(threadID) {
 		return ForumThread{}, ForumPost{}, ErrNotFound
@@ -89,40 +92,32 @@ func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int6
 		return ForumThread{}, ForumPost{}, fmt.Errorf("wait to reply: %w", err)
 	}
 	defer release()
-	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		// Twice at most: a thread unlocked between the statement and the
-		// look at why it inserted nothing is simply open again.
-		for attempt := 0; ; attempt++ {
-			err := s.getPrepared(ctx, tx, &row, t.SQL(replyInsert), threadID, body, html, strconv.FormatInt(actorUserID, 10))
-			if err == nil {
-				break
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("insert reply: %w", err)
-			}
-			var th ForumThread
-			err = tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1`), threadID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			} else if err != nil {
-				return fmt.Errorf("read thread %s: %w", threadID, err)
-			}
-			if !th.Open() || attempt > 0 {
-				return threadClosed(th)
-			}
+	// Twice at most: a thread unlocked between the statement and the look
+	// at why it inserted nothing is simply open again.
+	for attempt := 0; ; attempt++ {
+		err := s.getPrepared(ctx, nil, &row, replyInsert(t), threadID, body, html, strconv.FormatInt(actorUserID, 10))
+		if err == nil {
+			return row.Thread, row.ForumPost, nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return ForumThread{}, ForumPost{}, fmt.Errorf("insert reply: %w", err)
 		}
-		return s.emitPostCreated(ctx, tx, t, actorUserID, row.Thread, row.ForumPost)
-	})
-	if err != nil {
-		return ForumThread{}, ForumPost{}, err
+		th, err := s.ForumThread(ctx, t, threadID)
+		if err != nil {
+			return ForumThread{}, ForumPost{}, err
+		}
+		if !th.Open() || attempt > 0 {
+			return ForumThread{}, ForumPost{}, threadClosed(th)
+		}
 	}
-	return row.Thread, row.ForumPost, nil
 }
 
 // replyInsert is CreateForumReply's statement: $1 thread, $2 body, $3 its
-// HTML, $4 author. It returns the post (postColumns) and the thread as
-// threadSelect reads it, columns prefixed "th.", or no row when the thread
-// is missing or closed.
-const replyInsert = `WITH th AS (
+// HTML, $4 author (a user id). It returns the post (postColumns) and the
+// thread as threadSelect reads it, columns prefixed "th.", or no row when
+// the thread is missing or closed. The signal's payload is the one
+// emitPostCreated gives a thread's first post.
+func replyInsert(t Tenant) string {
+	return t.SQL(`WITH th AS (
 		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(), updated_at = now()
 		FROM {tenant}.forum_categories c
 		WHERE th.id = $1 AND c.id = th.category_id AND th.status = 'open' AND c.status <> 'archived'
@@ -131,14 +126,22 @@ const replyInsert = `WITH th AS (
 		INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id)
 		SELECT th.id, $2, $3, 'human', $4 FROM th
 		RETURNING *
-	)
+	), fact AS (
+		SELECT p.id AS post_id, th.id AS thread_id, th.category_id, th.category_slug FROM th, p
+	)` + emitCTEs(t, "fact", signalExprs{
+		Name: "'forum.post.created'", Source: "'" + forumSource + "'", OccurredAt: "now()", Metadata: "'{}'",
+		Payload: `jsonb_build_object('post_id', fact.post_id, 'thread_id', fact.thread_id,
+			'category_id', fact.category_id, 'category_slug', fact.category_slug)`,
+		ActorType: "'user'", ActorID: "$4", SubjectType: "'" + SubjectForumPost + "'", SubjectID: "fact.post_id::text",
+	}) + `
 	SELECT ` + postColumns + `,
 		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
 		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
 		th.last_post_at AS "th.last_post_at", th.created_at AS "th.created_at", th.updated_at AS "th.updated_at",
 		th.category_slug AS "th.category_slug", th.category_name AS "th.category_name",
 		th.category_status AS "th.category_status", coalesce(tu.name, '') AS "th.author_name"
-	FROM th LEFT JOIN public.users tu ON tu.id = th.created_by_user_id, p ` + postAuthor
+	FROM emitted, th LEFT JOIN public.users tu ON tu.id = th.created_by_user_id, p ` + postAuthor)
+}
 
 // ForumPost finds a post of the tenant, whatever its status; a malformed
 // or foreign id is ErrNotFound.

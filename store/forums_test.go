@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -573,5 +574,46 @@ func TestForumPageSeqIsTheLatestSignal(t *testing.T) {
 	after, _ := f.s.ForumPageSeq(ctx, f.t)
 	if after != before+2 { // forum.thread.created, forum.post.created
 		t.Errorf("seq %d → %d", before, after)
+	}
+}
+
+// A reply's signal is emitted by the reply's own statement, a first
+// post's by EmitSignal: both must describe a post alike, with the fanout
+// job and the post's HTML rendered at write time.
+func TestReplySignalMatchesFirstPostSignal(t *testing.T) {
+	t.Parallel()
+	f := newForum(t)
+	ctx := context.Background()
+	th, first := f.thread(t, "Alike")
+	_, reply, err := f.s.CreateForumReply(ctx, f.t, f.user, th.ID, "a **reply**")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reply.ContentHTML.Valid || !strings.Contains(reply.ContentHTML.String, "<strong>reply</strong>") {
+		t.Errorf("reply HTML %+v", reply.ContentHTML)
+	}
+	sigs, err := f.s.SignalsBySubjects(ctx, f.t, []store.Subject{{Type: store.SubjectForumPost, ID: first.ID}, {Type: store.SubjectForumPost, ID: reply.ID}}, 10)
+	if err != nil || len(sigs) != 2 {
+		t.Fatalf("%d signals, %v", len(sigs), err)
+	}
+	shape := func(sg store.Signal, postID string) string {
+		var p map[string]any
+		if err := sg.DecodePayload(&p); err != nil {
+			t.Fatal(err)
+		}
+		if p["post_id"] != postID || p["thread_id"] != th.ID || p["category_id"] != f.cat.ID || p["category_slug"] != f.cat.Slug || len(p) != 4 {
+			t.Errorf("%s payload %v", sg.Name, p)
+		}
+		return strings.Join([]string{sg.Name, sg.ActorType, sg.ActorID, sg.SubjectType, sg.Source, string(sg.Metadata), sg.CorrelationID}, "|")
+	}
+	if a, b := shape(sigs[0], first.ID), shape(sigs[1], reply.ID); a != b {
+		t.Errorf("first post's signal %s, reply's %s", a, b)
+	}
+	for _, sg := range sigs {
+		var jobs int
+		if err := f.s.DB.GetContext(ctx, &jobs, `SELECT count(*) FROM jobs WHERE kind = $1 AND unique_key = $2 AND args->>'seq' = $3`,
+			store.SignalFanoutJob, fmt.Sprintf("signal:%s:%d", f.t.Schema(), sg.Seq), fmt.Sprint(sg.Seq)); err != nil || jobs != 1 {
+			t.Errorf("signal %d: %d fanout jobs, %v", sg.Seq, jobs, err)
+		}
 	}
 }

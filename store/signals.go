@@ -160,31 +160,15 @@ func (s *Store) EmitSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, sig NewSi
 	if err != nil {
 		return Signal{}, false, fmt.Errorf("emit signal %s: metadata: %w", sig.Name, err)
 	}
-	schema := t.Schema()
 	var out Signal
-	// One statement, so the tenant lock is held for this statement's tail
-	// and the commit only: the lock (taken first: the insert reads from
-	// it, so seq is drawn after it), the row, its NOTIFY, its fanout job
-	// (as fanoutJob describes it; the jobs table's statement trigger adds
-	// the fp_jobs NOTIFY). The NOTIFY and the job ride on the insert: a
-	// dedupe hit inserts nothing, so neither happens.
-	err = s.getPrepared(ctx, tx, &out, t.SQL(`
-		WITH lock AS (SELECT pg_advisory_xact_lock($15, hashtext($14))),
-		ins AS (
-			INSERT INTO {tenant}.signals (name, dedupe_key, payload, metadata, occurred_at, actor_type, actor_id,
-			                              subject_type, subject_id, source, correlation_id, causation_id)
-			SELECT $1, $2, $3, $4, coalesce($5, now()), $6, $7, $8, $9, $10, $11::uuid, $12::uuid FROM lock
-			ON CONFLICT (dedupe_key) DO NOTHING
-			RETURNING *),
-		job AS (
-			INSERT INTO public.jobs (kind, tenant_schema, args, max_attempts, unique_key)
-			SELECT $16, $14, jsonb_build_object('seq', ins.seq), $17, 'signal:' || $14 || ':' || ins.seq FROM ins
-			ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING)
-		SELECT `+signalColumns+` FROM ins, LATERAL (SELECT pg_notify($13::text, $14::text || ':' || ins.seq::text)) n`),
+	err = s.getPrepared(ctx, tx, &out, `WITH src AS (SELECT 1)`+emitCTEs(t, "src", signalExprs{
+		Name: "$1", DedupeKey: "$2", Payload: "$3", Metadata: "$4", OccurredAt: "coalesce($5, now())",
+		ActorType: "$6", ActorID: "$7", SubjectType: "$8", SubjectID: "$9", Source: "$10",
+		CorrelationID: "$11::uuid", CausationID: "$12::uuid",
+	})+` SELECT `+signalColumns+` FROM emitted`,
 		sig.Name, nullIfEmpty(sig.DedupeKey), payload, metadata, sql.NullTime{Time: sig.OccurredAt, Valid: !sig.OccurredAt.IsZero()},
 		nullIfEmpty(sig.Actor.Type), nullIfEmpty(sig.Actor.ID), nullIfEmpty(sig.Subject.Type), nullIfEmpty(sig.Subject.ID),
-		sig.Source, nullIfEmpty(sig.CorrelationID), nullIfEmpty(sig.CausationID), SignalNotifyChannel, schema,
-		signalLockClass, SignalFanoutJob, fanoutMaxAttempts)
+		sig.Source, nullIfEmpty(sig.CorrelationID), nullIfEmpty(sig.CausationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Dedupe hit. Under the tenant lock the first emitter has
 		// committed (or rolled back, and then we would have inserted), so
@@ -198,6 +182,58 @@ func (s *Store) EmitSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, sig NewSi
 		return Signal{}, false, fmt.Errorf("emit signal %s: %w", sig.Name, err)
 	}
 	return out, true, nil
+}
+
+// signalExprs gives each column of a signal to emit as an SQL expression:
+// a parameter of the caller's statement or a column of its source CTE.
+type signalExprs struct {
+	Name, DedupeKey, Payload, Metadata, OccurredAt string
+	ActorType, ActorID, SubjectType, SubjectID     string
+	Source, CorrelationID, CausationID             string
+}
+
+// emitCTEs is EmitSignal's work as CTEs to append to a statement's WITH
+// list (it starts with a comma): for each row of the CTE named from (one,
+// normally), the signal e describes. In order, as each reads the one
+// before: the tenant's emit lock (so seq is drawn after it, see
+// EmitSignal), the signals row ("signal"), its fanout job as fanoutJob
+// describes it (the jobs table's statement trigger adds the fp_jobs
+// NOTIFY), and "emitted", the new row with its fp_signals NOTIFY sent:
+// the statement must read "emitted", or the NOTIFY is not sent. A dedupe
+// hit inserts nothing, so neither job nor NOTIFY happens.
+//
+// A writer whose change and signal fit in one statement can run it on
+// its own, outside a transaction: the change's row locks and the tenant
+// lock are then held for that statement and its commit, with no round
+// trip in between (see CreateForumReply). Take the change's locks in from
+// (or before it), as every emitter does, so locks come in one order.
+func emitCTEs(t Tenant, from string, e signalExprs) string {
+	schema := pq.QuoteLiteral(t.Schema())
+	return t.SQL(fmt.Sprintf(`,
+		emit_lock AS (SELECT pg_advisory_xact_lock(%[1]d, hashtext(%[2]s)) FROM %[3]s LIMIT 1),
+		signal AS (
+			INSERT INTO {tenant}.signals (name, dedupe_key, payload, metadata, occurred_at, actor_type, actor_id,
+			                              subject_type, subject_id, source, correlation_id, causation_id)
+			SELECT %[4]s FROM %[3]s, emit_lock
+			ON CONFLICT (dedupe_key) DO NOTHING
+			RETURNING *),
+		signal_job AS (
+			INSERT INTO public.jobs (kind, tenant_schema, args, max_attempts, unique_key)
+			SELECT %[5]s, %[2]s, jsonb_build_object('seq', signal.seq), %[6]d, 'signal:' || %[2]s || ':' || signal.seq FROM signal
+			ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING),
+		emitted AS (
+			SELECT signal.* FROM signal, LATERAL (SELECT pg_notify(%[7]s, %[2]s || ':' || signal.seq::text)) n)`,
+		signalLockClass, schema, from,
+		strings.Join([]string{e.Name, orNull(e.DedupeKey), e.Payload, e.Metadata, e.OccurredAt, orNull(e.ActorType), orNull(e.ActorID),
+			orNull(e.SubjectType), orNull(e.SubjectID), e.Source, orNull(e.CorrelationID), orNull(e.CausationID)}, ", "),
+		pq.QuoteLiteral(SignalFanoutJob), fanoutMaxAttempts, pq.QuoteLiteral(SignalNotifyChannel)))
+}
+
+func orNull(expr string) string {
+	if expr == "" {
+		return "NULL"
+	}
+	return expr
 }
 
 type fanoutArgs struct {
