@@ -40,8 +40,10 @@ func main() {
 	fast := flag.Bool("fast", false, "fsync off in the private PostgreSQL")
 	flag.StringVar(&opts.pprof, "pprof", "", "serve net/http/pprof on this address (block and mutex profiles on)")
 	flag.StringVar(&opts.only, "only", "", "measure only \"page\" or \"replies\" (the bare handler runs with the page)")
+	flag.IntVar(&opts.rounds, "rounds", 4, "alternating rounds of the bare handler and the thread page")
 	flag.BoolVar(&opts.hold, "hold", false, "print the database URL and thread, then wait for Enter before measuring")
 	flag.Parse()
+	opts.rounds = max(opts.rounds, 1)
 	if opts.pprof != "" {
 		runtime.SetBlockProfileRate(int(time.Microsecond))
 		runtime.SetMutexProfileFraction(5)
@@ -59,6 +61,7 @@ var flagDur *time.Duration
 var opts struct {
 	pprof, only string
 	hold        bool
+	rounds      int
 }
 
 type result struct {
@@ -69,32 +72,33 @@ type result struct {
 	// CPU per request: this process (server and load generator) and the
 	// private PostgreSQL, whatever else the machine runs meanwhile.
 	cpuSelf, cpuDB time.Duration
+
+	lats                     []time.Duration
+	elapsed                  time.Duration
+	cpuSelfTotal, cpuDBTotal time.Duration
 }
 
-// measured runs load and adds its CPU per request.
-func measured(site *benchsite.Site, conns int, d time.Duration, do func(c *http.Client) error, newClient func() *http.Client) result {
+// measured runs load and records the CPU it took.
+func measured(site *benchsite.Site, clients []*http.Client, d time.Duration, do func(c *http.Client) error) result {
 	s0, db0 := site.CPU()
-	r := load(conns, d, do, newClient)
+	r := load(clients, d, do)
 	s1, db1 := site.CPU()
-	if r.n > 0 {
-		r.cpuSelf, r.cpuDB = (s1-s0)/time.Duration(r.n), (db1-db0)/time.Duration(r.n)
-	}
+	r.cpuSelfTotal, r.cpuDBTotal = s1-s0, db1-db0
 	return r
 }
 
-// load runs conns workers calling do until d has passed.
-func load(conns int, d time.Duration, do func(c *http.Client) error, newClient func() *http.Client) result {
+// load runs one worker per client calling do until d has passed.
+func load(clients []*http.Client, d time.Duration, do func(c *http.Client) error) result {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var lats []time.Duration
 	var errs atomic.Int64
 	start := time.Now()
 	end := start.Add(d)
-	for i := 0; i < conns; i++ {
+	for _, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := newClient()
 			local := make([]time.Duration, 0, 4096)
 			for time.Now().Before(end) {
 				t0 := time.Now()
@@ -110,14 +114,28 @@ func load(conns int, d time.Duration, do func(c *http.Client) error, newClient f
 		}()
 	}
 	wg.Wait()
-	el := time.Since(start)
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	r := result{n: int64(len(lats)), errors: errs.Load(), rps: float64(len(lats)) / el.Seconds()}
-	if len(lats) > 0 {
-		r.p50 = lats[len(lats)/2]
-		r.p99 = lats[len(lats)*99/100]
+	return result{lats: lats, errors: errs.Load(), elapsed: time.Since(start)}
+}
+
+// merge adds round r into x.
+func (x *result) merge(r result) {
+	x.lats = append(x.lats, r.lats...)
+	x.errors += r.errors
+	x.elapsed += r.elapsed
+	x.cpuSelfTotal += r.cpuSelfTotal
+	x.cpuDBTotal += r.cpuDBTotal
+}
+
+// finish computes the figures of the merged rounds.
+func (x *result) finish() {
+	sort.Slice(x.lats, func(i, j int) bool { return x.lats[i] < x.lats[j] })
+	x.n = int64(len(x.lats))
+	if x.n == 0 {
+		return
 	}
-	return r
+	x.rps = float64(x.n) / x.elapsed.Seconds()
+	x.p50, x.p99 = x.lats[len(x.lats)/2], x.lats[len(x.lats)*99/100]
+	x.cpuSelf, x.cpuDB = x.cpuSelfTotal/time.Duration(x.n), x.cpuDBTotal/time.Duration(x.n)
 }
 
 func transport() *http.Transport {
@@ -191,24 +209,38 @@ func run(conns int, d time.Duration, fast bool) error {
 		<-ch
 	}
 	var b, t, r result
+	clientsOf := func(newClient func() *http.Client) []*http.Client {
+		cs := make([]*http.Client, conns)
+		for i := range cs {
+			cs[i] = newClient()
+		}
+		return cs
+	}
 	if opts.only != "replies" {
-		fmt.Fprintln(os.Stderr, "measuring the bare handler…")
-		b = measured(site, conns, d, get(bareURL), func() *http.Client { return &http.Client{Transport: transport()} })
-		fmt.Fprintln(os.Stderr, "measuring the thread page…")
+		// The two are measured in alternating rounds, so whatever else
+		// the machine runs weighs on both alike.
+		bareClients := clientsOf(func() *http.Client { return &http.Client{Transport: transport()} })
+		pageClients := clientsOf(login)
 		if p := os.Getenv("BENCH_CPU_PROFILE"); p != "" {
 			if f, err := os.Create(p); err == nil {
-				pprof.StartCPUProfile(f)
+				pprof.StartCPUProfile(f) // both sides: compare them in the profile
 			}
 		}
-		t = measured(site, conns, d, get(pageURL), login)
+		for i := 0; i < opts.rounds; i++ {
+			fmt.Fprintf(os.Stderr, "round %d/%d: the bare handler, then the thread page…\n", i+1, opts.rounds)
+			b.merge(measured(site, bareClients, d/time.Duration(opts.rounds), get(bareURL)))
+			t.merge(measured(site, pageClients, d/time.Duration(opts.rounds), get(pageURL)))
+		}
 		pprof.StopCPUProfile()
+		b.finish()
+		t.finish()
 	}
 	if opts.only == "page" {
 		d = 0
 	}
 	fmt.Fprintln(os.Stderr, "posting replies…")
 	var seq atomic.Int64
-	r = measured(site, conns, d, func(c *http.Client) error {
+	r = measured(site, clientsOf(login), d, func(c *http.Client) error {
 		resp, err := c.PostForm(pageURL+"/replies", url.Values{"body": {fmt.Sprintf("bench reply %d", seq.Add(1))}})
 		if err != nil {
 			return err
@@ -219,7 +251,8 @@ func run(conns int, d time.Duration, fast bool) error {
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
 		return nil
-	}, login)
+	})
+	r.finish()
 
 	durability := "durable (fsync on)"
 	if fast {
@@ -229,7 +262,8 @@ func run(conns int, d time.Duration, fast bool) error {
 	if measuredFor == 0 {
 		measuredFor = *flagDur
 	}
-	fmt.Printf("\nbench/http: %d connections, %v per measurement, page %d bytes (50 posts), PostgreSQL %s\n", conns, measuredFor, len(page), durability)
+	fmt.Printf("\nbench/http: %d connections, %v per measurement (bare and page in %d alternating rounds), page %d bytes (50 posts), PostgreSQL %s\n",
+		conns, measuredFor, opts.rounds, len(page), durability)
 	fmt.Printf("CPU per request: this process (server and load generator) + PostgreSQL\n")
 	line := func(name, unit string, x result) {
 		fmt.Printf("%-24s%8.0f %-10s p50 %6.2f ms  p99 %6.2f ms  errors %d  CPU %5.0f + %4.0f µs\n",
