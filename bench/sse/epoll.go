@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"strconv"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,8 +25,7 @@ import (
 type reader struct {
 	g     *gen
 	epfds []int
-	mu    sync.Mutex
-	conns map[int]*rconn
+	conns []atomic.Pointer[rconn] // by file descriptor
 }
 
 const napTime = 500 * time.Microsecond
@@ -40,7 +38,7 @@ type rconn struct {
 }
 
 func newReader(g *gen, loops int) (*reader, error) {
-	r := &reader{g: g, conns: map[int]*rconn{}}
+	r := &reader{g: g, conns: make([]atomic.Pointer[rconn], 1<<16)}
 	for i := 0; i < loops; i++ {
 		fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 		if err != nil {
@@ -88,10 +86,11 @@ func (r *reader) dial(addr *net.TCPAddr, request []byte) error {
 		syscall.Close(fd)
 		return err
 	}
-	c := &rconn{fd: fd}
-	r.mu.Lock()
-	r.conns[fd] = c
-	r.mu.Unlock()
+	if fd >= len(r.conns) {
+		syscall.Close(fd)
+		return fmt.Errorf("descriptor %d out of range", fd)
+	}
+	r.conns[fd].Store(&rconn{fd: fd})
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
 	return syscall.EpollCtl(r.epfds[fd%len(r.epfds)], syscall.EPOLL_CTL_ADD, fd, &ev)
 }
@@ -114,9 +113,7 @@ func (r *reader) loop(epfd int) {
 		now := time.Now().UnixNano()
 		for i := 0; i < n; i++ {
 			fd := int(events[i].Fd)
-			r.mu.Lock()
-			c := r.conns[fd]
-			r.mu.Unlock()
+			c := r.conns[fd].Load()
 			if c == nil {
 				continue
 			}
@@ -131,9 +128,7 @@ func (r *reader) loop(epfd int) {
 				if err != nil || m == 0 {
 					syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, fd, nil)
 					syscall.Close(fd)
-					r.mu.Lock()
-					delete(r.conns, fd)
-					r.mu.Unlock()
+					r.conns[fd].Store(nil)
 					break
 				}
 			}
@@ -144,33 +139,58 @@ func (r *reader) loop(epfd int) {
 	}
 }
 
-// scan records every "benchmsg <i>" in data (with the previous tail).
+// scan records every "benchmsg <i>" in data. A marker split between two
+// reads is found through tail, the end of the previous read kept only
+// when it could begin one (events are written whole, so it rarely is):
+// no copy of the data on every read.
 func (r *reader) scan(c *rconn, data []byte, now int64) {
-	if len(c.tail) > 0 {
-		data = append(c.tail, data...)
+	if n := len(c.tail); n > 0 {
+		var buf [64]byte
+		joined := append(append(buf[:0], c.tail...), data[:min(len(data), len(buf)-n)]...)
+		c.tail = c.tail[:0]
+		if at := bytes.Index(joined, marker); at >= 0 && at < n {
+			if i, end, ok := number(joined[at+len(marker):]); ok {
+				r.found(i, now)
+				data = data[max(at+len(marker)+end-n, 0):]
+			}
+		}
 	}
 	for {
 		at := bytes.Index(data, marker)
 		if at < 0 {
 			break
 		}
-		rest := data[at+len(marker):]
-		end := 0
-		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-			end++
-		}
-		if end == len(rest) {
-			data = data[at:] // the number may continue in the next read
-			c.tail = append(c.tail[:0], data...)
+		i, end, ok := number(data[at+len(marker):])
+		if !ok {
+			c.tail = append(c.tail[:0], data[at:]...) // the number may continue in the next read
 			return
 		}
-		if i, err := strconv.Atoi(string(rest[:end])); err == nil && i < len(r.g.sent) {
-			if sent := r.g.sent[i].Load(); sent != 0 {
-				r.g.record(i, time.Duration(now-sent))
-			}
-		}
-		data = rest[end:]
+		r.found(i, now)
+		data = data[at+len(marker)+end:]
 	}
-	keep := min(len(data), len(marker)+8)
-	c.tail = append(c.tail[:0], data[len(data)-keep:]...)
+	// Keep the end of data only if it could be the start of a marker.
+	for k := min(len(data), len(marker)-1); k > 0; k-- {
+		if bytes.HasPrefix(marker, data[len(data)-k:]) {
+			c.tail = append(c.tail[:0], data[len(data)-k:]...)
+			return
+		}
+	}
+}
+
+// number reads the digits at the start of b; ok is false when they may
+// continue past its end.
+func number(b []byte) (i, end int, ok bool) {
+	for end < len(b) && b[end] >= '0' && b[end] <= '9' {
+		i = i*10 + int(b[end]-'0')
+		end++
+	}
+	return i, end, end < len(b)
+}
+
+func (r *reader) found(i int, now int64) {
+	if i < len(r.g.sent) {
+		if sent := r.g.sent[i].Load(); sent != 0 {
+			r.g.record(i, time.Duration(now-sent))
+		}
+	}
 }
