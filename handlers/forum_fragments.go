@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"hash/maphash"
-	"html/template"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,29 +103,31 @@ func auditFragmentKey(e store.AuditEntry) string {
 		e.ActorName, e.Error}, "\x00")
 }
 
-// postFragment is the "forum_post" block of v, with fresh keys.
-func (h *Handler) postFragment(v forumPostView) (template.HTML, error) {
+// writePostFragment writes the "forum_post" block of v to w, with fresh
+// keys.
+func (h *Handler) writePostFragment(w *strings.Builder, v forumPostView) error {
 	if v.Pending != "" {
 		// A just-requested moderation shows on one answer only.
 		b, err := h.renderBlock("forum_post", v)
-		return template.HTML(b), err
+		w.WriteString(b)
+		return err
 	}
 	f, err := forumFragments.get(postFragmentKey(v), func() (string, error) {
 		v.placeholderKeys = true
 		return h.renderBlock("forum_post", v)
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
-	return template.HTML(stampKeys(f)), nil //nolint:gosec // rendered by html/template
+	stampKeys(w, f)
+	return nil
 }
 
 // auditFragment is the "audit_row" block of e.
-func (h *Handler) auditFragment(e store.AuditEntry) (template.HTML, error) {
-	f, err := forumFragments.get(auditFragmentKey(e), func() (string, error) {
+func (h *Handler) auditFragment(e store.AuditEntry) (string, error) {
+	return forumFragments.get(auditFragmentKey(e), func() (string, error) {
 		return h.renderBlock("audit_row", auditRowView{Entry: e})
 	})
-	return template.HTML(f), err //nolint:gosec // rendered by html/template
 }
 
 func (h *Handler) renderBlock(block string, data any) (string, error) {
@@ -137,19 +138,12 @@ func (h *Handler) renderBlock(block string, data any) (string, error) {
 	return buf.String(), nil
 }
 
-// stampKeys replaces each key placeholder in f with a fresh key.
-func stampKeys(f string) string {
-	i := strings.Index(f, keyPlaceholder)
-	if i < 0 {
-		return f
-	}
-	var b strings.Builder
-	b.Grow(len(f))
-	for ; i >= 0; i = strings.Index(f, keyPlaceholder) {
-		b.WriteString(f[:i])
-		b.WriteString(newModerationKey())
+// stampKeys writes f to w with a fresh key for each key placeholder.
+func stampKeys(w *strings.Builder, f string) {
+	for i := strings.Index(f, keyPlaceholder); i >= 0; i = strings.Index(f, keyPlaceholder) {
+		w.WriteString(f[:i])
+		w.WriteString(newModerationKey())
 		f = f[i+len(keyPlaceholder):]
 	}
-	b.WriteString(f)
-	return b.String()
+	w.WriteString(f)
 }

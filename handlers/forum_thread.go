@@ -4,6 +4,7 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,10 +19,10 @@ type forumThreadData struct {
 	Thread store.ForumThread
 	Status threadStatusView
 	// Posts and Audit are the rendered "forum_post" and "audit_row"
-	// blocks (see forum_fragments.go).
-	Posts     []template.HTML
+	// blocks, one after the other (see forum_fragments.go).
+	Posts     template.HTML
 	Pager     store.Pager
-	Audit     []template.HTML
+	Audit     template.HTML
 	Moderator bool
 	Seq       int64
 }
@@ -58,21 +59,21 @@ func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, pag
 		return nil, err
 	}
 	th := v.Thread
-	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: v.Pager, Moderator: mod, Seq: v.Seq,
-		Posts: make([]template.HTML, 0, len(v.Posts)), Audit: make([]template.HTML, 0, len(v.Audit))}
+	var posts, audit strings.Builder
+	posts.Grow(len(v.Posts) * 2048)
 	for _, p := range v.Posts {
-		f, err := h.postFragment(postView(p, mod))
-		if err != nil {
+		if err := h.writePostFragment(&posts, postView(p, mod)); err != nil {
 			return nil, err
 		}
-		d.Posts = append(d.Posts, f)
 	}
 	for _, e := range v.Audit {
 		f, err := h.auditFragment(e)
 		if err != nil {
 			return nil, err
 		}
-		d.Audit = append(d.Audit, f)
+		audit.WriteString(f)
 	}
+	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: v.Pager, Moderator: mod, Seq: v.Seq,
+		Posts: template.HTML(posts.String()), Audit: template.HTML(audit.String())} //nolint:gosec // html/template's output
 	return d, nil
 }
