@@ -25,6 +25,9 @@ type phaseResult struct {
 	Replies            int
 	Expected, Received int64
 	P50, P99, Max      float64 // ms
+	// PostP50 and PostP99 are the replies' POST round trips (the commit
+	// and the redirect), which the delivery latency includes.
+	PostP50, PostP99 float64 // ms
 }
 
 type genResult struct {
@@ -86,6 +89,7 @@ type gen struct {
 	sent    []atomic.Int64 // unix nanos just before reply i was posted
 	got     []atomic.Int64 // receipts of reply i
 	hist    atomic.Pointer[histogram]
+	posts   atomic.Pointer[histogram]
 	maxLat  atomic.Int64
 	started time.Time
 }
@@ -192,6 +196,7 @@ func generate(o options) error {
 			defer conn.Close() // never read: the server must drop it, not wait for it
 		}
 		g.hist.Store(newHistogram())
+		g.posts.Store(newHistogram())
 		g.maxLat.Store(0)
 		first := next
 		next = g.post(web, base, next)
@@ -202,8 +207,9 @@ func generate(o options) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 		q := g.hist.Load().quantiles(0.5, 0.99)
+		pq := g.posts.Load().quantiles(0.5, 0.99)
 		res.Phases = append(res.Phases, phaseResult{Name: name, Replies: next - first, Expected: expected,
-			Received: g.received(first, next), P50: q[0], P99: q[1], Max: float64(g.maxLat.Load()) / 1e6})
+			Received: g.received(first, next), P50: q[0], P99: q[1], Max: float64(g.maxLat.Load()) / 1e6, PostP50: pq[0], PostP99: pq[1]})
 	}
 	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	b, _ := json.Marshal(res)
@@ -237,6 +243,7 @@ func (g *gen) post(web *http.Client, base string, next int) int {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		g.posts.Load().add(time.Duration(time.Now().UnixNano() - g.sent[i].Load()))
 		if resp.StatusCode != http.StatusSeeOther {
 			fmt.Println("post: status", resp.StatusCode)
 		}

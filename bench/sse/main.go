@@ -178,8 +178,8 @@ func serve(o options) error {
 		o.Subscribers, o.Rate, o.Duration, durability, runtime.GOMAXPROCS(0))
 	fmt.Printf("connect: %d subscribers in %.1fs\n", result.Connected, result.ConnectSeconds)
 	for _, p := range result.Phases {
-		fmt.Printf("%-26s replies %4d  deliveries %8d/%-8d lost %d  latency p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms\n",
-			p.Name+":", p.Replies, p.Received, p.Expected, p.Expected-p.Received, p.P50, p.P99, p.Max)
+		fmt.Printf("%-26s replies %4d  deliveries %8d/%-8d lost %d  latency p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  (POST p50 %.1f ms, p99 %.1f ms)\n",
+			p.Name+":", p.Replies, p.Received, p.Expected, p.Expected-p.Received, p.P50, p.P99, p.Max, p.PostP50, p.PostP99)
 	}
 	var delivered int64
 	for _, p := range result.Phases {

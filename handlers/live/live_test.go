@@ -624,3 +624,58 @@ func TestCloseEndsStreamsWithoutLeaks(t *testing.T) {
 	// have existed before.
 	goleak.VerifyNone(t, baseline)
 }
+
+// A client that reads slowly, but reads, gets every event in order: what
+// its socket does not take at once waits in its queue, and it is written
+// directly again once the queue is drained.
+func TestSlowSubscriberGetsEverythingInOrder(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: live.Config{QueueSize: 200}})
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	conn := stalledConn(t, addr, "/events?topic=tenant")
+	e.waitSubscribers(1)
+	r := bufio.NewReader(conn)
+	// Live: the handshake is through and the hand-over done (an event
+	// written directly arrives).
+	first := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if id := nextID(t, r); id != first {
+		t.Fatalf("got %d, want %d", id, first)
+	}
+
+	// Not read meanwhile: far more than the socket buffers hold (the send
+	// buffer grows to 4 MiB), less than the queue.
+	var seqs []int64
+	for i := 0; i < 150; i++ {
+		seqs = append(seqs, emit(t, e.st, e.tenant, "test.big.event", nil))
+	}
+	e.waitProcessed(seqs[len(seqs)-1])
+	for _, want := range seqs {
+		if id := nextID(t, r); id != want {
+			t.Fatalf("got %d, want %d", id, want)
+		}
+	}
+	// Back to direct writes: a small event arrives at once.
+	last := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "b"})
+	if id := nextID(t, r); id != last {
+		t.Fatalf("got %d, want %d", id, last)
+	}
+	e.waitSubscribers(1)
+}
+
+// nextID reads a raw stream up to the next event's id line.
+func nextID(t *testing.T, r *bufio.Reader) int64 {
+	t.Helper()
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatalf("id line %q", line)
+			}
+			return id
+		}
+	}
+}
