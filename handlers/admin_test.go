@@ -35,6 +35,7 @@ func TestAdminRoleMatrix(t *testing.T) {
 		{"POST", "/admin/members/" + strconv.FormatInt(o.memberID, 10), url.Values{"role": {"member"}}},
 		{"GET", "/admin/agents", nil},
 		{"POST", "/admin/agents/" + agent + "/transitions", url.Values{"action": {"pause"}}},
+		{"GET", "/admin/skills", nil},
 		{"GET", "/admin/installations", nil},
 		{"POST", "/admin/installations/" + inst + "/enable", nil},
 		{"POST", "/admin/installations/" + inst + "/disable", nil},
@@ -642,4 +643,27 @@ func TestAdminTenantSwitch(t *testing.T) {
 	wantStatus(t, a.owner.post("/admin/tenant", url.Values{"slug": {b.slug}}), http.StatusForbidden)
 	c := as.newAdminOrg("tenc")
 	wantStatus(t, a.owner.post("/admin/tenant", url.Values{"slug": {c.slug}}), http.StatusNotFound)
+}
+
+// The skills page shows the catalogue with this organization's state
+// only: a skill enabled in another organization is "not enabled" here.
+func TestAdminSkillsShowThisTenantsState(t *testing.T) {
+	t.Parallel()
+	as := newAdminSite(t)
+	o, other := as.newAdminOrg("skl"), as.newAdminOrg("sklb")
+	slug := "skill-" + o.slug
+	if _, err := as.store.DB.ExecContext(ctx, `INSERT INTO skills (name, slug, category, tools) VALUES ('Test Skill', $1, 'research', '{probe}')`, slug); err != nil {
+		t.Fatal(err)
+	}
+	tn := as.tenantOf(o.slug)
+	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug, package_slug) VALUES ($1, 'starter-agents')`), slug); err != nil {
+		t.Fatal(err)
+	}
+	row := `[data-testid=skill-row][data-slug="` + slug + `"] [data-testid=skill-state]`
+	if got := text(o.admin.get("/admin/skills").doc(t), row); !strings.Contains(got, "enabled") || strings.Contains(got, "not enabled") || !strings.Contains(got, "starter-agents") {
+		t.Errorf("own org: skill state %q", got)
+	}
+	if got := text(other.admin.get("/admin/skills").doc(t), row); got != "not enabled" {
+		t.Errorf("other org: skill state %q, want not enabled", got)
+	}
 }

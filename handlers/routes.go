@@ -92,6 +92,7 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.POST("/members/:user_id", h.wrap(h.adminMemberUpdate))
 	admin.GET("/agents", h.wrap(h.adminAgents))
 	admin.POST("/agents/:id/transitions", h.wrap(h.adminAgentTransition))
+	admin.GET("/skills", h.wrap(h.adminSkills))
 	admin.GET("/installations", h.wrap(h.adminInstallations))
 	admin.POST("/installations/:id/enable", h.wrap(h.adminInstallationEnable))
 	admin.POST("/installations/:id/disable", h.wrap(h.adminInstallationDisable))
