@@ -3,7 +3,11 @@
 // It prints, last, the delivery latency from just before each reply's
 // POST (so the commit is inside the measured time) to its receipt at every
 // subscriber, what was lost, and the server's memory per connection, once
-// without and once with a subscriber that has stopped reading.
+// without and once with a subscriber that has stopped reading. Beside
+// them: the replies' POST round trip (inside the latency), and the CPU
+// time per delivery of the server and of the generator. On a machine
+// shared with other work the latency moves with the neighbours' load (the
+// load average is printed); CPU per delivery does not.
 //
 // The server (the real handlers, live hub and PostgreSQL) runs in this
 // process; the load generator re-executes this binary with -role=gen, in
