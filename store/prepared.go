@@ -16,50 +16,81 @@ import (
 // waiting writer in turn. A prepared statement runs in one round trip and
 // its plan is cached by the server.
 //
-// Tenant SQL names its schema, so each tenant has its own statements. The
-// cache is bounded: once full, further statements run unprepared, as
-// before, rather than growing every connection's memory without limit.
+// Tenant SQL names its schema, so each tenant has its own statements, and
+// each is prepared on every pool connection that runs it. The cache keeps
+// two generations of at most preparedGeneration statements: a statement
+// used from the older one moves to the newer; when the newer is full, the
+// older one's statements are closed (on every connection), so the server
+// holds at most 2 x preparedGeneration statements per connection.
 
-// maxPrepared bounds the statements cached per database handle; each is
-// prepared on each pool connection that runs it.
-const maxPrepared = 1024
+// preparedGeneration sizes one generation (about six statements per
+// active tenant, plus the session lookup).
+const preparedGeneration = 256
 
 // stmtCaches holds one cache per *sqlx.DB.
 var stmtCaches sync.Map // *sqlx.DB → *stmtCache
 
 type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sqlx.Stmt
+	mu       sync.Mutex
+	cur, old map[string]*sqlx.Stmt
 }
 
 // prepared returns the cached statement of q, preparing it on first use,
-// or nil when the cache is full or preparing failed (the caller runs q
-// unprepared; a real error in q shows there).
+// or nil when preparing failed (the caller runs q unprepared, where a real
+// error in q shows).
 func (s *Store) prepared(ctx context.Context, q string) *sqlx.Stmt {
 	v, ok := stmtCaches.Load(s.DB)
 	if !ok {
-		v, _ = stmtCaches.LoadOrStore(s.DB, &stmtCache{m: map[string]*sqlx.Stmt{}})
+		v, _ = stmtCaches.LoadOrStore(s.DB, &stmtCache{cur: map[string]*sqlx.Stmt{}, old: map[string]*sqlx.Stmt{}})
 	}
 	c := v.(*stmtCache)
-	c.mu.Lock()
-	st, ok := c.m[q]
-	full := len(c.m) >= maxPrepared
-	c.mu.Unlock()
-	if ok || full {
+	if st := c.lookup(q); st != nil {
 		return st
 	}
 	st, err := s.DB.PreparexContext(ctx, q)
 	if err != nil {
 		return nil
 	}
+	return c.add(q, st)
+}
+
+// lookup finds q, moving it to the newer generation. Both happen under the
+// lock, so a statement handed out is never one a concurrent add closes
+// (add closes only statements left in the older generation).
+func (c *stmtCache) lookup(q string) *sqlx.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if prev, ok := c.m[q]; ok {
+	if st, ok := c.cur[q]; ok {
+		return st
+	}
+	st, ok := c.old[q]
+	if ok {
+		delete(c.old, q)
+		c.put(q, st)
+	}
+	return st
+}
+
+func (c *stmtCache) add(q string, st *sqlx.Stmt) *sqlx.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.cur[q]; ok {
 		st.Close() // another request prepared it meanwhile
 		return prev
 	}
-	c.m[q] = st
+	c.put(q, st)
 	return st
+}
+
+// put adds to the newer generation, retiring the older one when full.
+func (c *stmtCache) put(q string, st *sqlx.Stmt) {
+	if len(c.cur) >= preparedGeneration {
+		for _, old := range c.old {
+			old.Close() // database/sql finishes uses already under way first
+		}
+		c.old, c.cur = c.cur, make(map[string]*sqlx.Stmt, preparedGeneration)
+	}
+	c.cur[q] = st
 }
 
 // getPrepared is tx.GetContext (or the pool's, when tx is nil) through the
