@@ -589,9 +589,17 @@ func (b *SignalBus) Replay(ctx context.Context, f ReplayFilter) (ReplayReport, e
 			return rep, fmt.Errorf("replay: list tenants: %w", err)
 		}
 	}
+	// A forced replay's jobs get their own unique keys: the signal's own
+	// fanout job may still be live after its deliveries (the runner
+	// records completions after the fact), and a job with the same key
+	// would be skipped, leaving the deliveries forgotten below undone.
+	forced := ""
+	if f.Force {
+		forced = fmt.Sprintf(":forced:%d", time.Now().UnixNano())
+	}
 	for _, t := range tenants {
 		rep.Tenants++
-		if err := b.replayTenant(ctx, t, f, &rep); err != nil {
+		if err := b.replayTenant(ctx, t, f, forced, &rep); err != nil {
 			return rep, fmt.Errorf("replay %s: %w", t.Schema(), err)
 		}
 	}
@@ -600,7 +608,7 @@ func (b *SignalBus) Replay(ctx context.Context, f ReplayFilter) (ReplayReport, e
 
 const replayPage = 1000
 
-func (b *SignalBus) replayTenant(ctx context.Context, t Tenant, f ReplayFilter, rep *ReplayReport) error {
+func (b *SignalBus) replayTenant(ctx context.Context, t Tenant, f ReplayFilter, forcedKey string, rep *ReplayReport) error {
 	where, args := signalWhere(f.Name, f.Since, f.Until)
 	if f.ToSeq > 0 {
 		args = append(args, f.ToSeq)
@@ -637,7 +645,9 @@ func (b *SignalBus) replayTenant(ctx context.Context, t Tenant, f ReplayFilter, 
 				}
 			}
 			if missing {
-				ps = append(ps, fanoutJob(t.Schema(), r.Seq))
+				p := fanoutJob(t.Schema(), r.Seq)
+				p.UniqueKey += forcedKey
+				ps = append(ps, p)
 				if f.Force {
 					forced = append(forced, r.Seq)
 				}
