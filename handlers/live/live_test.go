@@ -679,3 +679,38 @@ func nextID(t *testing.T, r *bufio.Reader) int64 {
 		}
 	}
 }
+
+// flushOnly hides everything but flushing (no Hijack, no Unwrap), as an
+// HTTP/2 response would.
+type flushOnly struct{ w http.ResponseWriter }
+
+func (f flushOnly) Header() http.Header         { return f.w.Header() }
+func (f flushOnly) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f flushOnly) WriteHeader(code int)        { f.w.WriteHeader(code) }
+func (f flushOnly) Flush()                      { f.w.(http.Flusher).Flush() }
+
+// A response that cannot be taken over is streamed by r3labs in the
+// request itself: replay, live events, and its end when the client goes.
+func TestStreamWithoutHijack(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		after, _ := strconv.ParseInt(r.URL.Query().Get("last_event_id"), 10, 64)
+		req := live.Request{Tenant: e.tenant, Topic: live.Topic{Kind: live.KindTenant}, After: after, Resume: true}
+		if err := e.hub.Serve(flushOnly{w}, r, req); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	missed := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
+	c := openURL(t, srv.URL+"/events?last_event_id="+strconv.FormatInt(missed-1, 10))
+	if ev := c.next(t); ev.ID != strconv.FormatInt(missed, 10) {
+		t.Fatalf("replay: got %q, want %d", ev.ID, missed)
+	}
+	e.waitSubscribers(1)
+	seq := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "b"})
+	if ev := c.next(t); ev.ID != strconv.FormatInt(seq, 10) {
+		t.Fatalf("live: got %q, want %d", ev.ID, seq)
+	}
+	c.close()
+	e.waitSubscribers(0)
+}

@@ -373,13 +373,13 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		}()
 		return nil
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	s.cancel, s.setWriteDeadline = cancel, rc.SetWriteDeadline // before a kick can find it
 	if !h.add(s) {
 		return ErrClosed
 	}
 	h.sse.CreateStream(s.id)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	s.cancel, s.setWriteDeadline = cancel, rc.SetWriteDeadline
 	h.stream(ctx, s, w, stream.WithContext(ctx), req)
 	s.mu.Lock()
 	s.done = true
