@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/r3labs/sse/v2"
 
@@ -206,29 +205,9 @@ func (s *subscriber) sendLocked(ev *sse.Event, frame []byte, now int64) bool {
 }
 
 // writeNow writes as much of frame as the socket takes right now, with
-// one send(2) that never waits. ok is false when the connection is
-// broken. Called with s.mu held (see conn).
-//
-// It bypasses Go's poller (net.RawConn) and write(2): at 10,000
-// connections per event their bookkeeping (the descriptor's locks and
-// poll state, the VFS write path) was a fifth of the fan-out's cost, and
-// a send that must not wait needs none of it.
-func (s *subscriber) writeNow(frame []byte) (n int, ok bool) {
-	for {
-		r, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(unsafe.SliceData(frame))),
-			uintptr(len(frame)), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-		switch errno {
-		case 0:
-			return int(r), true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return 0, true // the socket's buffer is full
-		default:
-			return 0, false
-		}
-	}
-}
+// one send that never waits (sendNow, per platform). ok is false when the
+// connection is broken. Called with s.mu held (see conn).
+func (s *subscriber) writeNow(frame []byte) (n int, ok bool) { return sendNow(s.fd, frame) }
 
 // flush writes the queued frames, waiting for the socket as long as
 // WriteTimeout, then gives the socket back to direct writes. It runs on
@@ -481,7 +460,7 @@ func (s *subscriber) catchUp(ctx context.Context, req Request, done chan struct{
 			if last > s.lastSent {
 				s.lastSent = last
 			}
-			handOver := s.conn != nil
+			handOver := s.conn != nil && directSends
 			if handOver {
 				// From now on live frames queue for the hand-over.
 				s.phase, s.flushing = handingOver, true
