@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // AgentFilter selects agents for the admin's agents table; empty fields
@@ -25,28 +24,14 @@ type AgentPage struct {
 // created, a keyset order that stays put while states change.
 func (s *Store) AdminAgents(ctx context.Context, t Tenant, f AgentFilter) (AgentPage, error) {
 	limit := clampLimit(f.Limit, 200)
-	var where []string
-	var args []any
-	if f.State != "" {
-		args = append(args, f.State)
-		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	var c conds
+	c.eq("state", f.State)
+	if err := c.afterTime("after", f.After, "created_at, id", ">"); err != nil {
+		return AgentPage{}, err
 	}
-	if f.After != "" {
-		at, id, err := parseTimeCursor("after", f.After)
-		if err != nil {
-			return AgentPage{}, err
-		}
-		args = append(args, at, id)
-		where = append(where, fmt.Sprintf("(created_at, id) > ($%d, $%d::uuid)", len(args)-1, len(args)))
-	}
-	q := `SELECT ` + agentColumns + ` FROM {tenant}.agents`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, limit+1)
-	q += fmt.Sprintf(` ORDER BY created_at, id LIMIT $%d`, len(args))
+	q := `SELECT ` + agentColumns + ` FROM {tenant}.agents` + c.sql() + ` ORDER BY created_at, id` + c.limit(limit+1)
 	var page AgentPage
-	if err := s.DB.SelectContext(ctx, &page.Agents, t.SQL(q), args...); err != nil {
+	if err := s.DB.SelectContext(ctx, &page.Agents, t.SQL(q), c.args...); err != nil {
 		return page, fmt.Errorf("list agents: %w", err)
 	}
 	if len(page.Agents) > limit {

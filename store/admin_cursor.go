@@ -41,3 +41,56 @@ func ParseIDCursor(field, c string) (int64, error) {
 	}
 	return n, nil
 }
+
+// conds collects a query's WHERE conditions and their parameters, so
+// list queries with optional filters number their $n placeholders in one
+// place.
+type conds struct {
+	where []string
+	args  []any
+}
+
+// add appends a condition; each "?" in cond stands for the next of vals.
+func (c *conds) add(cond string, vals ...any) {
+	for _, v := range vals {
+		c.args = append(c.args, v)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(c.args)), 1)
+	}
+	c.where = append(c.where, cond)
+}
+
+// eq filters col = v unless v is empty (an unset filter).
+func (c *conds) eq(col, v string) {
+	if v != "" {
+		c.add(col+" = ?", v)
+	}
+}
+
+// afterTime continues a keyset page from a TimeCursor: rows whose
+// (created_at, id) columns compare with cmp ("<" newest first, ">" oldest
+// first) to the cursor's. A malformed cursor is a *ValidationError on field.
+func (c *conds) afterTime(field, cursor, cols, cmp string) error {
+	if cursor == "" {
+		return nil
+	}
+	at, id, err := parseTimeCursor(field, cursor)
+	if err != nil {
+		return err
+	}
+	c.add("("+cols+") "+cmp+" (?, ?::uuid)", at, id)
+	return nil
+}
+
+// sql returns " WHERE a AND b", or "" without conditions.
+func (c *conds) sql() string {
+	if len(c.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.where, " AND ")
+}
+
+// limit adds n as a parameter and returns " LIMIT $k" for it.
+func (c *conds) limit(n int) string {
+	c.args = append(c.args, n)
+	return " LIMIT $" + strconv.Itoa(len(c.args))
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // ThreadFilter selects threads for the admin's forum table; empty fields
@@ -24,35 +23,20 @@ type ThreadPage struct {
 // AdminThreads pages through the tenant's threads, newest first.
 func (s *Store) AdminThreads(ctx context.Context, t Tenant, f ThreadFilter) (ThreadPage, error) {
 	limit := clampLimit(f.Limit, 200)
-	var where []string
-	var args []any
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("th.status = $%d", len(args)))
-	}
+	var c conds
+	c.eq("th.status", f.Status)
 	if f.CategoryID != "" {
 		if !IsUUID(f.CategoryID) {
 			return ThreadPage{}, Invalid("category_id", "is not a category")
 		}
-		args = append(args, f.CategoryID)
-		where = append(where, fmt.Sprintf("th.category_id = $%d", len(args)))
+		c.eq("th.category_id", f.CategoryID)
 	}
-	if f.After != "" {
-		at, id, err := parseTimeCursor("after", f.After)
-		if err != nil {
-			return ThreadPage{}, err
-		}
-		args = append(args, at, id)
-		where = append(where, fmt.Sprintf("(th.created_at, th.id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
+	if err := c.afterTime("after", f.After, "th.created_at, th.id", "<"); err != nil {
+		return ThreadPage{}, err
 	}
-	q := threadSelect
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, limit+1)
-	q += fmt.Sprintf(` ORDER BY th.created_at DESC, th.id DESC LIMIT $%d`, len(args))
+	q := threadSelect + c.sql() + ` ORDER BY th.created_at DESC, th.id DESC` + c.limit(limit+1)
 	var page ThreadPage
-	if err := s.DB.SelectContext(ctx, &page.Threads, t.SQL(q), args...); err != nil {
+	if err := s.DB.SelectContext(ctx, &page.Threads, t.SQL(q), c.args...); err != nil {
 		return page, fmt.Errorf("list threads: %w", err)
 	}
 	if len(page.Threads) > limit {
@@ -82,35 +66,20 @@ type PostPage struct {
 // first: moderators see hidden and deleted ones too.
 func (s *Store) AdminPosts(ctx context.Context, t Tenant, f PostFilter) (PostPage, error) {
 	limit := clampLimit(f.Limit, 200)
-	var where []string
-	var args []any
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("p.status = $%d", len(args)))
-	}
+	var c conds
+	c.eq("p.status", f.Status)
 	if f.ThreadID != "" {
 		if !IsUUID(f.ThreadID) {
 			return PostPage{}, Invalid("thread_id", "is not a thread")
 		}
-		args = append(args, f.ThreadID)
-		where = append(where, fmt.Sprintf("p.thread_id = $%d", len(args)))
+		c.eq("p.thread_id", f.ThreadID)
 	}
-	if f.After != "" {
-		at, id, err := parseTimeCursor("posts_after", f.After)
-		if err != nil {
-			return PostPage{}, err
-		}
-		args = append(args, at, id)
-		where = append(where, fmt.Sprintf("(p.created_at, p.id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
+	if err := c.afterTime("posts_after", f.After, "p.created_at, p.id", "<"); err != nil {
+		return PostPage{}, err
 	}
-	q := postSelect
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, limit+1)
-	q += fmt.Sprintf(` ORDER BY p.created_at DESC, p.id DESC LIMIT $%d`, len(args))
+	q := postSelect + c.sql() + ` ORDER BY p.created_at DESC, p.id DESC` + c.limit(limit+1)
 	var page PostPage
-	if err := s.DB.SelectContext(ctx, &page.Posts, t.SQL(q), args...); err != nil {
+	if err := s.DB.SelectContext(ctx, &page.Posts, t.SQL(q), c.args...); err != nil {
 		return page, fmt.Errorf("list posts: %w", err)
 	}
 	if len(page.Posts) > limit {
