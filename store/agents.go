@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -112,12 +111,6 @@ func agentTransitionError(state, action string) error {
 	}
 	return Invalid("action", fmt.Sprintf("%s; from %s it can: %v", msg, state, legal))
 }
-
-var uuidText = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsUUID reports whether s is a UUID: tenant ids are, and anything else
-// is simply not found (never a database error).
-func IsUUID(s string) bool { return uuidText.MatchString(s) }
 
 const agentColumns = `id, name, description, version, state, config, system_prompt, max_concurrent_requests,
 	timeout_seconds, request_count, token_count, package_slug, created_at, updated_at`

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +55,6 @@ const DefaultDirectiveAttempts = 5
 
 var (
 	directiveKind = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
-	uuidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
 // Directive is one request for a change. Empty strings and zero values
@@ -480,7 +478,7 @@ func (d *Directives) fail(ctx context.Context, tx *sqlx.Tx, t Tenant, cur Direct
 
 func (s *Store) directiveForUpdate(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Directive, error) {
 	var dir Directive
-	if !uuidPattern.MatchString(id) {
+	if !IsUUID(id) {
 		return dir, fmt.Errorf("directive %q: %w", id, ErrNotFound)
 	}
 	err := tx.GetContext(ctx, &dir, t.SQL(`SELECT `+directiveColumns+` FROM {tenant}.directives WHERE id = $1 FOR UPDATE`), id)
@@ -555,7 +553,7 @@ func actorFor(userID int64) Actor {
 // Directive returns one directive; ErrNotFound for a foreign or malformed id.
 func (s *Store) Directive(ctx context.Context, t Tenant, id string) (Directive, error) {
 	var dir Directive
-	if !uuidPattern.MatchString(id) {
+	if !IsUUID(id) {
 		return dir, ErrNotFound
 	}
 	err := s.DB.GetContext(ctx, &dir, t.SQL(`SELECT `+directiveColumns+` FROM {tenant}.directives WHERE id = $1`), id)
@@ -587,49 +585,23 @@ type DirectivePage struct {
 // ListDirectives pages through a tenant's directives, newest first.
 func (s *Store) ListDirectives(ctx context.Context, t Tenant, f DirectiveFilter) (DirectivePage, error) {
 	limit := clampLimit(f.Limit, 500)
-	var where []string
-	var args []any
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("status = $%d", len(args)))
+	var c conds
+	c.eq("status", f.Status)
+	c.eq("name", f.Kind)
+	if err := c.afterTime("before", f.Before, "created_at, id", "<"); err != nil {
+		return DirectivePage{}, err
 	}
-	if f.Kind != "" {
-		args = append(args, f.Kind)
-		where = append(where, fmt.Sprintf("name = $%d", len(args)))
-	}
-	if f.Before != "" {
-		at, id, err := parseDirectiveCursor(f.Before)
-		if err != nil {
-			return DirectivePage{}, Invalid("before", "is not a page cursor")
-		}
-		args = append(args, at, id)
-		where = append(where, fmt.Sprintf("(created_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
-	}
-	args = append(args, limit+1)
-	q := `SELECT ` + directiveColumns + ` FROM {tenant}.directives`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args))
+	q := `SELECT ` + directiveColumns + ` FROM {tenant}.directives` + c.sql() + ` ORDER BY created_at DESC, id DESC` + c.limit(limit+1)
 	var page DirectivePage
-	if err := s.DB.SelectContext(ctx, &page.Directives, t.SQL(q), args...); err != nil {
+	if err := s.DB.SelectContext(ctx, &page.Directives, t.SQL(q), c.args...); err != nil {
 		return page, fmt.Errorf("list directives: %w", err)
 	}
 	if len(page.Directives) > limit {
 		page.Directives = page.Directives[:limit]
 		last := page.Directives[limit-1]
-		page.Next = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "_" + last.ID
+		page.Next = TimeCursor(last.CreatedAt, last.ID)
 	}
 	return page, nil
-}
-
-func parseDirectiveCursor(c string) (time.Time, string, error) {
-	us, id, ok := strings.Cut(c, "_")
-	n, err := strconv.ParseInt(us, 10, 64)
-	if !ok || err != nil || !uuidPattern.MatchString(id) {
-		return time.Time{}, "", errors.New("bad cursor")
-	}
-	return time.UnixMicro(n), id, nil
 }
 
 // DirectivesBySubjects returns the directives about any of subjects,

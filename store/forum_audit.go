@@ -57,7 +57,7 @@ func (e AuditEntry) Subject() string {
 // (signals_subject, directives_subject; posts through forum_posts_thread),
 // and nothing is cut to a recent window: the trail is the whole record.
 func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string) ([]AuditEntry, error) {
-	if !isUUID(threadID) {
+	if !IsUUID(threadID) {
 		return nil, ErrNotFound
 	}
 	var es []AuditEntry

@@ -106,7 +106,7 @@ func (s *Store) ForumCategoryBySlug(ctx context.Context, t Tenant, slug string) 
 // foreign id is ErrNotFound.
 func (s *Store) ForumCategoryByID(ctx context.Context, t Tenant, id string) (ForumCategory, error) {
 	var c ForumCategory
-	if !isUUID(id) {
+	if !IsUUID(id) {
 		return c, ErrNotFound
 	}
 	err := s.DB.GetContext(ctx, &c, t.SQL(`SELECT `+categoryColumns+` FROM {tenant}.forum_categories c WHERE c.id = $1`), id)

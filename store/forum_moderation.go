@@ -26,7 +26,7 @@ func (s *Store) setThreadLock(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Di
 	if !lock {
 		from, to, signal = ThreadLocked, ThreadOpen, "forum.thread.unlocked"
 	}
-	if !isUUID(threadID) {
+	if !IsUUID(threadID) {
 		return false, ErrNotFound
 	}
 	var th ForumThread
@@ -69,7 +69,7 @@ func (s *Store) setPostStatus(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Di
 	if !ok {
 		return false, fmt.Errorf("unknown post moderation %q", action)
 	}
-	if !isUUID(postID) {
+	if !IsUUID(postID) {
 		return false, ErrNotFound
 	}
 	var p struct {

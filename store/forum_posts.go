@@ -66,7 +66,7 @@ func threadClosed(th ForumThread) error {
 // held for its execution and commit, with no round trip in between. The
 // Markdown is rendered before.
 func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int64, threadID, body string) (ForumThread, ForumPost, error) {
-	if !isUUID(threadID) {
+	if !IsUUID(threadID) {
 		return ForumThread{}, ForumPost{}, ErrNotFound
 	}
 	v := &ValidationError{}
@@ -147,7 +147,7 @@ func replyInsert(t Tenant) string {
 // or foreign id is ErrNotFound.
 func (s *Store) ForumPost(ctx context.Context, t Tenant, id string) (ForumPost, error) {
 	var p ForumPost
-	if !isUUID(id) {
+	if !IsUUID(id) {
 		return p, ErrNotFound
 	}
 	err := s.DB.GetContext(ctx, &p, t.SQL(postSelect+`WHERE p.id = $1`), id)

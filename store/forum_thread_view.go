@@ -28,7 +28,7 @@ type ThreadView struct {
 // published ones. A malformed or foreign id is ErrNotFound.
 func (s *Store) ForumThreadPage(ctx context.Context, t Tenant, id string, all bool, page int) (ThreadView, error) {
 	var out ThreadView
-	if !isUUID(id) {
+	if !IsUUID(id) {
 		return out, ErrNotFound
 	}
 	var head struct {

@@ -71,7 +71,7 @@ func (s *Store) CreateForumThread(ctx context.Context, t Tenant, actorUserID int
 func (s *Store) createForumThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, actorUserID int64, n NewForumThread) (th ForumThread, post ForumPost, err error) {
 	err = func() error {
 		var cat ForumCategory
-		if !isUUID(n.CategoryID) {
+		if !IsUUID(n.CategoryID) {
 			return Invalid("category_id", "choose one of the categories")
 		}
 		// FOR SHARE: an archive racing this insert waits for it, so no
@@ -112,7 +112,7 @@ func nullUser(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: i
 // ErrNotFound.
 func (s *Store) ForumThread(ctx context.Context, t Tenant, id string) (ForumThread, error) {
 	var th ForumThread
-	if !isUUID(id) {
+	if !IsUUID(id) {
 		return th, ErrNotFound
 	}
 	err := s.DB.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1`), id)

@@ -150,12 +150,6 @@ func (p Pager) Next() int { return p.Page + 1 }
 // normPage turns a user-supplied page number into a valid one.
 func normPage(page int) int { return max(page, 1) }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// isUUID guards id parameters: a malformed id is simply not found, rather
-// than a PostgreSQL cast error (500).
-func isUUID(s string) bool { return uuidRE.MatchString(s) }
-
 var categorySlugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // DeriveCategorySlug makes a category slug from its name: lowercase, runs

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/lib/pq"
@@ -25,3 +26,10 @@ func (t Tenant) SQL(q string) string {
 }
 
 func quoteIdent(s string) string { return pq.QuoteIdentifier(s) }
+
+var uuidText = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID reports whether s is a UUID. Tenant rows have UUID ids, so a
+// foreign id is simply absent from this tenant's schema; checking the
+// shape first makes a malformed one "not found" too, never a cast error.
+func IsUUID(s string) bool { return uuidText.MatchString(s) }
