@@ -99,6 +99,8 @@ func (h *Handler) adminMemberUpdate(c *gin.Context) error {
 		if err != nil {
 			return "", err
 		}
+		// Their cached sessions (role, memberships) go, in every process.
+		h.userChanged(ctx, userID)
 		// A disabled member's open event streams end now, in every process,
 		// not at the hub's next periodic re-check.
 		if m.Status == store.StatusDisabled && h.live != nil {

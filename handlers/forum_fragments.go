@@ -123,6 +123,15 @@ func (h *Handler) writePostFragment(w *strings.Builder, v forumPostView) error {
 	return nil
 }
 
+// postFragment is the cached "forum_post" block of v with its key
+// placeholders still in (stampKeys fills them).
+func (h *Handler) postFragment(v forumPostView) (string, error) {
+	return forumFragments.get(postFragmentKey(v), func() (string, error) {
+		v.placeholderKeys = true
+		return h.renderBlock("forum_post", v)
+	})
+}
+
 // auditFragment is the "audit_row" block of e.
 func (h *Handler) auditFragment(e store.AuditEntry) (string, error) {
 	return forumFragments.get(auditFragmentKey(e), func() (string, error) {

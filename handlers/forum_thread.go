@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -41,15 +42,44 @@ func (h *Handler) forumThread(c *gin.Context) error {
 func (h *Handler) threadPage(c *gin.Context, id string, page int, f *views.Form) (*views.Page, error) {
 	ctx, t := c.Request.Context(), tenant(c)
 	mod := authOf(c).Member.IsAdmin()
-	d, err := h.loadThread(ctx, t, id, page, mod)
+	cached, err := h.cachedThread(ctx, t, id, page, mod)
 	if err != nil {
 		return nil, err
 	}
-	p := h.page(c, d.Thread.Title, d)
+	// The cached posts hold key placeholders: this render's copy gets
+	// fresh keys (a moderator's forms); the rest is shared, read-only.
+	d := *cached
+	if strings.Contains(string(d.Posts), keyPlaceholder) {
+		var posts strings.Builder
+		posts.Grow(len(d.Posts) + 256)
+		stampKeys(&posts, string(d.Posts))
+		d.Posts = template.HTML(posts.String()) //nolint:gosec // html/template's output
+	}
+	p := h.page(c, d.Thread.Title, &d)
 	p.Form = f
 	return p, nil
 }
 
+// cachedThread is loadThread through the thread cache (thread_cache.go).
+func (h *Handler) cachedThread(ctx context.Context, t store.Tenant, id string, page int, mod bool) (*forumThreadData, error) {
+	if h.threads == nil {
+		return h.loadThread(ctx, t, id, page, mod)
+	}
+	schema, key := t.Schema(), threadCacheKey(id, page, mod)
+	if d, ok := h.threads.get(schema, key); ok {
+		return d, nil
+	}
+	epoch, at := h.threads.epoch.Load(), time.Now()
+	d, err := h.loadThread(ctx, t, id, page, mod)
+	if err != nil {
+		return nil, err
+	}
+	h.threads.put(schema, key, d, epoch, at)
+	return d, nil
+}
+
+// loadThread loads and renders the page's content; its posts keep their
+// key placeholders (threadPage stamps them).
 func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, page int, mod bool) (*forumThreadData, error) {
 	// The seq is read with the thread, before the posts and the audit
 	// trail: an event racing this render is sent again at worst (and
@@ -62,9 +92,11 @@ func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, pag
 	var posts, audit strings.Builder
 	posts.Grow(len(v.Posts) * 2048)
 	for _, p := range v.Posts {
-		if err := h.writePostFragment(&posts, postView(p, mod)); err != nil {
+		f, err := h.postFragment(postView(p, mod))
+		if err != nil {
 			return nil, err
 		}
+		posts.WriteString(f)
 	}
 	for _, e := range v.Audit {
 		f, err := h.auditFragment(e)

@@ -59,6 +59,10 @@ type Handler struct {
 	live     *live.Hub
 	signals  *store.SignalBus
 	chat     *chatState
+	// sessions and threads are the session and thread-page caches; nil
+	// without a live hub (session_cache.go, thread_cache.go).
+	sessions *sessionCache
+	threads  *threadCache
 }
 
 // New builds the handlers.
@@ -74,7 +78,7 @@ func New(cfg Config) *Handler {
 	blockKey := sha256.Sum256(append([]byte("fleetprompt-cookie-block:"), cfg.SessionSecret...))
 	cs := sessions.NewCookieStore(hashKey[:], blockKey[:])
 	cs.MaxAge(int(cfg.SessionTTL.Seconds()))
-	return &Handler{
+	h := &Handler{
 		store:    cfg.Store,
 		dirs:     cfg.Directives,
 		views:    cfg.Views,
@@ -88,4 +92,16 @@ func New(cfg Config) *Handler {
 		signals:  cfg.Signals,
 		chat:     newChatState(cfg.LLM),
 	}
+	if cfg.Live != nil {
+		h.sessions, h.threads = newSessionCache(), newThreadCache()
+		cfg.Live.Observe(live.Observer{
+			Signal:  func(schema string, _ int64) { h.threads.dropSchema(schema) },
+			Control: h.sessions.control,
+			Lost: func() {
+				h.sessions.dropAll()
+				h.threads.dropAll()
+			},
+		})
+	}
+	return h
 }

@@ -77,7 +77,7 @@ func (h *Handler) loadSession(c *gin.Context) {
 		c.Next()
 		return
 	}
-	sess, err := h.store.LoadSession(c.Request.Context(), token)
+	sess, err := h.loadSessionCached(c.Request.Context(), token)
 	if errors.Is(err, store.ErrNotFound) {
 		c.Next() // ended or expired: a visitor now
 		return
@@ -95,6 +95,17 @@ func (h *Handler) loadSession(c *gin.Context) {
 		}
 	}
 	c.Next()
+	// A state-changing request may have changed what this user's session
+	// grants or what the tenant's thread pages show: this process's next
+	// request sees it (other processes learn through the live hub).
+	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead {
+		if h.sessions != nil {
+			h.sessions.dropUser(sess.UserID)
+		}
+		if h.threads != nil && a.HasOrg {
+			h.threads.dropSchema(a.Member.Tenant().Schema())
+		}
+	}
 }
 
 // requireUser sends visitors to the sign-in page, remembering where they

@@ -35,6 +35,7 @@ func (h *Handler) orgCreate(c *gin.Context) error {
 	if _, err := h.store.SelectOrganization(c.Request.Context(), a.Token, org.Slug); err != nil {
 		return err
 	}
+	h.sessionChanged(c.Request.Context(), a.Token)
 	h.flash(c, "info", org.Name+" is ready; you are its owner.")
 	return redirect(c, "/dashboard")
 }
@@ -46,6 +47,7 @@ func (h *Handler) orgSelect(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	h.sessionChanged(c.Request.Context(), authOf(c).Token)
 	h.flash(c, "info", "Now working in "+m.OrgName+".")
 	return redirect(c, localPath(c.PostForm("redirect_to"), "/dashboard"))
 }

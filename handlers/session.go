@@ -60,6 +60,9 @@ func isTLS(r *http.Request) bool {
 func (h *Handler) signIn(c *gin.Context, userID int64, orgID *int64) error {
 	if a := authOf(c); a != nil {
 		h.store.DeleteSession(c.Request.Context(), a.Token)
+		if h.sessions != nil {
+			h.sessions.dropKey(sessionHash(a.Token))
+		}
 	}
 	token, err := h.store.CreateSession(c.Request.Context(), userID, orgID, h.ttl)
 	if err != nil {
@@ -77,6 +80,11 @@ func (h *Handler) signOut(c *gin.Context) error {
 	if tok, ok := s.Values["token"].(string); ok {
 		if err := h.store.DeleteSession(c.Request.Context(), tok); err != nil {
 			return err
+		}
+		// Dead here at once; other processes drop it on endStreams'
+		// announcement.
+		if h.sessions != nil {
+			h.sessions.dropKey(sessionHash(tok))
 		}
 		h.endStreams(c, tok)
 	}

@@ -88,12 +88,22 @@ func (h *Hub) handle(ctx context.Context, batch []*pq.Notification) {
 			// The connection was lost and re-established: notifications
 			// may have been missed. Every stream reconnects and resumes
 			// from the database.
+			h.observe(func(o Observer) {
+				if o.Lost != nil {
+					o.Lost()
+				}
+			})
 			n := h.kickWhere("listener reconnected", func(*subscriber) bool { return true })
 			h.log.Warn("live listener reconnected; streams told to resume", "streams", n)
 			continue
 		}
 		if n.Channel == h.cfg.ControlChannel {
 			h.control(n.Extra)
+			h.observe(func(o Observer) {
+				if o.Control != nil {
+					o.Control(n.Extra)
+				}
+			})
 			continue
 		}
 		schema, seq, err := store.ParseSignalNotification(n.Extra)
@@ -101,6 +111,11 @@ func (h *Hub) handle(ctx context.Context, batch []*pq.Notification) {
 			h.log.Warn("live: ignoring notification", "err", err)
 			continue
 		}
+		h.observe(func(o Observer) {
+			if o.Signal != nil {
+				o.Signal(schema, seq)
+			}
+		})
 		// Nobody here follows this tenant: a stream that subscribes later
 		// finds the signal in the database when it replays.
 		if !h.watched(schema) {

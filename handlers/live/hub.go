@@ -148,6 +148,9 @@ type Hub struct {
 	// processed is called after each batch of notifications has been
 	// fanned out (tests wait on it instead of sleeping).
 	processed func(schema string, seq int64)
+
+	obsMu     sync.Mutex
+	observers []Observer // observe.go
 }
 
 // NewHub builds a hub over the store's database. dsn is the same
