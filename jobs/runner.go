@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -252,24 +251,18 @@ func (r *Runner) produce(ctx context.Context) {
 	}
 }
 
-// claimSQL claims up to $1 due jobs in priority order in one statement.
-// SKIP LOCKED lets any number of workers claim at once without waiting on
-// each other or taking the same row. "id = ANY(ARRAY(subquery))" rather
-// than "id IN (subquery)": the planner turns IN into a hash semi-join over
-// a sequential scan of the whole table, which made every claim cost the
-// size of the backlog; ANY(ARRAY(…)) runs the subquery once and probes the
-// primary key. A runner claims only the kinds it has
-// handlers for ($3), so during a rolling deploy an older worker leaves a
-// newer kind to a worker that knows it.
+// claimSQL claims up to $1 due jobs in priority order in one statement,
+// through public.jobs_claim (migration 0004), which pins the plan to an
+// ordered walk of the fetch index: with stale statistics the planner
+// otherwise scans and sorts the whole backlog on every claim. SKIP LOCKED
+// lets any number of workers claim at once without waiting on each other
+// or taking the same row. A runner claims only the kinds it has handlers
+// for ($3), so during a rolling deploy an older worker leaves a newer kind
+// to a worker that knows it; $4 (NULL for all) limits it to some tenants.
 const claimSQL = `
-	UPDATE public.jobs
-	   SET state = 'running', attempt = attempt + 1, attempted_at = now(), attempted_by = $2
-	 WHERE ` + asyncCommit + ` AND id = ANY(ARRAY(SELECT id FROM public.jobs
-	               WHERE state = 'available' AND scheduled_at <= now() AND kind = ANY($3)
-	               ORDER BY priority, scheduled_at, id
-	               LIMIT $1
-	               FOR UPDATE SKIP LOCKED))
-	RETURNING id, kind, coalesce(tenant_schema, ''), args, attempt, max_attempts, priority, scheduled_at, created_at`
+	SELECT id, kind, coalesce(tenant_schema, ''), args, attempt, max_attempts, priority, scheduled_at, created_at
+	  FROM public.jobs_claim($1, $2, $3, $4)
+	 WHERE ` + asyncCommit
 
 // asyncCommit is a WHERE condition that turns synchronous_commit off for
 // the statement's own (implicit) transaction, as SET LOCAL would:
@@ -281,8 +274,6 @@ const claimSQL = `
 // handlers' own transactions stay durable.
 const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
 
-var claimTenantsSQL = strings.Replace(claimSQL, "AND kind = ANY($3)", "AND kind = ANY($3) AND tenant_schema = ANY($4)", 1)
-
 func (r *Runner) claimAndRun(ctx context.Context) error {
 	free := r.cfg.MaxWorkers - int(r.active.Load())
 	if free <= 0 {
@@ -290,11 +281,11 @@ func (r *Runner) claimAndRun(ctx context.Context) error {
 		r.moreMaybe.Store(true)
 		return nil
 	}
-	q, args := claimSQL, []any{free, r.cfg.ID, r.kinds}
+	var tenants any // NULL: every tenant
 	if len(r.cfg.Tenants) > 0 {
-		q, args = claimTenantsSQL, append(args, pq.Array(r.cfg.Tenants))
+		tenants = pq.Array(r.cfg.Tenants)
 	}
-	rows, err := r.db.QueryContext(ctx, q, args...)
+	rows, err := r.db.QueryContext(ctx, claimSQL, free, r.cfg.ID, r.kinds, tenants)
 	if err != nil {
 		return err
 	}

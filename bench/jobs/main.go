@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,8 @@ func main() {
 		workers  = flag.Int("workers", 1000, "max workers for the throughput rounds (both runners)")
 		latencyN = flag.Int("latency-jobs", 100, "jobs per latency run")
 		skipLat  = flag.Bool("skip-latency", false, "skip the latency runs")
+		only     = flag.String("only", "", "run only this runner's throughput rounds (ours or river)")
+		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the throughput rounds to this file")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -46,20 +49,37 @@ func main() {
 	defer stop()
 	fmt.Printf("database: %s\n", redact(dsn))
 
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	var ours, river float64
 	for r := 1; r <= *rounds; r++ {
 		// Alternate, so neither always runs on a warmer server.
-		o, err := oursThroughput(ctx, dsn, *jobsN, *workers, log)
-		if err != nil {
-			fail(fmt.Errorf("ours: %w", err))
+		if *only != "river" {
+			c0 := sampleCPU()
+			o, err := oursThroughput(ctx, dsn, *jobsN, *workers, log)
+			if err != nil {
+				fail(fmt.Errorf("ours: %w", err))
+			}
+			fmt.Printf("throughput round %d: ours  %8.0f jobs/s  %s\n", r, o, cpuPerJob(c0, sampleCPU(), *jobsN))
+			ours = max(ours, o)
 		}
-		fmt.Printf("throughput round %d: ours  %8.0f jobs/s\n", r, o)
-		rv, err := riverThroughput(ctx, dsn, *jobsN, *workers, log)
-		if err != nil {
-			fail(fmt.Errorf("river: %w", err))
+		if *only != "ours" {
+			c0 := sampleCPU()
+			rv, err := riverThroughput(ctx, dsn, *jobsN, *workers, log)
+			if err != nil {
+				fail(fmt.Errorf("river: %w", err))
+			}
+			fmt.Printf("throughput round %d: river %8.0f jobs/s  %s\n", r, rv, cpuPerJob(c0, sampleCPU(), *jobsN))
+			river = max(river, rv)
 		}
-		fmt.Printf("throughput round %d: river %8.0f jobs/s\n", r, rv)
-		ours, river = max(ours, o), max(river, rv)
+	}
+	if *cpuProf != "" {
+		pprof.StopCPUProfile()
 	}
 
 	if !*skipLat {
@@ -129,6 +149,7 @@ func database(ctx context.Context, log *slog.Logger) (string, func(), error) {
 		return "", nil, err
 	}
 	defer db.Close()
+	findPostmaster(ctx, admin)
 	s, err := store.New(db, 4)
 	if err == nil {
 		_, err = s.Migrate(ctx)
