@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,4 +69,72 @@ func TestCachedThreadPageFreshAfterReplyAndIsolated(t *testing.T) {
 	other := s.client()
 	other.register(storetest.Name("tx"))
 	wantStatus(t, other.get(path), http.StatusNotFound)
+}
+
+// A change made by another process reaches a page cached here through
+// the hub's notification, well within the cache's 1 s limit: site b posts
+// a reply to a thread whose page site a has just cached.
+func TestCachedThreadPageFreshAfterAnotherProcessWrites(t *testing.T) {
+	t.Parallel()
+	st := storetest.Store(t)
+	a, _ := newLiveSite(t, st)
+	b, _ := newLiveSite(t, st)
+	o := a.client()
+	slug := storetest.Name("tcx")
+	o.register(slug)
+	wantStatus(t, o.post("/forums/categories", url.Values{"name": {"Cat"}, "slug": {"cat-" + slug}, "description": {"x"}}), http.StatusSeeOther)
+	org, err := st.OrganizationBySlug(ctx, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := st.ForumCategoryBySlug(ctx, org.Tenant(), "cat-"+slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.post("/forums/threads", url.Values{"category_id": {cat.ID}, "title": {"Cached"}, "body": {"Opening"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	path := r.Header.Get("Location")
+
+	there := b.client()
+	there.http.Jar.SetCookies(mustURL(b.srv.URL), o.http.Jar.Cookies(mustURL(a.srv.URL)))
+	wantStatus(t, o.get(path), http.StatusOK) // cached in a, just now
+	wantStatus(t, there.post(path+"/replies", url.Values{"body": {"Written elsewhere"}}), http.StatusSeeOther)
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for !strings.Contains(o.get(path).Body, "Written elsewhere") {
+		if time.Now().After(deadline) {
+			t.Fatal("a reply made through another process is not on this process's page after 500 ms")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Disabling a member through one process takes their access away in
+// another process that has their session cached, at their next request
+// after the notification — not after the cache's 2 s limit.
+func TestCachedSessionOfDisabledMemberInAnotherProcess(t *testing.T) {
+	t.Parallel()
+	st := storetest.Store(t)
+	a, _ := newLiveSite(t, st)
+	b, _ := newLiveSite(t, st)
+	owner, member := a.client(), b.client()
+	org, other := storetest.Name("cdo"), storetest.Name("cdm")
+	owner.register(org)
+	member.register(other)
+	wantStatus(t, owner.post("/admin/members", url.Values{"email": {other + "@example.com"}, "role": {"member"}}), http.StatusSeeOther)
+	wantStatus(t, member.post("/org/select", url.Values{"slug": {org}}), http.StatusSeeOther)
+	wantStatus(t, member.get("/forums"), http.StatusOK) // cached in b
+
+	u, err := st.UserByEmail(ctx, other+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, owner.post("/admin/members/"+strconv.FormatInt(u.ID, 10), url.Values{"status": {"disabled"}}), http.StatusSeeOther)
+	// Their next request falls back to their own organization.
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for strings.Contains(member.get("/forums").Body, "org_"+org) {
+		if time.Now().After(deadline) {
+			t.Fatal("the disabled member still works in the organization through the other process after 500 ms")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
