@@ -16,6 +16,9 @@ var errNotFound = store.ErrNotFound
 // errTooMany is returned when a client must slow down.
 var errTooMany = errors.New("too many attempts")
 
+// errBadQuery is a query string the app cannot even read.
+var errBadQuery = errors.New("malformed query string")
+
 // wrap adapts a handler that returns an error. It is the one place where
 // error kinds become status codes; 5xx are logged with the request, and
 // the user sees a plain message, never err.Error().
@@ -43,6 +46,8 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		page = errorPage{http.StatusForbidden, "Not allowed", "Your role in this organization does not allow this. Owners and admins can."}
 	case errors.Is(err, store.ErrConflict):
 		page = errorPage{http.StatusConflict, "That changed meanwhile", "Reload the page and try again."}
+	case errors.Is(err, errBadQuery):
+		page = errorPage{http.StatusBadRequest, "Bad request", "The address contains characters that cannot be used (a NUL byte or invalid UTF-8)."}
 	case errors.Is(err, errTooMany):
 		page = errorPage{http.StatusTooManyRequests, "Too many attempts", "Wait a few minutes, then try again."}
 	case errors.As(err, &v):

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -150,3 +152,42 @@ func (h *Handler) requireAdmin(c *gin.Context) {
 // tenant is the current organization's schema handle. Only call it behind
 // requireOrg.
 func tenant(c *gin.Context) store.Tenant { return authOf(c).Member.Tenant() }
+
+// checkInput refuses text PostgreSQL cannot store — NUL bytes and invalid
+// UTF-8 — in the query string (400) or a form body (422, naming the
+// field), before any handler sees it: a clear answer instead of a
+// database error deep inside a store call.
+func (h *Handler) checkInput(c *gin.Context) {
+	if field, ok := unstorable(c.Request.URL.Query()); ok {
+		h.log.Info("refused unstorable query", "path", c.Request.URL.Path, "field", field)
+		h.fail(c, errBadQuery)
+		return
+	}
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		if err := c.Request.ParseForm(); err != nil {
+			h.fail(c, store.Invalid("", "the form could not be read"))
+			return
+		}
+		if field, ok := unstorable(c.Request.PostForm); ok {
+			h.fail(c, store.Invalid(field, "contains characters that cannot be stored (a NUL byte or invalid UTF-8)"))
+			return
+		}
+	}
+	c.Next()
+}
+
+// unstorable returns the first field whose name or a value holds a NUL
+// byte or invalid UTF-8.
+func unstorable(vs url.Values) (string, bool) {
+	for k, list := range vs {
+		if !utf8.ValidString(k) || strings.IndexByte(k, 0) >= 0 {
+			return "(a field name)", true
+		}
+		for _, v := range list {
+			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+				return k, true
+			}
+		}
+	}
+	return "", false
+}

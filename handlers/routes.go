@@ -12,7 +12,7 @@ func (h *Handler) Routes() *gin.Engine {
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = false
-	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession)
+	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
 
 	r.GET("/static/*path", gin.WrapH(h.assets))
 	r.GET("/healthz", h.wrap(h.healthz))
