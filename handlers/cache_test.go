@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"fleetprompt/store/storetest"
 )
 
@@ -136,5 +138,45 @@ func TestCachedSessionOfDisabledMemberInAnotherProcess(t *testing.T) {
 			t.Fatal("the disabled member still works in the organization through the other process after 500 ms")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A whole page served from the cache still gives every moderation form a
+// fresh idempotency key on every view (a resent form reuses its key; a new
+// view must not), and a flash message is shown once, not cached.
+func TestCachedPageStampsFreshKeys(t *testing.T) {
+	t.Parallel()
+	s, _ := newLiveSite(t, nil)
+	o := s.client()
+	slug := storetest.Name("tck")
+	o.register(slug)
+	wantStatus(t, o.post("/forums/categories", url.Values{"name": {"Cat"}, "slug": {"cat-" + slug}, "description": {"x"}}), http.StatusSeeOther)
+	org, _ := s.store.OrganizationBySlug(ctx, slug)
+	cat, err := s.store.ForumCategoryBySlug(ctx, org.Tenant(), "cat-"+slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.post("/forums/threads", url.Values{"category_id": {cat.ID}, "title": {"Keys"}, "body": {"Opening"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	path := r.Header.Get("Location")
+	keys := func() []string {
+		var out []string
+		o.get(path).doc(t).Find(`input[name=idempotency_key]`).Each(func(_ int, sel *goquery.Selection) {
+			out = append(out, sel.AttrOr("value", ""))
+		})
+		return out
+	}
+	// The first view may carry the creation's flash (rendered normally);
+	// the second renders and keeps the page; the third is a cache hit.
+	first, second, third := keys(), keys(), keys()
+	if len(first) < 2 || len(first) != len(second) || len(second) != len(third) {
+		t.Fatalf("moderation forms: %d, %d, %d keys", len(first), len(second), len(third))
+	}
+	seen := map[string]bool{}
+	for _, k := range append(append(first, second...), third...) {
+		if k == "" || strings.HasPrefix(k, "f0f0f0f0") || seen[k] {
+			t.Fatalf("key %q empty, a placeholder, or repeated across views: %v / %v", k, first, second)
+		}
+		seen[k] = true
 	}
 }

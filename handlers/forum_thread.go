@@ -29,6 +29,9 @@ type forumThreadData struct {
 }
 
 func (h *Handler) forumThread(c *gin.Context) error {
+	if h.threads != nil && !h.hasFlashes(c) {
+		return h.forumThreadCached(c)
+	}
 	p, err := h.threadPage(c, c.Param("id"), pageParam(c), views.NewForm())
 	if err != nil {
 		return err

@@ -55,10 +55,17 @@ type threadStatusView struct {
 	Thread    store.ForumThread
 	Moderator bool
 	Pending   string // "lock requested" after a moderator asked
+	// placeholderKeys: see forumPostView (a whole cached page).
+	placeholderKeys bool
 }
 
 // NewKey is a fresh idempotency key (see forumPostView.NewKey).
-func (threadStatusView) NewKey() string { return newModerationKey() }
+func (v threadStatusView) NewKey() string {
+	if v.placeholderKeys {
+		return keyPlaceholder
+	}
+	return newModerationKey()
+}
 
 // threadRowView is the data of the "forum_thread_row" block: one line of a
 // thread list (the forum index and a category page).

@@ -33,11 +33,16 @@ import (
 const (
 	threadCacheTTL = time.Second
 	threadCacheMax = 2048
+	// threadCacheBytes bounds the whole rendered pages kept (page_cache.go).
+	threadCacheBytes = 32 << 20
 )
 
 type threadEntry struct {
-	d  *forumThreadData
-	at time.Time
+	d *forumThreadData
+	// page is a whole rendered page (one viewer's variant) split at its
+	// key placeholders; see page_cache.go. Exactly one of d, page is set.
+	page []string
+	at   time.Time
 }
 
 type threadCache struct {
@@ -45,6 +50,7 @@ type threadCache struct {
 	mu    sync.RWMutex
 	m     map[string]map[string]threadEntry // schema → key → entry
 	n     int
+	bytes int // of the rendered pages held
 }
 
 func newThreadCache() *threadCache { return &threadCache{m: map[string]map[string]threadEntry{}} }
@@ -58,41 +64,64 @@ func threadCacheKey(id string, page int, mod bool) string {
 }
 
 func (tc *threadCache) get(schema, key string) (*forumThreadData, bool) {
+	e, ok := tc.entry(schema, key)
+	return e.d, ok && e.d != nil
+}
+
+func (tc *threadCache) entry(schema, key string) (threadEntry, bool) {
 	tc.mu.RLock()
 	e, ok := tc.m[schema][key]
 	tc.mu.RUnlock()
 	if !ok || time.Since(e.at) > threadCacheTTL {
-		return nil, false
+		return threadEntry{}, false
 	}
-	return e.d, true
+	return e, true
 }
 
 // put stores d, loaded after epoch was read, unless something was
 // invalidated since.
 func (tc *threadCache) put(schema, key string, d *forumThreadData, epoch uint64, at time.Time) {
+	tc.store(schema, key, threadEntry{d: d, at: at}, epoch)
+}
+
+func (tc *threadCache) store(schema, key string, e threadEntry, epoch uint64) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if tc.epoch.Load() != epoch {
 		return
 	}
-	if tc.n >= threadCacheMax {
-		clear(tc.m)
-		tc.n = 0
+	size := 0
+	for _, seg := range e.page {
+		size += len(seg)
 	}
+	if tc.n >= threadCacheMax || tc.bytes+size > threadCacheBytes {
+		clear(tc.m)
+		tc.n, tc.bytes = 0, 0
+	}
+	tc.bytes += size
 	s := tc.m[schema]
 	if s == nil {
 		s = map[string]threadEntry{}
 		tc.m[schema] = s
 	}
-	if _, in := s[key]; !in {
+	if old, in := s[key]; !in {
 		tc.n++
+	} else {
+		for _, seg := range old.page {
+			tc.bytes -= len(seg)
+		}
 	}
-	s[key] = threadEntry{d: d, at: at}
+	s[key] = e
 }
 
 func (tc *threadCache) dropSchema(schema string) {
 	tc.mu.Lock()
 	tc.epoch.Add(1)
+	for _, e := range tc.m[schema] {
+		for _, seg := range e.page {
+			tc.bytes -= len(seg)
+		}
+	}
 	tc.n -= len(tc.m[schema])
 	delete(tc.m, schema)
 	tc.mu.Unlock()
@@ -102,6 +131,6 @@ func (tc *threadCache) dropAll() {
 	tc.mu.Lock()
 	tc.epoch.Add(1)
 	clear(tc.m)
-	tc.n = 0
+	tc.n, tc.bytes = 0, 0
 	tc.mu.Unlock()
 }
