@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ func (s *Store) Seed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return seedDemoTenant(ctx, tx, org.Tenant())
+		return s.seedDemoTenant(ctx, tx, org.Tenant())
 	})
 }
 
@@ -133,7 +134,10 @@ func seedCatalogue(ctx context.Context, tx *sqlx.Tx) error {
 	return nil
 }
 
-func seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error {
+// seedDemoTenant adds the demo agent and forum through the same writes as
+// the app, so the forum's facts exist as signals (dashboard activity, the
+// welcome thread's audit trail) like everything made later.
+func (s *Store) seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error {
 	var n int
 	if err := tx.GetContext(ctx, &n, t.SQL(`SELECT count(*) FROM {tenant}.agents WHERE name = 'Research Assistant' AND package_slug IS NULL`)); err != nil {
 		return err
@@ -144,12 +148,26 @@ func seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error {
 			return fmt.Errorf("seed agent: %w", err)
 		}
 	}
+	var userID int64
+	if err := tx.GetContext(ctx, &userID, `SELECT id FROM users WHERE lower(email) = 'admin@demo.com'`); err != nil {
+		return errors.New("seed: demo user missing")
+	}
 	for _, c := range [][3]string{
 		{"announcements", "Announcements", "News from the team."},
 		{"support", "Support", "Questions about agents and packages."},
 	} {
-		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.forum_categories (slug, name, description) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING`), c[0], c[1], c[2]); err != nil {
+		var id string
+		err := tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.forum_categories (slug, name, description) VALUES ($1, $2, $3)
+			ON CONFLICT (slug) DO NOTHING RETURNING id`), c[0], c[1], c[2])
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // seeded before
+		} else if err != nil {
 			return fmt.Errorf("seed category: %w", err)
+		}
+		if err := s.emitForum(ctx, tx, t, forumFact{Name: "forum.category.created", ActorUserID: userID,
+			SubjectType: SubjectForumCategory, SubjectID: id,
+			Payload: map[string]any{"category_id": id, "slug": c[0], "name": c[1]}}); err != nil {
+			return err
 		}
 	}
 	var threads int
@@ -159,16 +177,15 @@ func seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error {
 	if threads > 0 {
 		return nil
 	}
-	var userID int64
-	if err := tx.GetContext(ctx, &userID, `SELECT id FROM users WHERE lower(email) = 'admin@demo.com'`); err != nil {
-		return errors.New("seed: demo user missing")
+	var announcements string
+	if err := tx.GetContext(ctx, &announcements, t.SQL(`SELECT id FROM {tenant}.forum_categories WHERE slug = 'announcements'`)); err != nil {
+		return fmt.Errorf("seed: announcements category: %w", err)
 	}
-	var threadID string
-	if err := tx.GetContext(ctx, &threadID, t.SQL(`INSERT INTO {tenant}.forum_threads (category_id, title, created_by_user_id, pinned, post_count)
-		SELECT id, 'Welcome to FleetPrompt', $1, true, 1 FROM {tenant}.forum_categories WHERE slug = 'announcements' RETURNING id`), userID); err != nil {
+	th, _, err := s.createForumThreadTx(ctx, tx, t, userID, NewForumThread{CategoryID: announcements, Title: "Welcome to FleetPrompt",
+		Body: "Welcome! This is your organization's forum. Ask questions in **Support**, and watch this thread update live when someone replies."})
+	if err != nil {
 		return fmt.Errorf("seed thread: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.forum_posts (thread_id, content, author_type, author_id) VALUES ($1, $2, 'human', $3)`),
-		threadID, "Welcome! This is your organization's forum. Ask questions in **Support**, and watch this thread update live when someone replies.", fmt.Sprint(userID))
+	_, err = tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET pinned = true WHERE id = $1`), th.ID)
 	return err
 }

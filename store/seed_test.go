@@ -18,6 +18,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 			"skills": `SELECT count(*) FROM skills`, "packages": `SELECT count(*) FROM packages WHERE is_published`,
 			"agents": `SELECT count(*) FROM org_demo.agents`, "categories": `SELECT count(*) FROM org_demo.forum_categories`,
 			"threads": `SELECT count(*) FROM org_demo.forum_threads`,
+			"signals": `SELECT count(*) FROM org_demo.signals WHERE name LIKE 'forum.%'`,
 		} {
 			var n int
 			if err := s.DB.GetContext(ctx, &n, q); err != nil {
@@ -31,7 +32,8 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := counts()
-	want := map[string]int{"orgs": 1, "users": 1, "skills": 3, "packages": 4, "agents": 1, "categories": 2, "threads": 1}
+	// Two categories, the welcome thread and its first post are facts too.
+	want := map[string]int{"orgs": 1, "users": 1, "skills": 3, "packages": 4, "agents": 1, "categories": 2, "threads": 1, "signals": 4}
 	for k, v := range want {
 		if first[k] < v {
 			t.Errorf("%s = %d after seed, want ≥ %d", k, first[k], v)
