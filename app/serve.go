@@ -64,6 +64,9 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	if err := p.start(ctx); err != nil {
 		return err
 	}
+	// Deferred so an early return (the listener failing) stops the workers
+	// too; on a normal shutdown it runs after HTTP has drained.
+	defer p.stop(log, 10*time.Second)
 	log.Info("serving", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -82,7 +85,6 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
-	p.stop(log, 10*time.Second)
 	return nil
 }
 
