@@ -65,7 +65,12 @@ func run(ctx context.Context, cfg Config, cmd string, rest []string, log *slog.L
 	case "migrate", "seed":
 		return nil
 	case "replay":
-		return replay(ctx, st, rest, log)
+		// The platform's bus, so replay knows every registered handler.
+		p, err := newPlatform(st, d.dsn, cfg, false, log)
+		if err != nil {
+			return err
+		}
+		return replay(ctx, st, p.bus, rest, log)
 	case "worker":
 		return work(ctx, cfg, st, d.dsn, log)
 	default: // serve

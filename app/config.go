@@ -73,11 +73,17 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
 	// The API key is read from the environment only: flags show up in ps.
 	c.LLM.APIKey = getenv("LLM_API_KEY")
-	if err := fs.Parse(args); err != nil {
-		return Config{}, "", nil, err
+	// replay's flags are its own filters (app/replay.go); its
+	// configuration comes from the environment alone.
+	rest := args
+	if cmd != "replay" {
+		if err := fs.Parse(args); err != nil {
+			return Config{}, "", nil, err
+		}
+		rest = fs.Args()
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return Config{}, "", nil, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
-	return c, cmd, fs.Args(), nil
+	return c, cmd, rest, nil
 }

@@ -20,6 +20,10 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || cmd != "worker" || cfg.Addr != ":1" || cfg.Workers != 8 {
 		t.Errorf("flags must win over env: %q %+v %v", cmd, cfg, err)
 	}
+	_, cmd, rest, err := LoadConfig([]string{"replay", "-tenant", "demo", "-name", "forum.*"}, getenv)
+	if err != nil || cmd != "replay" || len(rest) != 4 {
+		t.Errorf("replay's filters must reach replay: %q %v %v", cmd, rest, err)
+	}
 	if _, _, _, err := LoadConfig([]string{"explode"}, getenv); err == nil {
 		t.Error("unknown command accepted")
 	}

@@ -16,7 +16,7 @@ import (
 //	fleetprompt replay [-tenant slug] [-name forum.*] [-since 2026-01-02T15:04:05Z] [-until …] [-force]
 //
 // Workers (serve or worker) deliver them.
-func replay(ctx context.Context, st *store.Store, args []string, log *slog.Logger) error {
+func replay(ctx context.Context, st *store.Store, bus *store.SignalBus, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("fleetprompt replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	slug := fs.String("tenant", "", "organization slug (default: every organization)")
@@ -49,7 +49,7 @@ func replay(ctx context.Context, st *store.Store, args []string, log *slog.Logge
 		t := org.Tenant()
 		f.Tenant = &t
 	}
-	rep, err := store.NewSignalBus(st, log).Replay(ctx, f)
+	rep, err := bus.Replay(ctx, f)
 	if err != nil {
 		return err
 	}
