@@ -366,25 +366,15 @@ type SignalPage struct {
 // ListSignals pages through a tenant's signals, newest first.
 func (s *Store) ListSignals(ctx context.Context, t Tenant, f SignalFilter) (SignalPage, error) {
 	limit := clampLimit(f.Limit, 500)
-	where, args := signalWhere(f.Name, f.Since, f.Until)
-	for _, c := range []struct{ col, v string }{{"subject_type", f.SubjectType}, {"subject_id", f.SubjectID}} {
-		if c.v != "" {
-			args = append(args, c.v)
-			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
-		}
-	}
+	c := signalConds(f.Name, f.Since, f.Until)
+	c.eq("subject_type", f.SubjectType)
+	c.eq("subject_id", f.SubjectID)
 	if f.Before > 0 {
-		args = append(args, f.Before)
-		where = append(where, fmt.Sprintf("seq < $%d", len(args)))
+		c.add("seq < ?", f.Before)
 	}
-	args = append(args, limit+1)
-	q := `SELECT ` + signalColumns + ` FROM {tenant}.signals`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args))
+	q := `SELECT ` + signalColumns + ` FROM {tenant}.signals` + c.sql() + ` ORDER BY seq DESC` + c.limit(limit+1)
 	var page SignalPage
-	if err := s.DB.SelectContext(ctx, &page.Signals, t.SQL(q), args...); err != nil {
+	if err := s.DB.SelectContext(ctx, &page.Signals, t.SQL(q), c.args...); err != nil {
 		return page, fmt.Errorf("list signals: %w", err)
 	}
 	if len(page.Signals) > limit {
@@ -394,27 +384,23 @@ func (s *Store) ListSignals(ctx context.Context, t Tenant, f SignalFilter) (Sign
 	return page, nil
 }
 
-// signalWhere builds the shared name/time conditions, numbering
-// parameters from 1.
-func signalWhere(name string, since, until time.Time) (where []string, args []any) {
-	if name != "" {
-		if prefix, ok := strings.CutSuffix(name, ".*"); ok {
-			args = append(args, likeEscape(prefix)+".%")
-			where = append(where, fmt.Sprintf("name LIKE $%d", len(args)))
-		} else {
-			args = append(args, name)
-			where = append(where, fmt.Sprintf("name = $%d", len(args)))
-		}
+// signalConds starts the conditions shared by listing and replay: the
+// name (exact, or a prefix pattern ending in ".*") and occurred_at in
+// [since, until).
+func signalConds(name string, since, until time.Time) conds {
+	var c conds
+	if prefix, ok := strings.CutSuffix(name, ".*"); ok {
+		c.add("name LIKE ?", likeEscape(prefix)+".%")
+	} else {
+		c.eq("name", name)
 	}
 	if !since.IsZero() {
-		args = append(args, since)
-		where = append(where, fmt.Sprintf("occurred_at >= $%d", len(args)))
+		c.add("occurred_at >= ?", since)
 	}
 	if !until.IsZero() {
-		args = append(args, until)
-		where = append(where, fmt.Sprintf("occurred_at < $%d", len(args)))
+		c.add("occurred_at < ?", until)
 	}
-	return where, args
+	return c
 }
 
 func likeEscape(s string) string {
@@ -609,17 +595,15 @@ func (b *SignalBus) Replay(ctx context.Context, f ReplayFilter) (ReplayReport, e
 const replayPage = 1000
 
 func (b *SignalBus) replayTenant(ctx context.Context, t Tenant, f ReplayFilter, forcedKey string, rep *ReplayReport) error {
-	where, args := signalWhere(f.Name, f.Since, f.Until)
+	c := signalConds(f.Name, f.Since, f.Until)
 	if f.ToSeq > 0 {
-		args = append(args, f.ToSeq)
-		where = append(where, fmt.Sprintf("s.seq <= $%d", len(args)))
+		c.add("s.seq <= ?", f.ToSeq)
 	}
-	args = append(args, 0) // the page cursor, last
-	cursor := len(args)
-	where = append(where, fmt.Sprintf("s.seq > $%d", cursor))
+	c.add("s.seq > ?", int64(0)) // the page cursor, last
+	cursor := len(c.args)
+	args := c.args
 	q := t.SQL(`SELECT s.seq, s.name, coalesce(array_agg(d.handler) FILTER (WHERE d.handler IS NOT NULL), '{}') AS delivered
-		FROM {tenant}.signals s LEFT JOIN {tenant}.signal_deliveries d ON d.signal_seq = s.seq
-		WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(`
+		FROM {tenant}.signals s LEFT JOIN {tenant}.signal_deliveries d ON d.signal_seq = s.seq` + c.sql() + fmt.Sprintf(`
 		GROUP BY s.seq ORDER BY s.seq LIMIT %d`, replayPage))
 	after := max(f.FromSeq-1, 0)
 	for {
