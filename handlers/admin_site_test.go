@@ -3,26 +3,19 @@ package handlers_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
-	"fleetprompt/handlers"
 	"fleetprompt/jobs"
-	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
-	"fleetprompt/views"
 )
 
 // adminSite is a site wired like the app: directives (forum, marketplace
@@ -30,17 +23,12 @@ import (
 // that records deliveries, and a job runner per tenant on demand.
 type adminSite struct {
 	*site
-	engine *gin.Engine
-	dirs   *store.Directives
-	bus    *store.SignalBus
-	log    *slog.Logger
 	// flaky makes the adminTestKind executor fail while true.
 	flaky atomic.Bool
 
 	mu         sync.Mutex
 	deliveries map[int64]int // signal seq → times delivered to the test handler
 	delivered  chan int64
-	events     chan jobs.Event // the runners' job outcomes
 }
 
 // adminTestKind is a directive kind only these tests request.
@@ -49,64 +37,26 @@ const adminTestKind = "admintest.flaky"
 func newAdminSite(t *testing.T) *adminSite {
 	t.Helper()
 	st := storetest.Store(t)
-	assets, err := static.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rend, err := views.New(assets, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	as := &adminSite{log: log, deliveries: map[int64]int{}, delivered: make(chan int64, 1000), events: make(chan jobs.Event, 1000)}
-	as.dirs = store.NewDirectives(st, log)
-	store.RegisterForumDirectives(as.dirs)
-	store.RegisterMarketplaceDirectives(as.dirs)
-	as.dirs.Register(adminTestKind, func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, d store.Directive) (any, error) {
-		if as.flaky.Load() {
-			return nil, jobs.Permanent(errors.New("the flaky test executor failed on purpose"))
-		}
-		return map[string]any{"ok": true}, nil
-	})
-	as.bus = store.NewSignalBus(st, log)
-	as.bus.Handle("admintest.recorder", "member.*", func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, sig store.Signal) error {
+	as := &adminSite{deliveries: map[int64]int{}, delivered: make(chan int64, 1000)}
+	bus := store.NewSignalBus(st, nil)
+	bus.Handle("admintest.recorder", "member.*", func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, sig store.Signal) error {
 		as.mu.Lock()
 		as.deliveries[sig.Seq]++
 		as.mu.Unlock()
 		as.delivered <- sig.Seq
 		return nil
 	})
-	h := handlers.New(handlers.Config{Store: st, Directives: as.dirs, Signals: as.bus, Views: rend, Assets: assets, Logger: log,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")})
-	as.engine = h.Routes()
-	srv := httptest.NewServer(as.engine)
-	t.Cleanup(srv.Close)
-	as.site = &site{t: t, srv: srv, store: st}
-	return as
-}
-
-// runJobs starts a job runner for one tenant's jobs only (parallel tests
-// never take each other's), stopped at cleanup.
-func (as *adminSite) runJobs(slug string) {
-	t := as.t
-	t.Helper()
-	r := jobs.New(as.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug},
-		PollInterval: 50 * time.Millisecond, Logger: as.log, OnEventFunc: func(e jobs.Event) {
-			select {
-			case as.events <- e:
-			default: // nobody waiting: the next read sees the outcome
+	as.site = startSite(t, siteConfig{store: st, bus: bus, directives: func(d *store.Directives) {
+		store.RegisterForumDirectives(d)
+		store.RegisterMarketplaceDirectives(d)
+		d.Register(adminTestKind, func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, dir store.Directive) (any, error) {
+			if as.flaky.Load() {
+				return nil, jobs.Permanent(errors.New("the flaky test executor failed on purpose"))
 			}
-		}})
-	as.dirs.RegisterJobs(r)
-	as.bus.RegisterJobs(r)
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Stop(ctx)
-	})
+			return map[string]any{"ok": true}, nil
+		})
+	}})
+	return as
 }
 
 // waitDelivery waits until the test handler has had signal seq n times.

@@ -1,27 +1,18 @@
 package handlers_test
 
 import (
-	"context"
 	"html"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"fleetprompt/handlers"
-	"fleetprompt/handlers/live"
 	"fleetprompt/handlers/llm"
 	"fleetprompt/handlers/llm/llmtest"
-	"fleetprompt/jobs"
-	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
-	"fleetprompt/views"
 )
 
 // chatSite is the app with its live hub, the directive executors chat
@@ -29,11 +20,7 @@ import (
 // one thing the chat tests fake.
 type chatSite struct {
 	*site
-	hub    *live.Hub
-	dirs   *store.Directives
-	fake   *llmtest.Server
-	log    *slog.Logger
-	events chan jobs.Event
+	fake *llmtest.Server
 }
 
 func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune func(*llm.Config)) *chatSite {
@@ -42,25 +29,15 @@ func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune 
 	if err := st.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	assets, err := static.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rend, err := views.New(assets, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out io.Writer = io.Discard
+	cs := &chatSite{}
+	sc := siteConfig{store: st, live: true, writeTimeout: 10 * time.Second, directives: func(d *store.Directives) {
+		store.RegisterMarketplaceDirectives(d)
+		store.RegisterForumDirectives(d)
+		store.RegisterChatDirectives(d)
+	}}
 	if os.Getenv("CHAT_TEST_LOG") != "" {
-		out = os.Stderr
+		sc.logTo = os.Stderr
 	}
-	quiet := slog.New(slog.NewTextHandler(out, nil))
-	dirs := store.NewDirectives(st, quiet)
-	store.RegisterMarketplaceDirectives(dirs)
-	store.RegisterForumDirectives(dirs)
-	store.RegisterChatDirectives(dirs)
-	cs := &chatSite{dirs: dirs, log: quiet, events: make(chan jobs.Event, 1000)}
-	var client *llm.Client
 	if script != nil {
 		cs.fake = llmtest.New(script)
 		t.Cleanup(cs.fake.Close)
@@ -68,50 +45,10 @@ func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune 
 		if tune != nil {
 			tune(&cfg)
 		}
-		client = llm.New(cfg)
+		sc.llm = llm.New(cfg)
 	}
-	cs.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: quiet})
-	h := handlers.New(handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: quiet, Live: cs.hub, LLM: client,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")})
-	srv := httptest.NewUnstartedServer(h.Routes())
-	srv.Config.WriteTimeout = 10 * time.Second
-	srv.Start()
-	if err := cs.hub.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h.StopChats(sctx)
-		cancel()
-		cs.hub.Close()
-		srv.Close()
-	})
-	cs.site = &site{t: t, srv: srv, store: st}
+	cs.site = startSite(t, sc)
 	return cs
-}
-
-// runJobs runs a job runner for one tenant's jobs (parallel tests never
-// take each other's), stopped at cleanup.
-func (cs *chatSite) runJobs(slug string) {
-	t := cs.t
-	t.Helper()
-	r := jobs.New(cs.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, PollInterval: 50 * time.Millisecond,
-		Logger: cs.log, OnEventFunc: func(e jobs.Event) {
-			select {
-			case cs.events <- e:
-			default:
-			}
-		}})
-	cs.dirs.RegisterJobs(r)
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Stop(ctx)
-	})
 }
 
 // waitDirective waits, woken by the runner's events, until the

@@ -4,53 +4,23 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
-	"fleetprompt/views"
 )
 
 // newLiveSite is newSite with a running live hub. Sites built over the
 // same store are two app processes on one database.
 func newLiveSite(t *testing.T, st *store.Store) (*site, *live.Hub) {
 	t.Helper()
-	if st == nil {
-		st = storetest.Store(t)
-	}
-	assets, err := static.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rend, err := views.New(assets, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub := live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: quiet})
-	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: hub,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")})
-	srv := httptest.NewUnstartedServer(h.Routes())
-	srv.Config.WriteTimeout = 2 * time.Second // like app/serve.go: streams must outlive it
-	srv.Start()
-	if err := hub.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		hub.Close()
-		srv.Close()
-	})
-	return &site{t: t, srv: srv, store: st}, hub
+	s := startSite(t, siteConfig{store: st, live: true, writeTimeout: 2 * time.Second})
+	return s, s.hub
 }
 
 // liveEvent is one SSE event as a browser sees it.

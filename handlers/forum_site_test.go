@@ -1,76 +1,24 @@
 package handlers_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"fleetprompt/handlers"
-	"fleetprompt/jobs"
-	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
-	"fleetprompt/views"
 )
 
 // forumSite is a site whose handlers can request forum moderation
 // directives, and which runs a job runner per tenant on demand so tests
 // can wait for a directive to finish.
-type forumSite struct {
-	*site
-	dirs   *store.Directives
-	log    *slog.Logger
-	events chan jobs.Event
-}
+type forumSite struct{ *site }
 
 func newForumSite(t *testing.T) *forumSite {
 	t.Helper()
-	st := storetest.Store(t)
-	assets, err := static.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rend, err := views.New(assets, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dirs := store.NewDirectives(st, log)
-	store.RegisterForumDirectives(dirs)
-	h := handlers.New(handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: log,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")})
-	srv := httptest.NewServer(h.Routes())
-	t.Cleanup(srv.Close)
-	return &forumSite{site: &site{t: t, srv: srv, store: st}, dirs: dirs, log: log, events: make(chan jobs.Event, 1000)}
-}
-
-// runJobs starts a job runner limited to one tenant (so parallel tests
-// never take each other's jobs), stopped at cleanup.
-func (fs *forumSite) runJobs(slug string) {
-	t := fs.t
-	t.Helper()
-	r := jobs.New(fs.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, PollInterval: 50 * time.Millisecond,
-		Logger: fs.log, OnEventFunc: func(e jobs.Event) {
-			select {
-			case fs.events <- e:
-			default: // nobody waiting: the next status read sees the outcome
-			}
-		}})
-	fs.dirs.RegisterJobs(r)
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Stop(ctx)
-	})
+	return &forumSite{startSite(t, siteConfig{directives: store.RegisterForumDirectives})}
 }
 
 // tenantOf is the store handle of an organization by slug.

@@ -11,10 +11,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/gin-gonic/gin"
 
 	"fleetprompt/handlers"
+	"fleetprompt/handlers/live"
+	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -23,16 +28,43 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
-// site is a running app over a real database, for one test.
+// site is a running app over a real database, for one test, with the
+// parts a siteConfig asked for.
 type site struct {
-	t     *testing.T
-	srv   *httptest.Server
-	store *store.Store
+	t      *testing.T
+	srv    *httptest.Server
+	store  *store.Store
+	engine *gin.Engine
+	dirs   *store.Directives // nil unless siteConfig.directives
+	bus    *store.SignalBus  // nil unless siteConfig.bus
+	hub    *live.Hub         // nil unless siteConfig.live
+	log    *slog.Logger
+	events chan jobs.Event // the outcomes of runJobs' runners
 }
 
-func newSite(t *testing.T) *site {
+// siteConfig is what a test site adds to the bare app (newSite adds none).
+type siteConfig struct {
+	store *store.Store // nil: a pool on this package's test database
+	// directives registers executors on the site's registry; nil leaves
+	// the handlers without one.
+	directives func(*store.Directives)
+	bus        *store.SignalBus
+	live       bool        // run a live hub, as the app does
+	llm        *llm.Client // chat's provider; nil: the built-in responder
+	logTo      io.Writer   // nil: discard
+	// writeTimeout is the server's, as in app/serve.go (streams clear it).
+	writeTimeout time.Duration
+}
+
+func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
+
+// startSite builds the handlers like the app does and serves them.
+func startSite(t *testing.T, sc siteConfig) *site {
 	t.Helper()
-	st := storetest.Store(t)
+	st := sc.store
+	if st == nil {
+		st = storetest.Store(t)
+	}
 	assets, err := static.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +73,72 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SessionSecret: []byte("test-secret-test-secret-test-secret")})
-	srv := httptest.NewServer(h.Routes())
-	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: st}
+	if sc.logTo == nil {
+		sc.logTo = io.Discard
+	}
+	s := &site{t: t, store: st, bus: sc.bus, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000)}
+	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: sc.bus, LLM: sc.llm,
+		SessionSecret: []byte("test-secret-test-secret-test-secret")}
+	if sc.directives != nil {
+		s.dirs = store.NewDirectives(st, s.log)
+		sc.directives(s.dirs)
+		cfg.Directives = s.dirs
+	}
+	if sc.live {
+		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
+		cfg.Live = s.hub
+	}
+	h := handlers.New(cfg)
+	s.engine = h.Routes()
+	s.srv = httptest.NewUnstartedServer(s.engine)
+	s.srv.Config.WriteTimeout = sc.writeTimeout
+	s.srv.Start()
+	if s.hub != nil {
+		if err := s.hub.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		// Streams and streamed answers never end by themselves.
+		s.srv.CloseClientConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h.StopChats(ctx)
+		cancel()
+		if s.hub != nil {
+			s.hub.Close()
+		}
+		s.srv.Close()
+	})
+	return s
+}
+
+// runJobs starts a job runner for one tenant's jobs only (parallel tests
+// never take each other's), executing the site's directives and signal
+// fanout; stopped at cleanup. Outcomes go to s.events.
+func (s *site) runJobs(slug string) {
+	t := s.t
+	t.Helper()
+	r := jobs.New(s.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, PollInterval: 50 * time.Millisecond,
+		MaxWorkers: 4, Logger: s.log, OnEventFunc: func(e jobs.Event) {
+			select {
+			case s.events <- e:
+			default: // nobody waiting: the next read sees the outcome
+			}
+		}})
+	if s.dirs != nil {
+		s.dirs.RegisterJobs(r)
+	}
+	if s.bus != nil {
+		s.bus.RegisterJobs(r)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.Stop(ctx)
+	})
 }
 
 // client is one browser: its own cookie jar, redirects not followed so

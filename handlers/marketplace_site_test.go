@@ -1,35 +1,21 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"fleetprompt/handlers"
-	"fleetprompt/handlers/live"
-	"fleetprompt/jobs"
-	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
-	"fleetprompt/views"
 )
 
 // mktSite is a site whose handlers request marketplace directives, with a
 // job runner per tenant on demand so tests can wait for installs.
-type mktSite struct {
-	*site
-	dirs   *store.Directives
-	log    *slog.Logger
-	events chan jobs.Event
-}
+type mktSite struct{ *site }
 
 func newMktSite(t *testing.T) *mktSite { return buildMktSite(t, false) }
 
@@ -38,59 +24,7 @@ func newLiveMktSite(t *testing.T) *mktSite { return buildMktSite(t, true) }
 
 func buildMktSite(t *testing.T, withLive bool) *mktSite {
 	t.Helper()
-	st := storetest.Store(t)
-	assets, err := static.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rend, err := views.New(assets, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dirs := store.NewDirectives(st, log)
-	store.RegisterMarketplaceDirectives(dirs)
-	cfg := handlers.Config{Store: st, Directives: dirs, Views: rend, Assets: assets, Logger: log,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")}
-	var hub *live.Hub
-	if withLive {
-		hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: log})
-		cfg.Live = hub
-	}
-	srv := httptest.NewServer(handlers.New(cfg).Routes())
-	if hub != nil {
-		if err := hub.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			srv.CloseClientConnections()
-			hub.Close()
-		})
-	}
-	t.Cleanup(srv.Close)
-	return &mktSite{site: &site{t: t, srv: srv, store: st}, dirs: dirs, log: log, events: make(chan jobs.Event, 1000)}
-}
-
-// runJobs starts a runner limited to one tenant's jobs, stopped at cleanup.
-func (ms *mktSite) runJobs(slug string) {
-	t := ms.t
-	t.Helper()
-	r := jobs.New(ms.store.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, PollInterval: 50 * time.Millisecond,
-		MaxWorkers: 4, Logger: ms.log, OnEventFunc: func(e jobs.Event) {
-			select {
-			case ms.events <- e:
-			default: // nobody waiting: the next read sees the outcome
-			}
-		}})
-	ms.dirs.RegisterJobs(r)
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Stop(ctx)
-	})
+	return &mktSite{startSite(t, siteConfig{directives: store.RegisterMarketplaceDirectives, live: withLive})}
 }
 
 func (ms *mktSite) tenant(slug string) store.Tenant {
