@@ -23,18 +23,16 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"fleetprompt/bench/benchdb"
 	"fleetprompt/jobs"
 	"fleetprompt/store"
-	"fleetprompt/store/pgcluster"
 )
 
 func main() {
@@ -52,7 +50,7 @@ func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	dsn, stop, err := database(ctx, *fast, log)
+	dsn, stop, err := benchdb.Open(ctx, "fp_bench_install", benchdb.Options{Fast: *fast, Logger: log})
 	if err != nil {
 		fail(err)
 	}
@@ -253,65 +251,6 @@ func verify(ctx context.Context, st *store.Store, orgs []benchOrg, n, agentsPerT
 		return fmt.Errorf("%d packages with a wrong install count", wrong)
 	}
 	return nil
-}
-
-// database returns the DSN of a fresh, migrated bench database and a
-// function that drops it and stops any server the bench started.
-func database(ctx context.Context, fast bool, log *slog.Logger) (string, func(), error) {
-	base := os.Getenv("DATABASE_URL")
-	stopServer := func() {}
-	if base == "" {
-		dir, err := os.MkdirTemp("", "fp-bench-install-")
-		if err != nil {
-			return "", nil, err
-		}
-		os.Chmod(dir, 0o755) // the postgres system user (when we run as root) must reach it
-		c := &pgcluster.Cluster{Dir: filepath.Join(dir, "pg"), Fast: fast, MaxConnections: 200, Logger: log}
-		fmt.Printf("starting a private PostgreSQL (fsync %v; set DATABASE_URL to use another)\n", !fast)
-		if err := c.Start(ctx); err != nil {
-			os.RemoveAll(dir)
-			return "", nil, err
-		}
-		base = c.DSN("postgres")
-		stopServer = func() { c.Stop(); os.RemoveAll(dir) }
-	}
-	admin, err := store.Open(ctx, base, 2)
-	if err != nil {
-		stopServer()
-		return "", nil, err
-	}
-	admin.ExecContext(ctx, `DROP DATABASE IF EXISTS fp_bench_install WITH (FORCE)`)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE fp_bench_install`); err != nil {
-		stopServer()
-		return "", nil, fmt.Errorf("create bench database: %w", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		stopServer()
-		return "", nil, fmt.Errorf("DATABASE_URL must be a postgres:// URL: %w", err)
-	}
-	u.Path = "/fp_bench_install"
-	dsn := u.String()
-	stop := func() {
-		admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS fp_bench_install WITH (FORCE)`)
-		admin.Close()
-		stopServer()
-	}
-	db, err := store.Open(ctx, dsn, 4)
-	if err != nil {
-		stop()
-		return "", nil, err
-	}
-	defer db.Close()
-	s, err := store.New(db, 4)
-	if err == nil {
-		_, err = s.Migrate(ctx)
-	}
-	if err != nil {
-		stop()
-		return "", nil, fmt.Errorf("migrate bench database: %w", err)
-	}
-	return dsn, stop, nil
 }
 
 func fail(err error) {

@@ -18,14 +18,13 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
 
+	"fleetprompt/bench/benchdb"
 	"fleetprompt/store"
-	"fleetprompt/store/pgcluster"
 )
 
 func main() {
@@ -101,60 +100,16 @@ func main() {
 
 // database returns the DSN of a fresh, migrated bench database (our
 // tables and River's) and a function that drops it and stops any server
-// the bench started.
+// the bench started. The server is durable, as the app's embedded one.
 func database(ctx context.Context, log *slog.Logger) (string, func(), error) {
-	base := os.Getenv("DATABASE_URL")
-	stopServer := func() {}
-	if base == "" {
-		dir, err := os.MkdirTemp("", "fp-bench-jobs-")
-		if err != nil {
-			return "", nil, err
-		}
-		// The postgres system user (when we run as root) must reach it.
-		os.Chmod(dir, 0o755)
-		c := &pgcluster.Cluster{Dir: filepath.Join(dir, "pg"), Logger: log}
-		fmt.Println("starting a private PostgreSQL (set DATABASE_URL to use another)")
-		if err := c.Start(ctx); err != nil {
-			os.RemoveAll(dir)
-			return "", nil, err
-		}
-		base = c.DSN("postgres")
-		stopServer = func() { c.Stop(); os.RemoveAll(dir) }
-	}
-	admin, err := store.Open(ctx, base, 2)
+	dsn, stop, err := benchdb.Open(ctx, "fp_bench_jobs", benchdb.Options{Logger: log})
 	if err != nil {
-		stopServer()
 		return "", nil, err
 	}
-	admin.ExecContext(ctx, `DROP DATABASE IF EXISTS fp_bench_jobs WITH (FORCE)`)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE fp_bench_jobs`); err != nil {
-		stopServer()
-		return "", nil, fmt.Errorf("create bench database: %w", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		stopServer()
-		return "", nil, fmt.Errorf("DATABASE_URL must be a postgres:// URL: %w", err)
-	}
-	u.Path = "/fp_bench_jobs"
-	dsn := u.String()
-	stop := func() {
-		admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS fp_bench_jobs WITH (FORCE)`)
-		admin.Close()
-		stopServer()
-	}
-	db, err := store.Open(ctx, dsn, 4)
-	if err != nil {
-		stop()
-		return "", nil, err
-	}
-	defer db.Close()
-	findPostmaster(ctx, admin)
-	s, err := store.New(db, 4)
+	db, err := store.Open(ctx, dsn, 2)
 	if err == nil {
-		_, err = s.Migrate(ctx)
-	}
-	if err == nil {
+		findPostmaster(ctx, db)
+		db.Close()
 		err = riverMigrate(ctx, dsn)
 	}
 	if err != nil {
