@@ -471,8 +471,14 @@ func TestAdminSignalReplayRedelivers(t *testing.T) {
 	as.waitDelivery(first, 1)
 	as.waitDelivery(second, 1)
 
-	// One signal.
-	r := o.admin.post("/admin/signals/replay", url.Values{"seq": {strconv.FormatInt(first, 10)}, "return_to": {"/admin/signals?name=member.*"}})
+	// One signal, through the row's form as the page renders it.
+	form := o.admin.get("/admin/signals?name=member.*").doc(t).Find(`form:has([data-testid=signal-replay])`).FilterFunction(func(_ int, f *goquery.Selection) bool {
+		return f.Find(`input[name=seq]`).AttrOr("value", "") == strconv.FormatInt(first, 10)
+	})
+	if form.Length() != 1 || form.AttrOr("action", "") != "/admin/signals/replay" {
+		t.Fatalf("no replay form for signal %d", first)
+	}
+	r := o.admin.post("/admin/signals/replay", url.Values{"seq": {strconv.FormatInt(first, 10)}, "return_to": {form.Find(`input[name=return_to]`).AttrOr("value", "")}})
 	wantStatus(t, r, http.StatusSeeOther)
 	if loc := r.Header.Get("Location"); loc != "/admin/signals?name=member.*" {
 		t.Errorf("redirect %q", loc)
