@@ -147,16 +147,25 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	}
 }
 
-// textOf returns the trimmed text of the first element matching css.
+// textOf returns the trimmed text of the first element matching css. A
+// live swap can replace the element between finding and reading it (the
+// protocol then answers "No node with given id found"), so it looks again
+// a few times before failing.
 func textOf(t *testing.T, ctx context.Context, css string) string {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", css, err)
+	var err error
+	for try := 0; try < 20; try++ {
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		var s string
+		s, err = chromedp.Run(sctx, chromedp.Text(chromedp.CSS(css)))
+		cancel()
+		if err == nil {
+			return strings.TrimSpace(s)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return strings.TrimSpace(s)
+	t.Fatalf("text of %s: %v", css, err)
+	return ""
 }
 
 // disableJS turns script execution off in the tab, as a browser with
