@@ -102,7 +102,7 @@ func (h *Handler) conversationData(ctx context.Context, t store.Tenant, a *auth,
 	}
 	// Read before the messages, so an event racing this read is sent
 	// again (and skipped by element id), never lost.
-	seq, err := h.store.ForumPageSeq(ctx, t)
+	seq, err := h.store.LatestSignalSeq(ctx, t)
 	if err != nil {
 		return chatPageData{}, err
 	}

@@ -60,6 +60,16 @@ func (h *Handler) events(c *gin.Context) error {
 			return nil
 		}
 		req.After, req.Resume = n, true
+	} else {
+		// No cursor: the stream starts now. The latest seq is read before
+		// subscribing and replayed after, so a signal committed in between
+		// is sent, and one whose notification arrives late is not sent as
+		// if it were new.
+		n, err := h.store.LatestSignalSeq(ctx, t)
+		if err != nil {
+			return err
+		}
+		req.After, req.Resume = n, true
 	}
 	if err := h.live.Serve(c.Writer, c.Request, req); errors.Is(err, live.ErrClosed) {
 		c.String(http.StatusServiceUnavailable, "shutting down")

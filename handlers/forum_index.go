@@ -49,7 +49,7 @@ func (h *Handler) forumCategory(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	// The seq first: an event racing this render is then sent again at
 	// worst (and skipped by element id), never lost.
-	seq, err := h.store.ForumPageSeq(ctx, t)
+	seq, err := h.store.LatestSignalSeq(ctx, t)
 	if err != nil {
 		return err
 	}

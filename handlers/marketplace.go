@@ -38,7 +38,7 @@ func (h *Handler) marketplace(c *gin.Context) error {
 	f.Normalize()
 	// The seq first: an install finishing while the page renders is at
 	// worst sent again, never missed.
-	seq, err := h.store.ForumPageSeq(ctx, tenant(c))
+	seq, err := h.store.LatestSignalSeq(ctx, tenant(c))
 	if err != nil {
 		return err
 	}

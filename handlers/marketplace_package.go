@@ -36,7 +36,7 @@ func (h *Handler) marketplacePackage(c *gin.Context) error {
 func (h *Handler) renderPackage(c *gin.Context, status int, block, slug string, form *views.Form, installErr string) error {
 	ctx := c.Request.Context()
 	a := authOf(c)
-	seq, err := h.store.ForumPageSeq(ctx, tenant(c))
+	seq, err := h.store.LatestSignalSeq(ctx, tenant(c))
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 type ThreadView struct {
 	// Seq is the tenant's latest signal seq, read in the same snapshot as
 	// the thread and before the posts and the audit trail, so the page's
-	// live stream resumes from it and misses nothing (see ForumPageSeq).
+	// live stream resumes from it and misses nothing (see LatestSignalSeq).
 	Seq    int64
 	Thread ForumThread
 	Posts  []ForumPost

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"html/template"
 	"regexp"
 	"strconv"
@@ -184,19 +183,6 @@ func checkPostContent(v *ValidationError, field, body string) {
 	case n > MaxPostContent:
 		v.Add(field, "is too long: at most 20,000 characters (this is "+strconv.Itoa(n)+")")
 	}
-}
-
-// ForumPageSeq is the tenant's latest signal seq. A live page embeds the
-// seq it was rendered at so its event stream resumes from there: read it
-// before the page's data, so an event racing the render is at worst sent
-// again (and skipped by element id), never lost.
-func (s *Store) ForumPageSeq(ctx context.Context, t Tenant) (int64, error) {
-	var seq int64
-	err := s.DB.GetContext(ctx, &seq, t.SQL(`SELECT coalesce(max(seq), 0) FROM {tenant}.signals`))
-	if err != nil {
-		return 0, fmt.Errorf("read latest signal seq: %w", err)
-	}
-	return seq, nil
 }
 
 // forumFact is one forum signal, emitted in the caller's transaction.

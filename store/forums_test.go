@@ -562,16 +562,16 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 	}
 }
 
-func TestForumPageSeqIsTheLatestSignal(t *testing.T) {
+func TestLatestSignalSeqIsTheLatestSignal(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)
 	ctx := context.Background()
-	before, err := f.s.ForumPageSeq(ctx, f.t)
+	before, err := f.s.LatestSignalSeq(ctx, f.t)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.thread(t, "Seq")
-	after, _ := f.s.ForumPageSeq(ctx, f.t)
+	after, _ := f.s.LatestSignalSeq(ctx, f.t)
 	if after != before+2 { // forum.thread.created, forum.post.created
 		t.Errorf("seq %d → %d", before, after)
 	}

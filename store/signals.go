@@ -684,3 +684,16 @@ func (b *SignalBus) replayJob(ctx context.Context, j *jobs.Job) error {
 	b.log.Info("replayed undelivered signals", "window", window, "tenants", rep.Tenants, "signals", rep.Signals, "enqueued", rep.Enqueued)
 	return nil
 }
+
+// LatestSignalSeq is the tenant's latest signal seq. A live page embeds the
+// seq it was rendered at so its event stream resumes from there: read it
+// before the page's data, so an event racing the render is at worst sent
+// again (and skipped by element id), never lost.
+func (s *Store) LatestSignalSeq(ctx context.Context, t Tenant) (int64, error) {
+	var seq int64
+	err := s.DB.GetContext(ctx, &seq, t.SQL(`SELECT coalesce(max(seq), 0) FROM {tenant}.signals`))
+	if err != nil {
+		return 0, fmt.Errorf("read latest signal seq: %w", err)
+	}
+	return seq, nil
+}
