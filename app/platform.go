@@ -7,32 +7,53 @@ import (
 	"time"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/activity"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/signal"
 	"fleetprompt/store"
 )
 
-// platform is the background half of FleetPrompt: the signal bus, the
-// directive registry, the job runner that executes both, and cron.
+// platform is the background half of FleetPrompt: the engines (directives,
+// signal subscribers), the job runner that carries their work, and cron.
 type platform struct {
-	bus    *store.SignalBus
-	dirs   *store.Directives
+	dirs   *directive.Engine
+	bus    *signal.Bus
 	runner *jobs.Runner
 	cron   *jobs.Cron // nil in a worker-only process
 }
 
-// newPlatform wires every job kind, signal handler and directive executor.
+// directiveKinds is the table of directive kinds: what can be requested,
+// by whom, and what runs it. Adding a kind is an entry in its area's list
+// plus its RunFunc.
+func directiveKinds(st *store.Store) []directive.Kind {
+	var kinds []directive.Kind
+	kinds = append(kinds, executor.Marketplace(st)...)
+	kinds = append(kinds, executor.Forum(st)...)
+	return kinds
+}
+
+// subscribers are the signal subscribers, in one list.
+func subscribers(st *store.Store) []signal.Subscriber {
+	return []signal.Subscriber{
+		activity.Subscriber(st), // daily counts for the dashboard
+	}
+}
+
+// newPlatform wires every engine, kind, subscriber and job kind.
 // Registration happens here, in one place, before anything starts.
 func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *slog.Logger) (*platform, error) {
 	p := &platform{
-		bus:  store.NewSignalBus(st, log),
-		dirs: store.NewDirectives(st, log),
+		dirs: directive.New(st, log, directiveKinds(st)...),
+		bus:  signal.New(signal.Config{Store: st, DSN: dsn, Logger: log}),
 	}
-	store.RegisterForumDirectives(p.dirs)
-	store.RegisterChatDirectives(p.dirs)
-	store.RegisterMarketplaceDirectives(p.dirs)
+	for _, s := range subscribers(st) {
+		p.bus.Subscribe(s)
+	}
 
 	p.runner = jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: cfg.Workers, Logger: log})
-	p.bus.RegisterJobs(p.runner)
 	p.dirs.RegisterJobs(p.runner)
+	p.runner.Handle(jobs.KindReplaySignals, p.bus.CatchUpJob)
 	p.runner.Handle(jobs.KindDeleteSessions, jobs.CleanupHandler("expired sessions", st.DeleteExpiredSessions, log))
 
 	if withCron {
@@ -49,14 +70,18 @@ func (p *platform) start(ctx context.Context) error {
 	if err := p.runner.Start(ctx); err != nil {
 		return err
 	}
+	if err := p.bus.Start(ctx); err != nil {
+		return err
+	}
 	if p.cron != nil {
 		return p.cron.Start(ctx)
 	}
 	return nil
 }
 
-// stop ends cron first (nothing new is enqueued), then lets in-flight jobs
-// finish for up to grace before releasing them to another worker.
+// stop ends cron first (nothing new is enqueued), then the subscribers,
+// then lets in-flight jobs finish for up to grace before releasing them
+// to another worker.
 func (p *platform) stop(log *slog.Logger, grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -64,6 +89,9 @@ func (p *platform) stop(log *slog.Logger, grace time.Duration) {
 		if err := p.cron.Stop(ctx); err != nil {
 			log.Warn("cron stop", "err", err)
 		}
+	}
+	if err := p.bus.Stop(ctx); err != nil {
+		log.Warn("signal subscribers stop", "err", err)
 	}
 	if err := p.runner.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("job runner stop", "err", err)

@@ -30,11 +30,7 @@ func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune 
 		t.Fatal(err)
 	}
 	cs := &chatSite{}
-	sc := siteConfig{store: st, live: true, writeTimeout: 10 * time.Second, directives: func(d *store.Directives) {
-		store.RegisterMarketplaceDirectives(d)
-		store.RegisterForumDirectives(d)
-		store.RegisterChatDirectives(d)
-	}}
+	sc := siteConfig{store: st, live: true, writeTimeout: 10 * time.Second, directives: allKinds}
 	if os.Getenv("CHAT_TEST_LOG") != "" {
 		sc.logTo = os.Stderr
 	}

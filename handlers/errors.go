@@ -65,14 +65,20 @@ func (h *Handler) fail(c *gin.Context, err error) {
 	h.render(c, page.Status, "error", "content", h.page(c, page.Heading, page))
 }
 
+func viewMembership(m store.Membership) views.Membership {
+	return views.Membership{OrgID: m.OrgID, OrgName: m.OrgName, OrgSlug: m.OrgSlug, OrgTier: m.OrgTier, Role: m.Role}
+}
+
 // page builds the data every template gets.
 func (h *Handler) page(c *gin.Context, title string, data any) *views.Page {
 	p := &views.Page{Title: title, Path: c.Request.URL.Path, Data: data}
 	if a := authOf(c); a != nil {
 		p.User = &views.User{ID: a.Session.UserID, Name: a.Session.Name, Email: a.Session.Email}
-		p.Orgs = a.Session.Memberships
+		for _, m := range a.Session.Memberships {
+			p.Orgs = append(p.Orgs, viewMembership(m))
+		}
 		if a.HasOrg {
-			m := a.Member
+			m := viewMembership(a.Member)
 			p.Org = &m
 		}
 		p.Flashes = h.takeFlashes(c)

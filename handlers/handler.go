@@ -12,6 +12,8 @@ import (
 
 	"fleetprompt/handlers/live"
 	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/signal"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -20,9 +22,9 @@ import (
 // Config holds the handlers' dependencies and settings.
 type Config struct {
 	Store *store.Store
-	// Directives requests directives (install, moderation); its executors
-	// are registered by the app at boot.
-	Directives *store.Directives
+	// Directives is the directive engine: its table of kinds names what
+	// can be requested and how it shows while pending.
+	Directives *directive.Engine
 	Views      *views.Renderer
 	Assets     *static.Assets
 	Logger     *slog.Logger
@@ -36,9 +38,9 @@ type Config struct {
 	// Live serves GET /events and ends a session's streams at sign-out;
 	// nil leaves /events a 404 (tests that need no live layer).
 	Live *live.Hub
-	// Signals replays signals to their handlers from the admin's signals
-	// page; nil makes a replay fail (tests that need none).
-	Signals *store.SignalBus
+	// Signals replays signals to their subscribers from the admin's
+	// signals page; nil makes a replay fail (tests that need none).
+	Signals *signal.Bus
 	// LLM is the chat's model provider (llm.New from LLM_BASE_URL,
 	// LLM_API_KEY, LLM_MODEL); nil or unconfigured, chat answers with its
 	// built-in responder. Call Handler.StopChats at shutdown.
@@ -48,7 +50,7 @@ type Config struct {
 // Handler serves every route.
 type Handler struct {
 	store    *store.Store
-	dirs     *store.Directives
+	dirs     *directive.Engine
 	views    *views.Renderer
 	assets   *static.Assets
 	log      *slog.Logger
@@ -57,7 +59,7 @@ type Handler struct {
 	throttle *throttle
 	health   func(ctx context.Context) map[string]any
 	live     *live.Hub
-	signals  *store.SignalBus
+	signals  *signal.Bus
 	chat     *chatState
 	// sessions and threads are the session and thread-page caches; nil
 	// without a live hub (session_cache.go, thread_cache.go).

@@ -97,7 +97,7 @@ func newOrgB(as *adminSite) *orgB {
 		"Installation "+b.marker, b.installationID); err != nil {
 		t.Fatal(err)
 	}
-	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID})
+	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,9 @@ import (
 	"fleetprompt/handlers/live"
 	"fleetprompt/handlers/llm"
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/signal"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -35,28 +38,36 @@ type site struct {
 	srv    *httptest.Server
 	store  *store.Store
 	engine *gin.Engine
-	dirs   *store.Directives // nil unless siteConfig.directives
-	bus    *store.SignalBus  // nil unless siteConfig.bus
+	dirs   *directive.Engine // its kinds are siteConfig.directives'
+	bus    *signal.Bus       // unstarted: the admin's replays; runJobs delivers
 	hub    *live.Hub         // nil unless siteConfig.live
 	log    *slog.Logger
 	events chan jobs.Event // the outcomes of runJobs' runners
+
+	subscribers []signal.Subscriber
 }
 
 // siteConfig is what a test site adds to the bare app (newSite adds none).
 type siteConfig struct {
 	store *store.Store // nil: a pool on this package's test database
-	// directives registers executors on the site's registry; nil leaves
-	// the handlers without one.
-	directives func(*store.Directives)
-	bus        *store.SignalBus
-	live       bool        // run a live hub, as the app does
-	llm        *llm.Client // chat's provider; nil: the built-in responder
-	logTo      io.Writer   // nil: discard
+	// directives lists the directive kinds the site's engine knows; nil
+	// leaves it with none.
+	directives func(*store.Store) []directive.Kind
+	// subscribers are signal subscribers that runJobs runs for its tenant.
+	subscribers []signal.Subscriber
+	live        bool        // run a live hub, as the app does
+	llm         *llm.Client // chat's provider; nil: the built-in responder
+	logTo       io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
 	writeTimeout time.Duration
 }
 
 func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
+
+// allKinds is every directive kind the app has (app/platform.go).
+func allKinds(st *store.Store) []directive.Kind {
+	return append(executor.Marketplace(st), executor.Forum(st)...)
+}
 
 // startSite builds the handlers like the app does and serves them.
 func startSite(t *testing.T, sc siteConfig) *site {
@@ -76,14 +87,18 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	if sc.logTo == nil {
 		sc.logTo = io.Discard
 	}
-	s := &site{t: t, store: st, bus: sc.bus, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000)}
-	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: sc.bus, LLM: sc.llm,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")}
+	s := &site{t: t, store: st, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000), subscribers: sc.subscribers}
+	var kinds []directive.Kind
 	if sc.directives != nil {
-		s.dirs = store.NewDirectives(st, s.log)
-		sc.directives(s.dirs)
-		cfg.Directives = s.dirs
+		kinds = sc.directives(st)
 	}
+	s.dirs = directive.New(st, s.log, kinds...)
+	s.bus = signal.New(signal.Config{Store: st, Logger: s.log})
+	for _, sub := range sc.subscribers {
+		s.bus.Subscribe(sub)
+	}
+	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
+		Directives: s.dirs, SessionSecret: []byte("test-secret-test-secret-test-secret")}
 	if sc.live {
 		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub
@@ -113,8 +128,9 @@ func startSite(t *testing.T, sc siteConfig) *site {
 }
 
 // runJobs starts a job runner for one tenant's jobs only (parallel tests
-// never take each other's), executing the site's directives and signal
-// fanout; stopped at cleanup. Outcomes go to s.events.
+// never take each other's), executing the site's directives, and the
+// site's signal subscribers for that tenant; stopped at cleanup. Job
+// outcomes go to s.events.
 func (s *site) runJobs(slug string) {
 	t := s.t
 	t.Helper()
@@ -125,18 +141,21 @@ func (s *site) runJobs(slug string) {
 			default: // nobody waiting: the next read sees the outcome
 			}
 		}})
-	if s.dirs != nil {
-		s.dirs.RegisterJobs(r)
-	}
-	if s.bus != nil {
-		s.bus.RegisterJobs(r)
-	}
+	s.dirs.RegisterJobs(r)
 	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bus := signal.New(signal.Config{Store: s.store, DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, Logger: s.log})
+	for _, sub := range s.subscribers {
+		bus.Subscribe(sub)
+	}
+	if err := bus.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		bus.Stop(ctx)
 		r.Stop(ctx)
 	})
 }

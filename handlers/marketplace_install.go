@@ -41,9 +41,9 @@ func (h *Handler) requestPackageDirective(c *gin.Context, uninstall bool) error 
 	returnTo := localPath(c.PostForm("return_to"), "/marketplace")
 	var err error
 	if uninstall {
-		_, _, err = h.store.RequestUninstall(ctx, h.dirs, t, store.UninstallRequest{Slug: slug, IdempotencyKey: key, UserID: a.Session.UserID, Purge: formBool(c.PostForm("purge"))})
+		_, _, err = h.store.RequestUninstall(ctx, t, store.UninstallRequest{Slug: slug, IdempotencyKey: key, UserID: a.Session.UserID, Purge: formBool(c.PostForm("purge"))})
 	} else {
-		_, _, err = h.store.RequestInstall(ctx, h.dirs, t, store.InstallRequest{Slug: slug, IdempotencyKey: key, UserID: a.Session.UserID})
+		_, _, err = h.store.RequestInstall(ctx, t, store.InstallRequest{Slug: slug, IdempotencyKey: key, UserID: a.Session.UserID})
 	}
 	var v *store.ValidationError
 	if errors.As(err, &v) {

@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -72,8 +73,7 @@ func childMain(mode string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		dirs := store.NewDirectives(st, log)
-		dirs.Register(kind, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+		dirs := directive.New(st, log, directive.Kind{Name: kind, Title: "Die", Pending: "Dying", Run: func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 			if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID); err != nil {
 				return nil, err
 			}
@@ -81,7 +81,7 @@ func childMain(mode string) int {
 			fmt.Printf("executing %s\n", d.ID)
 			out.Unlock()
 			select {}
-		})
+		}})
 		dirs.RegisterJobs(r)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child mode", mode)

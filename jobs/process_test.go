@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -242,14 +243,14 @@ func TestKilledWorkerProcessDirectiveHasItsEffectOnce(t *testing.T) {
 	kindName := "test.kill" + slug[4:]
 	c := startChild(t, "directive:"+kindName)
 
-	dirs := store.NewDirectives(s, quietLogger())
 	var calls atomic.Int32
-	dirs.Register(kindName, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
-		calls.Add(1)
-		_, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID)
-		return nil, err
-	})
-	dir, _, err := dirs.Request(ctx, tn, store.DirectiveRequest{Kind: kindName, UserID: u.ID})
+	dirs := directive.New(s, quietLogger(), directive.Kind{Name: kindName, Title: "Count", Pending: "Counting",
+		Run: func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+			calls.Add(1)
+			_, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID)
+			return nil, err
+		}})
+	dir, _, err := s.RequestDirective(ctx, tn, store.DirectiveRequest{Kind: kindName, UserID: u.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

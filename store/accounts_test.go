@@ -32,7 +32,7 @@ func TestRegisterCreatesTenantSchemaWithTables(t *testing.T) {
 	if err := s.DB.SelectContext(ctx, &tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, "org_"+slug); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"agents", "directives", "forum_categories", "forum_posts", "forum_threads", "package_installations", "schema_migrations", "signal_deliveries", "signals", "tenant_skills"}
+	want := []string{"activity_daily", "agents", "directives", "forum_categories", "forum_posts", "forum_threads", "package_installations", "schema_migrations", "signals", "tenant_skills"}
 	for _, w := range want {
 		if !contains(tables, w) {
 			t.Errorf("tenant schema lacks table %s (has %v)", w, tables)

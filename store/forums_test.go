@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -286,15 +287,14 @@ func TestThreadListsPaginate(t *testing.T) {
 // tests wait for a directive to finish by the runner's event hook.
 type moderation struct {
 	f      *forumFixture
-	d      *store.Directives
+	d      *directive.Engine
 	events chan jobs.Event
 }
 
 func newModeration(t *testing.T, f *forumFixture) *moderation {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := store.NewDirectives(f.s, log)
-	store.RegisterForumDirectives(d)
+	d := directive.New(f.s, log, executor.Forum(f.s)...)
 	m := &moderation{f: f, d: d, events: make(chan jobs.Event, 100)}
 	r := jobs.New(f.s.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{f.t.Schema()}, PollInterval: 50 * time.Millisecond,
 		Logger: log, OnEventFunc: func(e jobs.Event) {
@@ -318,7 +318,7 @@ func newModeration(t *testing.T, f *forumFixture) *moderation {
 func (m *moderation) do(t *testing.T, kind string, target store.ForumModeration, key string) store.Directive {
 	t.Helper()
 	ctx := context.Background()
-	dir, _, err := m.d.RequestForumModeration(ctx, m.f.t, m.f.user, kind, target, key)
+	dir, _, err := m.f.s.RequestForumModeration(ctx, m.f.t, m.f.user, kind, target, key)
 	if err != nil {
 		t.Fatalf("request %s: %v", kind, err)
 	}
@@ -373,7 +373,7 @@ func TestLockUnlockLockThroughDirectives(t *testing.T) {
 		t.Errorf("reply to a locked thread: %q", msg)
 	}
 	// A resent form (same key) returns the directive it made: no new one.
-	again, created, err := m.d.Request(ctx, f.t, store.DirectiveRequest{Kind: store.DirectiveThreadLock, Payload: target, IdempotencyKey: "key-c",
+	again, created, err := f.s.RequestDirective(ctx, f.t, store.DirectiveRequest{Kind: store.DirectiveThreadLock, Payload: target, IdempotencyKey: "key-c",
 		UserID: f.user, Subject: store.Subject{Type: store.SubjectForumThread, ID: th.ID}})
 	if err != nil || created || again.Status != store.DirectiveSucceeded {
 		t.Errorf("resent lock: created %v status %s err %v", created, again.Status, err)
@@ -609,11 +609,9 @@ func TestReplySignalMatchesFirstPostSignal(t *testing.T) {
 	if a, b := shape(sigs[0], first.ID), shape(sigs[1], reply.ID); a != b {
 		t.Errorf("first post's signal %s, reply's %s", a, b)
 	}
-	for _, sg := range sigs {
-		var jobs int
-		if err := f.s.DB.GetContext(ctx, &jobs, `SELECT count(*) FROM jobs WHERE kind = $1 AND unique_key = $2 AND args->>'seq' = $3`,
-			store.SignalFanoutJob, fmt.Sprintf("signal:%s:%d", f.t.Schema(), sg.Seq), fmt.Sprint(sg.Seq)); err != nil || jobs != 1 {
-			t.Errorf("signal %d: %d fanout jobs, %v", sg.Seq, jobs, err)
-		}
+	// Both went out alike, as a row and a NOTIFY: neither queued a job.
+	var queued int
+	if err := f.s.DB.GetContext(ctx, &queued, `SELECT count(*) FROM jobs WHERE tenant_schema = $1`, f.t.Schema()); err != nil || queued != 0 {
+		t.Errorf("%d jobs queued by a thread and a reply, %v", queued, err)
 	}
 }

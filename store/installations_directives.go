@@ -67,13 +67,13 @@ func packageBySlugTx(ctx context.Context, tx *sqlx.Tx, slug string) (Package, er
 // installEvent is one step of an install, emitted as a signal.
 type installEvent struct{ name, status string }
 
-// executeInstall is the body of a package.install directive, run inside
+// InstallPackageTx is the body of a package.install directive, run inside
 // the directive's transaction: the installation, the agents, the skills,
 // the install count and the signals all commit together with the
 // directive's success, or not at all. A refusal (unpublished, version
 // moved on, tier, agent limit) is returned as a *ValidationError, which
 // the directive runner records as a permanent failure.
-func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (InstallResult, error) {
+func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (InstallResult, error) {
 	var res InstallResult
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
@@ -171,13 +171,13 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 	return res, nil
 }
 
-// installFailed records a failed install in the transaction that marks
+// RecordInstallFailureTx records a failed install in the transaction that marks
 // the directive failed for good (the executor's one rolled back): the
 // installation, if there is one, shows the error, and
 // package.installation.failed says so. A package never
 // installed gets no installation row just to hold the error; the
 // directive keeps it.
-func (s *Store) installFailed(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error {
+func (s *Store) RecordInstallFailureTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error {
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
 		return err
@@ -205,12 +205,12 @@ func failureMessage(err error) string {
 	return err.Error()
 }
 
-// executeUninstall is the body of a package.uninstall directive: it
+// UninstallPackageTx is the body of a package.uninstall directive: it
 // removes the installation (and the skills only it brought) and, with
 // purge, the agents the package created, in the directive's transaction.
 // Uninstalling what is not installed succeeds with nothing to do, so a
 // retried or repeated uninstall is harmless.
-func (s *Store) executeUninstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (UninstallResult, error) {
+func (s *Store) UninstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (UninstallResult, error) {
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
 		return UninstallResult{}, jobs.Permanent(err)
@@ -303,13 +303,13 @@ type UninstallRequest struct {
 // directive, its job, directive.requested and package.install.requested
 // commit together. Re-sending the same idempotency key returns the
 // directive it made (created false) without judging the request again.
-func (s *Store) RequestInstall(ctx context.Context, dirs *Directives, t Tenant, r InstallRequest) (dir Directive, created bool, err error) {
+func (s *Store) RequestInstall(ctx context.Context, t Tenant, r InstallRequest) (dir Directive, created bool, err error) {
 	p, err := s.PackageBySlug(ctx, r.Slug)
 	if err != nil {
 		return dir, false, err
 	}
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		dir, created, err = dirs.RequestTx(ctx, tx, t, DirectiveRequest{
+		dir, created, err = s.RequestDirectiveTx(ctx, tx, t, DirectiveRequest{
 			Kind: DirectivePackageInstall, Payload: PackageDirective{Slug: p.Slug, Version: p.Version},
 			IdempotencyKey: r.IdempotencyKey, UserID: r.UserID, Subject: Subject{Type: "package", ID: p.Slug},
 		})
@@ -330,13 +330,13 @@ func (s *Store) RequestInstall(ctx context.Context, dirs *Directives, t Tenant, 
 // RequestUninstall asks for a package.uninstall directive, like
 // RequestInstall. Uninstalling a package that has no installation is
 // refused.
-func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant, r UninstallRequest) (dir Directive, created bool, err error) {
+func (s *Store) RequestUninstall(ctx context.Context, t Tenant, r UninstallRequest) (dir Directive, created bool, err error) {
 	p, err := s.PackageBySlug(ctx, r.Slug)
 	if err != nil {
 		return dir, false, err
 	}
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		dir, created, err = dirs.RequestTx(ctx, tx, t, DirectiveRequest{
+		dir, created, err = s.RequestDirectiveTx(ctx, tx, t, DirectiveRequest{
 			Kind: DirectivePackageUninstall, Payload: PackageDirective{Slug: p.Slug, Purge: r.Purge},
 			IdempotencyKey: r.IdempotencyKey, UserID: r.UserID, Subject: Subject{Type: "package", ID: p.Slug},
 		})
@@ -352,21 +352,4 @@ func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant
 			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "purge": r.Purge, "directive_id": dir.ID})
 	})
 	return dir, created, err
-}
-
-// RegisterMarketplaceDirectives registers the package.install and package.uninstall
-// executors on dirs, and what a failed install records on its
-// installation (package.installation.failed). The app calls it once at
-// boot, before the runner starts. A refusal found at execution (tier,
-// agent limit, unpublished) is a *ValidationError, which fails the
-// directive at once with the refusal's words.
-func RegisterMarketplaceDirectives(dirs *Directives) {
-	s := dirs.store
-	dirs.Register(DirectivePackageInstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
-		return s.executeInstall(ctx, tx, t, d)
-	})
-	dirs.OnFailure(DirectivePackageInstall, s.installFailed)
-	dirs.Register(DirectivePackageUninstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
-		return s.executeUninstall(ctx, tx, t, d)
-	})
 }

@@ -181,7 +181,7 @@ func (s *Store) seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error
 	if err := tx.GetContext(ctx, &announcements, t.SQL(`SELECT id FROM {tenant}.forum_categories WHERE slug = 'announcements'`)); err != nil {
 		return fmt.Errorf("seed: announcements category: %w", err)
 	}
-	th, _, err := s.createForumThreadTx(ctx, tx, t, userID, NewForumThread{CategoryID: announcements, Title: "Welcome to FleetPrompt",
+	th, _, err := s.CreateForumThreadTx(ctx, tx, t, userID, NewForumThread{CategoryID: announcements, Title: "Welcome to FleetPrompt",
 		Body: "Welcome! This is your organization's forum. Ask questions in **Support**, and watch this thread update live when someone replies."})
 	if err != nil {
 		return fmt.Errorf("seed thread: %w", err)

@@ -1,20 +1,29 @@
 package views
 
-import "fleetprompt/store"
-
 // Page is what every template receives: the chrome's data plus the page's
 // own Data.
 type Page struct {
 	Title   string
 	Path    string // the request path, for the nav's current item
 	User    *User
-	Org     *store.Membership // the organization the session acts in
-	Orgs    []store.Membership
+	Org     *Membership // the organization the session acts in
+	Orgs    []Membership
 	Flashes []Flash
 	Debug   bool // ?fp_debug=1 on create pages
 	Form    *Form
 	Data    any
 }
+
+// Membership is an organization the signed-in person belongs to, as the
+// header and pages show it.
+type Membership struct {
+	OrgID                     int64
+	OrgName, OrgSlug, OrgTier string
+	Role                      string // owner, admin or member
+}
+
+// IsAdmin reports whether the role may manage the organization.
+func (m Membership) IsAdmin() bool { return m.Role == "owner" || m.Role == "admin" }
 
 // User is the signed-in person as the header shows them.
 type User struct {

@@ -24,9 +24,10 @@ import (
 var files embed.FS
 
 // Renderer holds the parsed templates: one set per page, each the layout
-// and partials plus that page.
+// and partials plus that page, and the partials on their own.
 type Renderer struct {
-	pages map[string]*template.Template
+	pages    map[string]*template.Template
+	partials *template.Template
 }
 
 // New parses every template. It fails on any error.
@@ -35,6 +36,7 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 		"asset":     assets.URL,
 		"dict":      dict,
 		"hasPrefix": strings.HasPrefix,
+		"sub":       func(a, b int64) int64 { return a - b },
 		"ago":       ago,
 		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
@@ -55,7 +57,7 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{pages: map[string]*template.Template{}}
+	r := &Renderer{pages: map[string]*template.Template{}, partials: template.Must(base.Clone())}
 	for _, f := range pageFiles {
 		t, err := template.Must(base.Clone()).ParseFS(files, f)
 		if err != nil {
@@ -77,6 +79,19 @@ func (r *Renderer) Render(w io.Writer, page, block string, data any) error {
 	if !ok {
 		return fmt.Errorf("views: no page %q", page)
 	}
+	return execute(w, t, page, block, data)
+}
+
+// RenderPartial executes a block of templates/partials into w: a fragment
+// that belongs to no page in particular (a live event, a chart).
+func (r *Renderer) RenderPartial(w io.Writer, block string, data any) error {
+	if r.partials.Lookup(block) == nil {
+		return fmt.Errorf("views: no partial %q", block)
+	}
+	return execute(w, r.partials, "partials", block, data)
+}
+
+func execute(w io.Writer, t *template.Template, page, block string, data any) error {
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= maxPooledBuffer {

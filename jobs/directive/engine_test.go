@@ -1,9 +1,10 @@
-package store_test
+package directive_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -67,21 +69,38 @@ func signalNames(t *testing.T, s *store.Store, tn store.Tenant, sub store.Subjec
 	return names
 }
 
-func newDirectives(s *store.Store, kinds ...string) (*store.Directives, *effectExecutor) {
-	d := store.NewDirectives(s, quiet())
+func newDirectives(s *store.Store, kinds ...string) (*directive.Engine, *effectExecutor) {
 	ex := &effectExecutor{}
-	for _, k := range kinds {
-		d.Register(k, ex.run)
-	}
-	return d, ex
+	return directive.New(s, quiet(), ex.kinds(kinds...)...), ex
 }
+
+// kinds are test kinds run by e.
+func (e *effectExecutor) kinds(names ...string) []directive.Kind {
+	var out []directive.Kind
+	for _, k := range names {
+		out = append(out, directive.Kind{Name: k, Title: k, Pending: k + " requested", Run: e.run})
+	}
+	return out
+}
+
+func newTenant(t *testing.T, s *store.Store) (store.Tenant, store.User) {
+	return storetest.NewTenant(t, s, "dir")
+}
+
+func quiet() *slog.Logger { return storetest.Quiet() }
+
+func startRunner(t *testing.T, s *store.Store, register func(*jobs.Runner), tenants ...store.Tenant) *storetest.JobEvents {
+	return storetest.StartRunner(t, s, register, tenants...)
+}
+
+var finished = storetest.Finished
 
 func TestRequestDirectiveRefusesUnknownKind(t *testing.T) {
 	t.Parallel()
 	s := storetest.Store(t)
 	tn, u := newTenant(t, s)
 	d, _ := newDirectives(s, "test.known")
-	_, _, err := d.Request(context.Background(), tn, store.DirectiveRequest{Kind: "forum.thread.explode", UserID: u.ID})
+	_, _, err := d.Request(context.Background(), tn, store.DirectiveRequest{Kind: "forum.thread.explode", UserID: u.ID}, true)
 	var v *store.ValidationError
 	if !errors.As(err, &v) || v.Fields["kind"] == "" {
 		t.Fatalf("unknown kind: got %v, want a validation error on kind", err)
@@ -97,7 +116,7 @@ func TestRequestDirectiveIsIdempotentPerKey(t *testing.T) {
 	s := storetest.Store(t)
 	ctx := context.Background()
 	tn, u := newTenant(t, s)
-	d, _ := newDirectives(s, "test.lock")
+	d, _ := newDirectives(s, "test.lock", "test.unlock")
 	req := store.DirectiveRequest{Kind: "test.lock", IdempotencyKey: "form-1", UserID: u.ID,
 		Subject: store.Subject{Type: "thread", ID: "t1"}, Payload: map[string]string{"thread_id": "t1"}}
 	const n = 8
@@ -108,7 +127,7 @@ func TestRequestDirectiveIsIdempotentPerKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dir, c, err := d.Request(ctx, tn, req)
+			dir, c, err := d.Request(ctx, tn, req, true)
 			if err != nil {
 				t.Error(err)
 			}
@@ -138,8 +157,7 @@ func TestRequestDirectiveIsIdempotentPerKey(t *testing.T) {
 	// The same key for another kind is a conflict, not a silent reuse.
 	other := req
 	other.Kind = "test.unlock"
-	d.Register("test.unlock", func(context.Context, *sqlx.Tx, store.Tenant, store.Directive) (any, error) { return nil, nil })
-	if _, _, err := d.Request(ctx, tn, other); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := d.Request(ctx, tn, other, true); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("same key, other kind: %v", err)
 	}
 }
@@ -152,11 +170,11 @@ func TestDirectiveSucceedsOnceWithItsSignals(t *testing.T) {
 	d, ex := newDirectives(s, "test.apply")
 	ev := startRunner(t, s, d.RegisterJobs, tn)
 	sub := store.Subject{Type: "thread", ID: "t-ok"}
-	dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.apply", UserID: u.ID, Subject: sub})
+	dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.apply", UserID: u.ID, Subject: sub}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev.wait(t, "execution", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 1 })
+	ev.Wait(t, "execution", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 1 })
 	got, err := s.Directive(ctx, tn, dir.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +191,7 @@ func TestDirectiveSucceedsOnceWithItsSignals(t *testing.T) {
 	if _, _, err := jobs.Enqueue(ctx, s.DB, jobs.Params{Kind: store.DirectiveJob, Tenant: tn.Schema(), Args: map[string]string{"id": dir.ID}}); err != nil {
 		t.Fatal(err)
 	}
-	ev.wait(t, "repeated job", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 2 })
+	ev.Wait(t, "repeated job", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 2 })
 	if ex.calls.Load() != 1 || effects(t, s, tn, dir.ID) != 1 {
 		t.Fatalf("executor ran %d times, %d effects; want 1 and 1", ex.calls.Load(), effects(t, s, tn, dir.ID))
 	}
@@ -184,27 +202,28 @@ func TestRepeatedRequestsEachMakeADirective(t *testing.T) {
 	s := storetest.Store(t)
 	ctx := context.Background()
 	tn, u := newTenant(t, s)
-	d := store.NewDirectives(s, quiet())
 	var mu sync.Mutex
 	var applied []string
+	var kinds []directive.Kind
 	for _, k := range []string{"test.thread.lock", "test.thread.unlock"} {
-		d.Register(k, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.Directive) (any, error) {
+		kinds = append(kinds, directive.Kind{Name: k, Title: k, Pending: k, Run: func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.Directive) (any, error) {
 			mu.Lock()
 			applied = append(applied, dir.Name)
 			mu.Unlock()
 			return nil, nil
-		})
+		}})
 	}
+	d := directive.New(s, quiet(), kinds...)
 	ev := startRunner(t, s, d.RegisterJobs, tn)
 	sub := store.Subject{Type: "thread", ID: "t-mod"}
 	seen := map[string]bool{}
 	for i, k := range []string{"test.thread.lock", "test.thread.unlock", "test.thread.lock"} {
-		dir, created, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: k, IdempotencyKey: fmt.Sprintf("form-%d", i), UserID: u.ID, Subject: sub})
+		dir, created, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: k, IdempotencyKey: fmt.Sprintf("form-%d", i), UserID: u.ID, Subject: sub}, true)
 		if err != nil || !created || seen[dir.ID] {
 			t.Fatalf("request %d (%s): created=%v err=%v", i, k, created, err)
 		}
 		seen[dir.ID] = true
-		ev.wait(t, k, func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == i+1 })
+		ev.Wait(t, k, func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == i+1 })
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -222,22 +241,24 @@ func TestDirectiveFailureKeepsErrorAndCanBeRetried(t *testing.T) {
 	s := storetest.Store(t)
 	ctx := context.Background()
 	tn, u := newTenant(t, s)
-	d, ex := newDirectives(s, "test.fragile")
+	ex := &effectExecutor{}
 	ex.failWith(errors.New("upstream unavailable"))
 	var failures atomic.Int32
-	d.OnFailure("test.fragile", func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.Directive, cause error) error {
+	fragile := ex.kinds("test.fragile")[0]
+	fragile.OnFailure = func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, dir store.Directive, cause error) error {
 		failures.Add(1)
 		if dir.Status != store.DirectiveFailed || cause.Error() != "upstream unavailable" {
 			return fmt.Errorf("failure hook got %s / %v", dir.Status, cause)
 		}
 		return nil
-	})
+	}
+	d := directive.New(s, quiet(), fragile)
 	ev := startRunner(t, s, d.RegisterJobs, tn)
-	dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.fragile", UserID: u.ID, MaxAttempts: 3})
+	dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.fragile", UserID: u.ID, MaxAttempts: 3}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev.wait(t, "final failure", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 1 })
+	ev.Wait(t, "final failure", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 1 })
 	got, _ := s.Directive(ctx, tn, dir.ID)
 	if got.Status != store.DirectiveFailed || got.Attempt != 3 || got.LastError != "upstream unavailable" || !got.LastErrorAt.Valid {
 		t.Fatalf("failed directive: %+v", got)
@@ -258,7 +279,7 @@ func TestDirectiveFailureKeepsErrorAndCanBeRetried(t *testing.T) {
 	if err != nil || retried.Status != store.DirectiveRequested || retried.Attempt != 0 {
 		t.Fatalf("retry: %+v %v", retried, err)
 	}
-	ev.wait(t, "retried execution", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 2 })
+	ev.Wait(t, "retried execution", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 2 })
 	got, _ = s.Directive(ctx, tn, dir.ID)
 	if got.Status != store.DirectiveSucceeded || got.Attempt != 1 || effects(t, s, tn, dir.ID) != 1 {
 		t.Fatalf("after retry: %+v, %d effects", got, effects(t, s, tn, dir.ID))
@@ -276,8 +297,8 @@ func TestDirectiveRefusalFailsAtOnce(t *testing.T) {
 	d, ex := newDirectives(s, "test.install")
 	ex.failWith(store.Invalid("", "this package needs the pro tier"))
 	ev := startRunner(t, s, d.RegisterJobs, tn)
-	dir, _, _ := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.install"})
-	ev.wait(t, "failure", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 1 })
+	dir, _, _ := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.install"}, true)
+	ev.Wait(t, "failure", func(evs []jobs.Event) bool { return finished(evs, store.DirectiveJob, jobs.EventCompleted) == 1 })
 	got, _ := s.Directive(ctx, tn, dir.ID)
 	if got.Status != store.DirectiveFailed || got.Attempt != 1 || got.LastError != "this package needs the pro tier" {
 		t.Fatalf("refused directive: %+v", got)
@@ -290,7 +311,7 @@ func TestCancelRequestedDirective(t *testing.T) {
 	ctx := context.Background()
 	tn, u := newTenant(t, s)
 	d, ex := newDirectives(s, "test.slow")
-	dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.slow", UserID: u.ID})
+	dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: "test.slow", UserID: u.ID}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +354,7 @@ func TestListDirectivesFiltersAndPages(t *testing.T) {
 		if i%2 == 1 {
 			k = "test.b"
 		}
-		dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: k})
+		dir, _, err := d.Request(ctx, tn, store.DirectiveRequest{Kind: k}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

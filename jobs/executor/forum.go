@@ -1,0 +1,80 @@
+// Package executor holds the directive kinds of the forum and the
+// marketplace: each kind's table entry and its RunFunc, a thin step from
+// the directive's payload to the store's transaction-scoped mutator.
+// app/platform.go lists them in the directive engine.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/store"
+)
+
+// Forum returns the forum's kinds: moderation (lock, unlock, hide,
+// restore, delete) and starting a thread (chat's confirmed proposals).
+func Forum(st *store.Store) []directive.Kind {
+	return []directive.Kind{
+		{Name: store.DirectiveThreadLock, Title: "Lock a thread", Pending: "Lock requested", Role: directive.RoleAdmin, Run: threadLock(st, true)},
+		{Name: store.DirectiveThreadUnlock, Title: "Unlock a thread", Pending: "Unlock requested", Role: directive.RoleAdmin, Run: threadLock(st, false)},
+		{Name: store.DirectivePostHide, Title: "Hide a post", Pending: "Hide requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostHide)},
+		{Name: store.DirectivePostUnhide, Title: "Restore a post", Pending: "Restore requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostUnhide)},
+		{Name: store.DirectivePostDelete, Title: "Delete a post", Pending: "Delete requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostDelete)},
+		{Name: store.DirectiveThreadCreate, Title: "Start a thread", Pending: "Thread requested", Role: directive.RoleMember, Run: threadCreate(st)},
+	}
+}
+
+func threadLock(st *store.Store, lock bool) directive.RunFunc {
+	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+		var m store.ForumModeration
+		if err := directive.Decode(d, &m); err != nil {
+			return nil, err
+		}
+		changed, err := st.SetThreadLockTx(ctx, tx, t, d, m.ThreadID, lock)
+		return store.ForumModerationResult{ThreadID: m.ThreadID, Changed: changed}, forumGone(err)
+	}
+}
+
+func postStatus(st *store.Store, action string) directive.RunFunc {
+	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+		var m store.ForumModeration
+		if err := directive.Decode(d, &m); err != nil {
+			return nil, err
+		}
+		changed, err := st.SetPostStatusTx(ctx, tx, t, d, m.PostID, action)
+		return store.ForumModerationResult{ThreadID: m.ThreadID, PostID: m.PostID, Changed: changed}, forumGone(err)
+	}
+}
+
+// forumGone: a thread or post that does not exist will not appear on
+// retry, so the directive fails at once with the reason kept.
+func forumGone(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return jobs.Permanent(fmt.Errorf("the thread or post no longer exists: %w", err))
+	}
+	return err
+}
+
+func threadCreate(st *store.Store) directive.RunFunc {
+	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+		var p store.ActionPayload
+		if err := directive.Decode(d, &p); err != nil {
+			return nil, err
+		}
+		n := store.NewForumThread{CategoryID: p.CategoryID, Title: strings.TrimSpace(p.Title), Body: p.Body}
+		if err := n.Validate(); err != nil {
+			return nil, err // a refusal: fails at once with its words
+		}
+		th, post, err := st.CreateForumThreadTx(ctx, tx, t, d.RequestedByUserID, n)
+		if err != nil {
+			return nil, err
+		}
+		return store.ThreadCreateResult{ThreadID: th.ID, PostID: post.ID}, nil
+	}
+}
