@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 )
 
 // Config is read once at start-up from the environment, with flags that

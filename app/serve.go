@@ -10,7 +10,7 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/store"
 )
 

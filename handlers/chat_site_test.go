@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"fleetprompt/handlers/llm"
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )

@@ -10,8 +10,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"fleetprompt/handlers/llm"
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 )
 

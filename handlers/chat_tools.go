@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/store"
 )
 

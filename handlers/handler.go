@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/signal"
 	"fleetprompt/static"

@@ -18,7 +18,7 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"

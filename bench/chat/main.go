@@ -33,8 +33,8 @@ import (
 	"time"
 
 	"fleetprompt/bench/benchsite"
-	"fleetprompt/handlers/llm"
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 )
 
 func main() {

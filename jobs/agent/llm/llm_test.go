@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"fleetprompt/handlers/llm"
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 )
 
 func TestStreamTextAndUsage(t *testing.T) {

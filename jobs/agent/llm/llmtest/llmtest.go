@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent/llm"
 )
 
 // Reply is one scripted answer.
