@@ -123,19 +123,25 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 		return res, fmt.Errorf("upsert installation: %w", err)
 	}
 
-	// Agents, in one statement: one with the same name and system prompt
-	// counts as there already, so a reinstall (or a concurrent install
-	// that waited on the lock) creates none.
+	// Agents, in one statement, active (SPEC §12): one with the same
+	// name and system prompt counts as there already, so a reinstall (or
+	// a concurrent install that waited on the lock) creates none. A name
+	// taken by a different agent becomes "Name (Package name)": names are
+	// unique per organization. Handles come from the names (a trigger).
 	names, descs, prompts := make([]string, len(inc.Agents)), make([]string, len(inc.Agents)), make([]string, len(inc.Agents))
 	for i, a := range inc.Agents {
 		names[i], descs[i], prompts[i] = a.Name, a.Description, a.SystemPrompt
 	}
 	if len(inc.Agents) > 0 {
-		if err := tx.SelectContext(ctx, &res.AgentsCreated, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug)
-			SELECT p.name, p.descr, p.prompt, $4 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS p(name, descr, prompt, ord)
-			 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.name = p.name AND a.system_prompt = p.prompt)
+		if err := tx.SelectContext(ctx, &res.AgentsCreated, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug, state)
+			SELECT CASE WHEN EXISTS (SELECT 1 FROM {tenant}.agents a WHERE lower(a.name) = lower(p.name) AND a.archived_at IS NULL)
+			            THEN p.alt ELSE p.name END, p.descr, p.prompt, $4, 'active'
+			  FROM (SELECT u.*, left(u.name, 80) || ' (' || $5 || ')' AS alt
+			          FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(name, descr, prompt, ord)) p
+			 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.system_prompt = p.prompt AND a.archived_at IS NULL
+			                      AND lower(a.name) IN (lower(p.name), lower(p.alt)))
 			 ORDER BY p.ord
-			RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug); err != nil {
+			RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug, p.Name); err != nil {
 			return res, fmt.Errorf("create agents: %w", err)
 		}
 	}

@@ -511,10 +511,12 @@ func TestDemoOrgInstallsEverySeededPackage(t *testing.T) {
 			t.Errorf("%s: %s %s", slug, d.Status, d.LastError)
 		}
 	}
-	var research int
-	st.DB.Get(&research, demo.Tenant().SQL(`SELECT count(*) FROM {tenant}.agents WHERE name = 'Research Assistant'`))
-	if research != 2 {
-		t.Errorf("%d Research Assistants, want 2 (seeded draft + starter-agents)", research)
+	// The seeded Research Assistant keeps its name; the package's own is
+	// told apart by the package's name, with a handle of its own.
+	var research []string
+	st.DB.Select(&research, demo.Tenant().SQL(`SELECT name || ' @' || handle || ' ' || state FROM {tenant}.agents WHERE name LIKE 'Research Assistant%' ORDER BY created_at`))
+	if fmt.Sprint(research) != "[Research Assistant @research-assistant active Research Assistant (Starter Agents) @research-assistant-starter-agents active]" {
+		t.Errorf("Research Assistants: %q", research)
 	}
 	for slug, want := range map[string]int{"field-service": 4, "customer-support": 3, "sales-automation": 2, "starter-agents": 3} {
 		if n := countAgents(t, st, demo.Tenant(), slug); n != want {

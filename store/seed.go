@@ -143,8 +143,9 @@ func (s *Store) seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error
 		return err
 	}
 	if n == 0 {
-		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt)
-			VALUES ('Research Assistant', 'Finds and summarises information for the team.', 'You are a careful research assistant. Cite your sources.')`)); err != nil {
+		// Active (SPEC §13): the demo is worth using from the first login.
+		if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, state)
+			VALUES ('Research Assistant', 'Finds and summarises information for the team.', 'You are a careful research assistant. Cite your sources.', 'active')`)); err != nil {
 			return fmt.Errorf("seed agent: %w", err)
 		}
 	}
@@ -155,6 +156,7 @@ func (s *Store) seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error
 	for _, c := range [][3]string{
 		{"announcements", "Announcements", "News from the team."},
 		{"support", "Support", "Questions about agents and packages."},
+		{"service", "Service requests", "Field work: repairs, visits and installations."},
 	} {
 		var id string
 		err := tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.forum_categories (slug, name, description) VALUES ($1, $2, $3)

@@ -140,9 +140,16 @@ func (e *Engine) claim(ctx context.Context, t store.Tenant, id string) (dir stor
 }
 
 // run executes the kind and marks the directive succeeded, in one
-// transaction. execErr is the executor's own failure (its effects rolled
-// back); err alone is the database failing around it.
+// transaction (after the kind's Work, when it has one). execErr is the
+// executor's own failure (its effects rolled back); err alone is the
+// database failing around it.
 func (e *Engine) run(ctx context.Context, t store.Tenant, kind Kind, dir store.Directive) (execErr, err error) {
+	commit := func(ctx context.Context, tx *sqlx.Tx) (any, error) { return runKind(ctx, kind, tx, t, dir) }
+	if kind.Work != nil {
+		if commit, err = work(ctx, kind, t, dir); err != nil {
+			return err, err
+		}
+	}
 	err = e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := e.st.DirectiveForUpdate(ctx, tx, t, dir.ID)
 		if err != nil {
@@ -151,7 +158,7 @@ func (e *Engine) run(ctx context.Context, t store.Tenant, kind Kind, dir store.D
 		if cur.Status != store.DirectiveRunning || cur.Attempt != dir.Attempt {
 			return errSuperseded // another worker took over after a rescue
 		}
-		result, err := runKind(ctx, kind, tx, t, dir)
+		result, err := commit(ctx, tx)
 		if err != nil {
 			execErr = err
 			return err

@@ -42,6 +42,20 @@ func (r Role) String() string {
 // stored as JSON.
 type RunFunc func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (result any, err error)
 
+// WorkFunc does a kind's slow part outside any transaction (a model
+// provider's answer must not hold a transaction open for seconds) and
+// returns what to commit: the engine runs the CommitFunc in the
+// transaction that marks the directive succeeded, so the effects still
+// commit exactly once with the status. A worker that dies during the
+// work leaves the directive running; its retry works again from the start,
+// so work that has effects of its own outside the database must be safe
+// to repeat.
+type WorkFunc func(ctx context.Context, t store.Tenant, d store.Directive) (CommitFunc, error)
+
+// CommitFunc writes the effects of a WorkFunc's work in tx and returns
+// the directive's result.
+type CommitFunc func(ctx context.Context, tx *sqlx.Tx) (result any, err error)
+
 // FailureFunc records, in the transaction that marks a directive failed
 // for good, what the failure means for the kind's own rows (an
 // installation showing the error, say). RunFunc's writes were rolled
@@ -60,7 +74,10 @@ type Kind struct {
 	Pending string
 	// Role is who may ask for it.
 	Role Role
+	// Run carries it out in one transaction; or Work does the slow part
+	// first, outside it. A kind has exactly one of the two.
 	Run  RunFunc
+	Work WorkFunc
 	// OnFailure is optional.
 	OnFailure FailureFunc
 }
@@ -69,8 +86,8 @@ func (k Kind) check() error {
 	switch {
 	case !store.ValidDirectiveKind(k.Name):
 		return fmt.Errorf("directive: bad kind name %q", k.Name)
-	case k.Run == nil:
-		return fmt.Errorf("directive: kind %s has no RunFunc", k.Name)
+	case (k.Run == nil) == (k.Work == nil):
+		return fmt.Errorf("directive: kind %s needs exactly one of Run and Work", k.Name)
 	case k.Title == "" || k.Pending == "":
 		return fmt.Errorf("directive: kind %s needs a Title and a Pending text", k.Name)
 	}

@@ -24,6 +24,31 @@ func runKind(ctx context.Context, k Kind, tx *sqlx.Tx, t store.Tenant, dir store
 	return k.Run(ctx, tx, t, dir)
 }
 
+// work calls the kind's WorkFunc, turning a panic into an error, and
+// wraps its CommitFunc likewise.
+func work(ctx context.Context, k Kind, t store.Tenant, dir store.Directive) (commit CommitFunc, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("executor panicked: %v", p)
+		}
+	}()
+	c, err := k.Work(ctx, t, dir)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		c = func(context.Context, *sqlx.Tx) (any, error) { return nil, nil }
+	}
+	return func(ctx context.Context, tx *sqlx.Tx) (result any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("executor panicked: %v", p)
+			}
+		}()
+		return c(ctx, tx)
+	}, nil
+}
+
 func marshalResult(result any) (json.RawMessage, error) {
 	b, err := json.Marshal(result)
 	if err != nil {
