@@ -54,6 +54,9 @@ type siteConfig struct {
 	logTo      io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
 	writeTimeout time.Duration
+	// trustedProxies is TRUSTED_PROXIES; "127.0.0.1" lets a test speak
+	// for many clients with X-Forwarded-For.
+	trustedProxies []string
 }
 
 func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
@@ -78,7 +81,7 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	}
 	s := &site{t: t, store: st, bus: sc.bus, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000)}
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: sc.bus, LLM: sc.llm,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")}
+		SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
 	if sc.directives != nil {
 		s.dirs = store.NewDirectives(st, s.log)
 		sc.directives(s.dirs)
