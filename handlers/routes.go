@@ -12,12 +12,7 @@ func (h *Handler) Routes() *gin.Engine {
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = false
-	// The client address (sign-in throttling, logs) comes from
-	// X-Forwarded-For / X-Real-IP only when the peer is a trusted proxy;
-	// Gin would otherwise believe anyone. Config validated the list.
-	if err := r.SetTrustedProxies(h.proxyIPs); err != nil {
-		panic(err)
-	}
+	h.trustProxies(r)
 	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
 
 	r.GET("/static/*path", gin.WrapH(h.assets))

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // Sign-in throttling (SPEC §17). Failures are counted in PostgreSQL, so
@@ -60,4 +63,14 @@ func loginWait(key string, failures int, sinceLast time.Duration) time.Duration 
 		delay = min(maxDelay, time.Duration(1<<k)*time.Second)
 	}
 	return max(0, delay-sinceLast)
+}
+
+// trustProxies makes c.ClientIP read X-Forwarded-For / X-Real-IP only when
+// the peer is one of TrustedProxies; Gin would otherwise believe anyone,
+// and a guesser could be a new client on every attempt. The app validated
+// the list at start-up.
+func (h *Handler) trustProxies(r *gin.Engine) {
+	if err := r.SetTrustedProxies(h.proxyIPs); err != nil {
+		panic(fmt.Sprintf("TrustedProxies: %v", err))
+	}
 }
