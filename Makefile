@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build vet deps bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -12,6 +12,11 @@ run: deps-postgres
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-pooled: the handler, live, jobs and store suites through PgBouncer in transaction
+## mode (pools via PgBouncer, LISTEN direct), as behind a managed database's pooler
+test-pooled: deps-postgres deps-pgbouncer
+	TEST_POOLED=1 $(GO) test -race -count=1 -timeout 20m ./handlers ./handlers/live ./jobs ./store
 
 build:
 	$(GO) build -o fleetprompt .
@@ -23,6 +28,12 @@ deps-postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
 	  echo "installing PostgreSQL server binaries"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# PgBouncer for test-pooled (store/storetest starts it in front of the test server).
+deps-pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+	  echo "installing pgbouncer for the pooled tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 
 # Headless Chromium for the browser journeys in e2e/.
 deps-chromium:

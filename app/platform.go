@@ -55,9 +55,11 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 	p.dirs.RegisterJobs(p.runner)
 	p.runner.Handle(jobs.KindReplaySignals, p.bus.CatchUpJob)
 	p.runner.Handle(jobs.KindDeleteSessions, jobs.CleanupHandler("expired sessions", st.DeleteExpiredSessions, log))
+	p.runner.Handle(store.LoginFailuresPruneJob, jobs.CleanupHandler("forgotten sign-in failures", st.PruneLoginFailures, log))
 
 	if withCron {
-		c, err := jobs.NewCron(st.DB, jobs.CronConfig{Logger: log})
+		pruneLogins := jobs.CronTask{Name: "prune_login_failures", Schedule: "@every 1h", Job: jobs.Params{Kind: store.LoginFailuresPruneJob, MaxAttempts: 3}}
+		c, err := jobs.NewCron(st.DB, jobs.CronConfig{Logger: log, Extra: []jobs.CronTask{pruneLogins}})
 		if err != nil {
 			return nil, err
 		}

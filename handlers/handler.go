@@ -45,6 +45,9 @@ type Config struct {
 	// LLM_API_KEY, LLM_MODEL); nil or unconfigured, chat answers with its
 	// built-in responder. Call Handler.StopChats at shutdown.
 	LLM *llm.Client
+	// TrustedProxies (IPs, CIDRs) are the peers whose X-Forwarded-For and
+	// X-Real-IP name the client; nil trusts none (TRUSTED_PROXIES).
+	TrustedProxies []string
 }
 
 // Handler serves every route.
@@ -56,7 +59,7 @@ type Handler struct {
 	log      *slog.Logger
 	cookies  *sessions.CookieStore
 	ttl      time.Duration
-	throttle *throttle
+	proxyIPs []string // TrustedProxies
 	health   func(ctx context.Context) map[string]any
 	live     *live.Hub
 	signals  *signal.Bus
@@ -88,7 +91,7 @@ func New(cfg Config) *Handler {
 		log:      cfg.Logger,
 		cookies:  cs,
 		ttl:      cfg.SessionTTL,
-		throttle: newThrottle(5, 15*time.Minute),
+		proxyIPs: cfg.TrustedProxies,
 		health:   cfg.HealthFunc,
 		live:     cfg.Live,
 		signals:  cfg.Signals,

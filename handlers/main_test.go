@@ -60,6 +60,9 @@ type siteConfig struct {
 	logTo       io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
 	writeTimeout time.Duration
+	// trustedProxies is TRUSTED_PROXIES; "127.0.0.1" lets a test speak
+	// for many clients with X-Forwarded-For.
+	trustedProxies []string
 }
 
 func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
@@ -98,7 +101,7 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		s.bus.Subscribe(sub)
 	}
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
-		Directives: s.dirs, SessionSecret: []byte("test-secret-test-secret-test-secret")}
+		Directives: s.dirs, SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
 	if sc.live {
 		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub

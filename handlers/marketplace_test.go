@@ -61,8 +61,9 @@ func TestMarketplaceInstallThenUninstallWithPurge(t *testing.T) {
 
 	r = owner.get("/agents")
 	wantStatus(t, r, http.StatusOK)
-	if n := r.doc(t).Find(`[data-testid=agent-group][data-state=draft] [data-testid=agent]`).Length(); n != 2 {
-		t.Errorf("%d draft agents listed, want 2", n)
+	// Package installs create their agents active (SPEC §12).
+	if n := r.doc(t).Find(`[data-testid=agent-group][data-state=active] [data-testid=agent]`).Length(); n != 2 {
+		t.Errorf("%d active agents listed, want 2", n)
 	}
 
 	// Uninstall with purge removes the installation and the agents.

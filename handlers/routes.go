@@ -12,6 +12,7 @@ func (h *Handler) Routes() *gin.Engine {
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = false
+	h.trustProxies(r)
 	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
 
 	r.GET("/static/*path", gin.WrapH(h.assets))
