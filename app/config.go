@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"fleetprompt/jobs/agent"
 	"fleetprompt/jobs/agent/llm"
 )
 
@@ -32,9 +33,11 @@ type Config struct {
 	LogLevel       slog.Level
 	Workers        int // job workers per process
 	BcryptCost     int
-	// LLM is chat's OpenAI-compatible model provider; an empty BaseURL
-	// leaves chat to its built-in responder.
+	// LLM is the agents' OpenAI-compatible model provider; an empty
+	// BaseURL leaves them to the built-in responder.
 	LLM llm.Config
+	// Prices give each model's cost per million tokens (LLM_PRICES).
+	Prices agent.Prices
 }
 
 // Commands lists what the binary can do.
@@ -90,6 +93,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
 	// The API key is read from the environment only: flags show up in ps.
 	c.LLM.APIKey = getenv("LLM_API_KEY")
+	var prices string
+	fs.StringVar(&prices, "llm-prices", getenv("LLM_PRICES"), "cost per million tokens: model=input/output,... (LLM_PRICES)")
 	// replay's flags are its own filters (app/replay.go); its
 	// configuration comes from the environment alone.
 	rest := args
@@ -101,6 +106,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return Config{}, "", nil, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.Prices, err = agent.ParsePrices(prices); err != nil {
+		return Config{}, "", nil, err
 	}
 	if c.TrustedProxies, err = parseProxies(proxies); err != nil {
 		return Config{}, "", nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)

@@ -2,12 +2,17 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"fleetprompt/jobs"
 	"fleetprompt/jobs/activity"
+	"fleetprompt/jobs/agent"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/signal"
@@ -19,17 +24,23 @@ import (
 type platform struct {
 	dirs   *directive.Engine
 	bus    *signal.Bus
+	agents *agent.Engine
 	runner *jobs.Runner
 	cron   *jobs.Cron // nil in a worker-only process
+	// output carries executions' output to the other processes' pages;
+	// origin names this process in it.
+	output *agent.NotifyStream
+	origin string
 }
 
 // directiveKinds is the table of directive kinds: what can be requested,
 // by whom, and what runs it. Adding a kind is an entry in its area's list
 // plus its RunFunc.
-func directiveKinds(st *store.Store) []directive.Kind {
+func directiveKinds(st *store.Store, agents *agent.Engine) []directive.Kind {
 	var kinds []directive.Kind
 	kinds = append(kinds, executor.Marketplace(st)...)
 	kinds = append(kinds, executor.Forum(st)...)
+	kinds = append(kinds, agents.Kinds()...) // agent.execute, agent.deploy
 	return kinds
 }
 
@@ -43,10 +54,12 @@ func subscribers(st *store.Store) []signal.Subscriber {
 // newPlatform wires every engine, kind, subscriber and job kind.
 // Registration happens here, in one place, before anything starts.
 func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *slog.Logger) (*platform, error) {
-	p := &platform{
-		dirs: directive.New(st, log, directiveKinds(st)...),
-		bus:  signal.New(signal.Config{Store: st, DSN: dsn, Logger: log}),
-	}
+	p := &platform{origin: instanceID()}
+	p.output = agent.NewNotifyStream(st.DB, p.origin, log)
+	p.agents = agent.New(agent.Config{Store: st, LLM: modelProvider(cfg, log), Secrets: []string{cfg.LLM.APIKey},
+		Prices: cfg.Prices, Stream: p.output, Logger: log})
+	p.dirs = directive.New(st, log, directiveKinds(st, p.agents)...)
+	p.bus = signal.New(signal.Config{Store: st, DSN: dsn, Logger: log})
 	for _, s := range subscribers(st) {
 		p.bus.Subscribe(s)
 	}
@@ -98,4 +111,24 @@ func (p *platform) stop(log *slog.Logger, grace time.Duration) {
 	if err := p.runner.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("job runner stop", "err", err)
 	}
+	p.output.Close()
+}
+
+// modelProvider is the configured model provider, or nil for the
+// built-in responder.
+func modelProvider(cfg Config, log *slog.Logger) *llm.Client {
+	if cfg.LLM.BaseURL == "" {
+		log.Info("agents: no LLM_BASE_URL, answering with the built-in responder (from the forum)")
+		return nil
+	}
+	log.Info("agents: model provider configured", "base_url", cfg.LLM.BaseURL, "model", cfg.LLM.Model)
+	return llm.New(cfg.LLM)
+}
+
+// instanceID names this process among the ones sharing the database.
+func instanceID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	rand.Read(b)
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 }

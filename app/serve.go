@@ -10,7 +10,6 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -36,7 +35,7 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	failed := rep.FailedSchemas()
 	h := handlers.New(handlers.Config{
 		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,
-		Directives: p.dirs, Signals: p.bus, Live: hub, LLM: chatModel(cfg, log), TrustedProxies: cfg.TrustedProxies,
+		Directives: p.dirs, Signals: p.bus, Agents: p.agents, Live: hub, LLM: modelProvider(cfg, log), TrustedProxies: cfg.TrustedProxies,
 		HealthFunc: func(ctx context.Context) map[string]any {
 			if len(failed) == 0 {
 				return nil
@@ -44,6 +43,11 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 			return map[string]any{"tenants_failed": failed}
 		},
 	})
+	// Agents' output reaches this server's pages straight from its own
+	// workers, and from other processes over NOTIFY.
+	relay := h.NewExecRelay(p.origin)
+	p.agents.AddStream(relay)
+	go relay.Listen(ctx, dsn)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           h.Routes(),
@@ -86,15 +90,4 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 		log.Warn("http shutdown", "err", err)
 	}
 	return nil
-}
-
-// chatModel is the configured model provider, or nil for the built-in
-// responder.
-func chatModel(cfg Config, log *slog.Logger) *llm.Client {
-	if cfg.LLM.BaseURL == "" {
-		log.Info("chat: no LLM_BASE_URL, answering with the built-in responder")
-		return nil
-	}
-	log.Info("chat: model provider configured", "base_url", cfg.LLM.BaseURL, "model", cfg.LLM.Model)
-	return llm.New(cfg.LLM)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"fleetprompt/handlers/live"
+	"fleetprompt/jobs/agent"
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/signal"
@@ -38,6 +39,9 @@ type Config struct {
 	// Live serves GET /events and ends a session's streams at sign-out;
 	// nil leaves /events a 404 (tests that need no live layer).
 	Live *live.Hub
+	// Agents is the execution engine (the toolbox for the skills page,
+	// cancelling a run in this process); nil in tests that run no agent.
+	Agents *agent.Engine
 	// Signals replays signals to their subscribers from the admin's
 	// signals page; nil makes a replay fail (tests that need none).
 	Signals *signal.Bus
@@ -63,6 +67,7 @@ type Handler struct {
 	health   func(ctx context.Context) map[string]any
 	live     *live.Hub
 	signals  *signal.Bus
+	engine   *agent.Engine
 	chat     *chatState
 	// sessions and threads are the session and thread-page caches; nil
 	// without a live hub (session_cache.go, thread_cache.go).
@@ -95,6 +100,7 @@ func New(cfg Config) *Handler {
 		health:   cfg.HealthFunc,
 		live:     cfg.Live,
 		signals:  cfg.Signals,
+		engine:   cfg.Agents,
 		chat:     newChatState(cfg.LLM),
 	}
 	if cfg.Live != nil {

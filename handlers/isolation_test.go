@@ -43,6 +43,8 @@ var memberRoutes = map[string]bool{
 	"GET /marketplace": true, "GET /marketplace/:slug": true, "GET /marketplace/:slug/status": true,
 	"POST /marketplace/:slug/reviews": true,
 	"GET /agents":                     true, "GET /agents/:id": true,
+	// Running an active agent and following the run (SPEC §12).
+	"POST /agents/:id/executions": true, "GET /executions/:id": true, "POST /executions/:id/cancel": true,
 	"GET /chat": true, "GET /chat/:id": true, "POST /chat": true, "POST /chat/:id/messages": true,
 	// Your own conversation: stop or retry its answer, poll an action's card.
 	"POST /chat/:id/stop": true, "POST /chat/:id/retry": true, "GET /chat/:id/actions/:action_id": true,
@@ -59,6 +61,7 @@ type orgB struct {
 	catSlug, catID, threadID, postID              string
 	agentID, directiveID, installationID, pkgSlug string
 	conversationID, actionID                      string
+	executionID                                   string
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -115,6 +118,11 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ($1, 'lock_thread', $2, $3, $4) RETURNING id`), b.conversationID, `{"thread_id":"`+b.threadID+`"}`, "Action "+b.marker, "iso-action-"+b.slug); err != nil {
 		t.Fatal(err)
 	}
+	// A run of B's agent.
+	if err := as.store.DB.GetContext(ctx, &b.executionID, tn.SQL(`INSERT INTO {tenant}.agent_executions (agent_id, agent_name, purpose, input, output, cause_type)
+		VALUES ($1, $2, 'run', $3, $4, 'user') RETURNING id`), b.agentID, "Agent "+b.marker, "Input "+b.marker, "Output "+b.marker); err != nil {
+		t.Fatal(err)
+	}
 	// Packages are the global catalogue: anyone may see one, but B's
 	// install state of it must not show.
 	b.pkgSlug = "isopkg-" + strconv.Itoa(int(b.memberID))
@@ -143,6 +151,8 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return b.directiveID, false, true
 	case param == "id" && strings.HasPrefix(path, "/admin/installations/"):
 		return b.installationID, false, true
+	case param == "id" && strings.HasPrefix(path, "/executions/"):
+		return b.executionID, false, true
 	case param == "id" && strings.HasPrefix(path, "/chat/"):
 		return b.conversationID, false, true
 	case param == "action_id" && strings.HasPrefix(path, "/chat/"):

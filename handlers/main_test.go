@@ -18,8 +18,9 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/agent"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/signal"
@@ -40,6 +41,7 @@ type site struct {
 	engine *gin.Engine
 	dirs   *directive.Engine // its kinds are siteConfig.directives'
 	bus    *signal.Bus       // unstarted: the admin's replays; runJobs delivers
+	agents *agent.Engine     // nil unless siteConfig.agents
 	hub    *live.Hub         // nil unless siteConfig.live
 	log    *slog.Logger
 	events chan jobs.Event // the outcomes of runJobs' runners
@@ -55,9 +57,12 @@ type siteConfig struct {
 	directives func(*store.Store) []directive.Kind
 	// subscribers are signal subscribers that runJobs runs for its tenant.
 	subscribers []signal.Subscriber
-	live        bool        // run a live hub, as the app does
-	llm         *llm.Client // chat's provider; nil: the built-in responder
-	logTo       io.Writer   // nil: discard
+	// agents runs the agent engine (its kinds join the directives), with
+	// llm as its provider.
+	agents bool
+	live   bool        // run a live hub, as the app does
+	llm    *llm.Client // chat's provider; nil: the built-in responder
+	logTo  io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
 	writeTimeout time.Duration
 	// trustedProxies is TRUSTED_PROXIES; "127.0.0.1" lets a test speak
@@ -95,18 +100,25 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	if sc.directives != nil {
 		kinds = sc.directives(st)
 	}
+	if sc.agents {
+		s.agents = agent.New(agent.Config{Store: st, LLM: sc.llm, Logger: s.log, SaveEvery: 100 * time.Millisecond})
+		kinds = append(kinds, s.agents.Kinds()...)
+	}
 	s.dirs = directive.New(st, s.log, kinds...)
 	s.bus = signal.New(signal.Config{Store: st, Logger: s.log})
 	for _, sub := range sc.subscribers {
 		s.bus.Subscribe(sub)
 	}
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
-		Directives: s.dirs, SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
+		Directives: s.dirs, Agents: s.agents, SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
 	if sc.live {
 		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub
 	}
 	h := handlers.New(cfg)
+	if s.agents != nil && s.hub != nil {
+		s.agents.AddStream(h.NewExecRelay("test"))
+	}
 	s.engine = h.Routes()
 	s.srv = httptest.NewUnstartedServer(s.engine)
 	s.srv.Config.WriteTimeout = sc.writeTimeout

@@ -55,8 +55,15 @@ func (h *Handler) Routes() *gin.Engine {
 	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
 	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
 	member.POST("/marketplace/:slug/reviews", h.wrap(h.marketplaceReview))
+	// Agents (SPEC §12): members read them and run the active ones.
 	member.GET("/agents", h.wrap(h.agents))
 	member.GET("/agents/:id", h.wrap(h.agent))
+	member.POST("/agents/:id/executions", h.wrap(h.agentRun))
+	member.GET("/executions/:id", h.wrap(h.execution))
+	member.POST("/executions/:id/cancel", h.wrap(h.executionCancel))
+	if h.live != nil {
+		h.registerExecutionLive()
+	}
 	// Chat: conversations are their owner's alone (others get 404);
 	// confirming an action checks the action's own role rule.
 	member.GET("/chat", h.wrap(h.chatIndex))
@@ -82,6 +89,13 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))
 	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
 	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
+	manage.GET("/agents/new", h.wrap(h.agentNew))
+	manage.POST("/agents", h.wrap(h.agentCreate))
+	manage.POST("/agents/validate", h.wrap(h.agentValidate))
+	manage.GET("/agents/:id/edit", h.wrap(h.agentEdit))
+	manage.POST("/agents/:id", h.wrap(h.agentUpdate))
+	manage.POST("/agents/:id/archive", h.wrap(h.agentArchive))
+	manage.POST("/agents/:id/transitions", h.wrap(h.agentTransition))
 	manage.POST("/marketplace/install", h.wrap(h.marketplaceInstall))
 	manage.POST("/marketplace/uninstall", h.wrap(h.marketplaceUninstall))
 
@@ -103,6 +117,7 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.POST("/directives/:id/retry", h.wrap(h.adminDirectiveRetry))
 	admin.POST("/directives/:id/cancel", h.wrap(h.adminDirectiveCancel))
 	admin.GET("/jobs", h.wrap(h.adminJobs))
+	admin.GET("/usage", h.wrap(h.adminUsage))
 	admin.GET("/forums", h.wrap(h.adminForums))
 
 	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))

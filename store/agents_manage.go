@@ -124,15 +124,35 @@ func agentConflict(err error) error {
 	return err
 }
 
+// mergeInvalid joins two refusals (the form's, the names'), so a form
+// comes back with every message at once.
+func mergeInvalid(a, b error) error {
+	var va, vb *ValidationError
+	if !errors.As(a, &va) {
+		return firstErr(a, b)
+	}
+	if errors.As(b, &vb) {
+		for k, m := range vb.Fields {
+			va.Add(k, m)
+		}
+		return va
+	}
+	return firstErr(b, a)
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
 // CreateAgent makes a draft agent with agent.created.
 func (s *Store) CreateAgent(ctx context.Context, t Tenant, f AgentForm, userID int64) (Agent, error) {
-	sp, err := f.check()
-	if err != nil {
-		return Agent{}, err
-	}
+	sp, formErr := f.check()
 	var a Agent
-	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		if err := nameTaken(ctx, tx, t, sp, ""); err != nil {
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := mergeInvalid(formErr, nameTaken(ctx, tx, t, sp, "")); err != nil {
 			return err
 		}
 		cfg, _ := json.Marshal(sp.config)
@@ -149,12 +169,9 @@ func (s *Store) CreateAgent(ctx context.Context, t Tenant, f AgentForm, userID i
 // UpdateAgent saves the form over an agent, with agent.updated naming
 // what changed. An empty handle keeps the agent's.
 func (s *Store) UpdateAgent(ctx context.Context, t Tenant, id string, f AgentForm, userID int64) (Agent, error) {
-	sp, err := f.check()
-	if err != nil {
-		return Agent{}, err
-	}
+	sp, formErr := f.check()
 	var a Agent
-	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := agentByID(ctx, tx, t, id, true)
 		if err != nil {
 			return err
@@ -165,7 +182,7 @@ func (s *Store) UpdateAgent(ctx context.Context, t Tenant, id string, f AgentFor
 		if sp.handle == "" {
 			sp.handle = cur.Handle
 		}
-		if err := nameTaken(ctx, tx, t, sp, cur.ID); err != nil {
+		if err := mergeInvalid(formErr, nameTaken(ctx, tx, t, sp, cur.ID)); err != nil {
 			return err
 		}
 		cfg, _ := json.Marshal(sp.config)
@@ -232,4 +249,32 @@ func agentForRun(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Agent, 
 		return a, ErrNotFound
 	}
 	return a, err
+}
+
+// DeployArgs is agent.deploy's payload.
+type DeployArgs struct {
+	AgentID string `json:"agent_id"`
+}
+
+// ChangeAgentState applies a transition. deploy and redeploy move the
+// agent to deploying and request agent.deploy in the same transaction,
+// which tests the agent and activates it (or moves it to error); the
+// other actions apply at once. key is the form's idempotency key.
+func (s *Store) ChangeAgentState(ctx context.Context, t Tenant, id, action string, userID int64, key string) (Agent, *Directive, error) {
+	var a Agent
+	var dir *Directive
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if a, err = s.TransitionAgentTx(ctx, tx, t, id, action, userID, ""); err != nil {
+			return err
+		}
+		if action != "deploy" && action != "redeploy" {
+			return nil
+		}
+		d, _, err := s.RequestDirectiveTx(ctx, tx, t, DirectiveRequest{Kind: DirectiveAgentDeploy, Payload: DeployArgs{AgentID: a.ID},
+			IdempotencyKey: key, UserID: userID, Subject: Subject{Type: "agent", ID: a.ID}, MaxAttempts: 2})
+		dir = &d
+		return err
+	})
+	return a, dir, err
 }

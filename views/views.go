@@ -33,12 +33,13 @@ type Renderer struct {
 // New parses every template. It fails on any error.
 func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 	funcs := template.FuncMap{
-		"asset":     assets.URL,
-		"dict":      dict,
-		"hasPrefix": strings.HasPrefix,
-		"sub":       func(a, b int64) int64 { return a - b },
-		"ago":       ago,
-		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"asset":      assets.URL,
+		"dict":       dict,
+		"hasPrefix":  strings.HasPrefix,
+		"sub":        func(a, b int64) int64 { return a - b },
+		"causeLabel": causeLabel,
+		"ago":        ago,
+		"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
 			if s == "" {
 				return s
@@ -133,6 +134,27 @@ func dict(kv ...any) (map[string]any, error) {
 		m[k] = kv[i+1]
 	}
 	return m, nil
+}
+
+// causeLabel says what asked for a run, in words.
+func causeLabel(cause string) string {
+	switch cause {
+	case "user":
+		return "a person"
+	case "chat_message":
+		return "chat"
+	case "signal":
+		return "a signal"
+	case "workflow_step":
+		return "a workflow"
+	case "api_key":
+		return "the API"
+	case "forum_post":
+		return "a forum post"
+	case "directive":
+		return "a deployment"
+	}
+	return cause
 }
 
 func ago(t time.Time) string {

@@ -307,6 +307,14 @@ func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 		topics = append(topics, Topic{Kind: KindChat, Arg: conv})
 	}
 
+	// An execution's signals go to its page; a workflow's to its run's.
+	if ex := strings.ToLower(str("execution_id")); uuidRE.MatchString(ex) {
+		topics = append(topics, Topic{Kind: KindExecution, Arg: ex})
+	}
+	if run := strings.ToLower(str("run_id")); uuidRE.MatchString(run) {
+		topics = append(topics, Topic{Kind: KindRun, Arg: run})
+	}
+
 	if strings.HasPrefix(sig.Name, "package.") || sig.SubjectType == "package" ||
 		strings.HasPrefix(sig.Name, "directive.") && strings.HasPrefix(str("kind"), "package.") {
 		topics = append(topics, Topic{Kind: KindInstallations})

@@ -17,11 +17,6 @@ import (
 // with one test execution and activates the agent, or moves it to error
 // with the reason.
 
-// DeployArgs is agent.deploy's payload.
-type DeployArgs struct {
-	AgentID string `json:"agent_id"`
-}
-
 // DeployResult is agent.deploy's result.
 type DeployResult struct {
 	AgentID     string `json:"agent_id"`
@@ -32,7 +27,7 @@ type DeployResult struct {
 const testInput = "This is a deployment check. Reply with one short sentence saying you are ready."
 
 func (e *Engine) deployWork(ctx context.Context, t store.Tenant, d store.Directive) (directive.CommitFunc, error) {
-	var args DeployArgs
+	var args store.DeployArgs
 	if err := directive.Decode(d, &args); err != nil {
 		return nil, err
 	}

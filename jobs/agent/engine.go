@@ -92,6 +92,10 @@ func New(cfg Config) *Engine {
 	return e
 }
 
+// AddStream adds a watcher of the engine's output (the live pages of
+// this process), before the engine runs.
+func (e *Engine) AddStream(s Stream) { e.cfg.Stream = Tee{e.cfg.Stream, s} }
+
 // Handle registers (or replaces) a purpose, before the engine runs.
 func (e *Engine) Handle(p Purpose) { e.purposes[p.Name] = p }
 
