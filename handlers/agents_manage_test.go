@@ -50,7 +50,7 @@ func TestAgentFormCreatesEditsAndArchives(t *testing.T) {
 
 	// Archive: gone from the list, its name free again.
 	wantStatus(t, o.owner.post("/agents/"+id+"/archive", nil), http.StatusSeeOther)
-	if o.owner.get("/agents").doc(t).Find(`[data-testid=agent][data-id="` + id + `"]`).Length() != 0 {
+	if o.owner.get("/agents").doc(t).Find(`[data-testid=agent][data-id="`+id+`"]`).Length() != 0 {
 		t.Error("an archived agent is listed")
 	}
 	o.createAgent(t, "Release Notes Writer")
