@@ -82,9 +82,8 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Event streams and streamed chat answers never finish on their own:
-	// end them first so Shutdown does not wait out its deadline for them.
-	h.StopChats(sctx)
+	// Event streams never finish on their own: end them first so
+	// Shutdown does not wait out its deadline for them.
 	hub.Close()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)

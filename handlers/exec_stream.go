@@ -153,38 +153,62 @@ func (r *ExecRelay) apply(t store.Tenant, ex store.Execution, kind string, off i
 func (r *ExecRelay) open(f *execFlow) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, tv := range execTopics(f.ex) {
+	for _, tv := range r.topics(f.t, f.ex) {
 		tv := tv
 		v := execView{target: tv.target}
 		v.eph = r.h.live.Ephemeral(f.t, tv.topic, &f.mu, "agent.output.snapshot", func() []byte {
-			return replaceTextHTML(tv.target, f.text.String())
+			return tv.catchUp(f.text.String())
 		})
-		v.eph.SendAll("agent.output.started", replaceTextHTML(tv.target, f.text.String()))
+		v.eph.SendAll("agent.output.started", tv.catchUp(f.text.String()))
 		f.views = append(f.views, v)
 	}
 }
 
+// topicView is an execution on one topic: the element its text grows in,
+// and what brings a page up to date (the text so far, and whatever holds
+// it when the page lacks it).
 type topicView struct {
-	topic  live.Topic
-	target string
+	topic   live.Topic
+	target  string
+	catchUp func(text string) []byte
 }
 
-// execTopics are where an execution shows, and the element its text
-// fills on each.
-func execTopics(ex store.Execution) []topicView {
-	out := []topicView{{live.Topic{Kind: live.KindExecution, Arg: ex.ID}, "exec-" + ex.ID + "-output"}}
+// topics are where an execution shows.
+func (r *ExecRelay) topics(t store.Tenant, ex store.Execution) []topicView {
+	target := "exec-" + ex.ID + "-output"
+	out := []topicView{{live.Topic{Kind: live.KindExecution, Arg: ex.ID}, target,
+		func(text string) []byte { return replaceTextHTML(target, text) }}}
 	c := ex.Context()
 	switch ex.Purpose {
 	case store.PurposeChat:
-		if c.ConversationID != "" && c.MessageID != "" {
-			out = append(out, topicView{live.Topic{Kind: live.KindChat, Arg: c.ConversationID}, "chat-msg-" + c.MessageID + "-text"})
+		if tv, ok := r.chatView(t, c); ok {
+			out = append(out, tv)
 		}
 	case store.PurposeForumReply:
 		if c.ThreadID != "" {
-			out = append(out, topicView{live.Topic{Kind: live.KindThread, Arg: c.ThreadID}, "agent-answer-" + ex.ID + "-text"})
+			target := "agent-answer-" + ex.ID + "-text"
+			out = append(out, topicView{live.Topic{Kind: live.KindThread, Arg: c.ThreadID}, target,
+				func(text string) []byte { return r.h.agentAnswerHTML(t, ex, text) }})
 		}
 	}
 	return out
+}
+
+// chatView is a chat answer in its conversation: its bubble, added to
+// pages that lack it.
+func (r *ExecRelay) chatView(t store.Tenant, c store.ExecutionContext) (topicView, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conv, err := r.h.store.ConversationByID(ctx, t, c.ConversationID)
+	if err != nil {
+		return topicView{}, false
+	}
+	msg, err := r.h.store.ChatMessage(ctx, t, conv.ID, c.MessageID)
+	if err != nil {
+		return topicView{}, false
+	}
+	return topicView{live.Topic{Kind: live.KindChat, Arg: conv.ID}, "chat-msg-" + msg.ID + "-text",
+		func(text string) []byte { return r.h.startedHTML(t, conv, nil, msg, text) }}, true
 }
 
 // appendTextHTML appends text to element id out of band. The text is
@@ -206,4 +230,17 @@ func appendTextHTML(id, s string) []byte {
 func replaceTextHTML(id, s string) []byte {
 	return []byte(`<span id="` + id + `" class="streamed" hx-swap-oob="outerHTML">` +
 		strings.ReplaceAll(html.EscapeString(s), "\n", "&#10;") + `</span>`)
+}
+
+// agentAnswerHTML is an agent's answer being written in a forum thread:
+// a placeholder post, added to pages that lack it, holding the text so
+// far. The finished post replaces it (forum.post.created).
+func (h *Handler) agentAnswerHTML(t store.Tenant, ex store.Execution, text string) []byte {
+	id := "agent-answer-" + ex.ID
+	var b strings.Builder
+	b.WriteString(`<div hx-swap-oob="beforeend:#posts"><article id="` + id + `" class="post agent-answering" data-testid="agent-answering" data-execution="` + ex.ID + `">`)
+	b.WriteString(`<header class="post-head"><strong>` + html.EscapeString(ex.AgentName) + `</strong> <span class="badge">agent</span> <span class="muted small">is answering…</span></header>`)
+	b.WriteString(`<div class="post-body"><span id="` + id + `-text" class="streamed"></span></div></article></div>`)
+	b.Write(replaceTextHTML(id+"-text", text))
+	return []byte(b.String())
 }

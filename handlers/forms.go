@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,6 +23,16 @@ func formOf(c *gin.Context, fields ...string) *views.Form {
 
 // asValidation is errors.As for a refusal with field messages.
 func asValidation(err error, v **store.ValidationError) bool { return err != nil && errors.As(err, v) }
+
+// validationText is a refusal in plain words.
+func validationText(v *store.ValidationError) string {
+	var parts []string
+	for _, m := range v.Fields {
+		parts = append(parts, m)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

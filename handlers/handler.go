@@ -47,7 +47,8 @@ type Config struct {
 	Signals *signal.Bus
 	// LLM is the chat's model provider (llm.New from LLM_BASE_URL,
 	// LLM_API_KEY, LLM_MODEL); nil or unconfigured, chat answers with its
-	// built-in responder. Call Handler.StopChats at shutdown.
+	// built-in responder. Only whether it is configured matters here: the
+	// agent engine (jobs/agent) answers.
 	LLM *llm.Client
 	// TrustedProxies (IPs, CIDRs) are the peers whose X-Forwarded-For and
 	// X-Real-IP name the client; nil trusts none (TRUSTED_PROXIES).
@@ -68,7 +69,9 @@ type Handler struct {
 	live     *live.Hub
 	signals  *signal.Bus
 	engine   *agent.Engine
-	chat     *chatState
+	// llmOn says a model provider is configured (else the built-in
+	// responder answers, and the chat page says so).
+	llmOn bool
 	// sessions and threads are the session and thread-page caches; nil
 	// without a live hub (session_cache.go, thread_cache.go).
 	sessions *sessionCache
@@ -101,7 +104,7 @@ func New(cfg Config) *Handler {
 		live:     cfg.Live,
 		signals:  cfg.Signals,
 		engine:   cfg.Agents,
-		chat:     newChatState(cfg.LLM),
+		llmOn:    cfg.LLM.Configured(),
 	}
 	if cfg.Live != nil {
 		h.sessions, h.threads = newSessionCache(), newThreadCache()

@@ -129,11 +129,8 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		}
 	}
 	t.Cleanup(func() {
-		// Streams and streamed answers never end by themselves.
+		// Streams never end by themselves.
 		s.srv.CloseClientConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h.StopChats(ctx)
-		cancel()
 		if s.hub != nil {
 			s.hub.Close()
 		}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,15 +239,6 @@ func (s *Store) emitAgent(ctx context.Context, tx *sqlx.Tx, t Tenant, name strin
 	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{Name: name, Payload: payload, Actor: actorFor(userID),
 		Subject: Subject{Type: "agent", ID: a.ID}, Source: "agents"})
 	return err
-}
-
-// agentForRun reads the agent an execution runs, locked, or ErrNotFound.
-func agentForRun(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Agent, error) {
-	a, err := agentByID(ctx, tx, t, id, true)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	return a, err
 }
 
 // DeployArgs is agent.deploy's payload.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // FailuresToError is how many failed runs in a row move an agent to error.
@@ -31,6 +32,9 @@ type ExecutionOutcome struct {
 	PromptTokens     int
 	CompletionTokens int
 	Cost             float64
+	// Requests is how many provider requests the run made (its rounds).
+	Requests  int
+	ToolNames []string
 	Logs             []ExecutionLog
 }
 
@@ -44,11 +48,12 @@ func (s *Store) FinishExecutionTx(ctx context.Context, tx *sqlx.Tx, t Tenant, o 
 	err = tx.GetContext(ctx, &e, t.SQL(`UPDATE {tenant}.agent_executions SET
 			status = CASE WHEN status = 'canceled' THEN 'canceled' ELSE $2 END,
 			output = $3, error = nullif($4, ''), error_ref = nullif($5, ''), refused = $6, model = nullif($7, ''),
-			provider = nullif($8, ''), prompt_tokens = $9, completion_tokens = $10, cost = $11,
+			provider = nullif($8, ''), prompt_tokens = $9, completion_tokens = $10, cost = $11, tool_names = $12,
 			finished_at = coalesce(finished_at, now()), settled_at = now(), updated_at = now()
 		WHERE id = $1 AND settled_at IS NULL AND status IN ('queued', 'running', 'canceled')
 		RETURNING `+executionColumns),
-		o.ID, o.Status, o.Output, o.Error, o.ErrorRef, o.Refused, o.Model, o.Provider, o.PromptTokens, o.CompletionTokens, o.Cost)
+		o.ID, o.Status, o.Output, o.Error, o.ErrorRef, o.Refused, o.Model, o.Provider, o.PromptTokens, o.CompletionTokens, o.Cost,
+		pq.Array(nonNil(o.ToolNames)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, false, nil
 	} else if err != nil {
@@ -60,10 +65,17 @@ func (s *Store) FinishExecutionTx(ctx context.Context, tx *sqlx.Tx, t Tenant, o 
 	if err := addUsage(ctx, tx, t, e); err != nil {
 		return e, false, err
 	}
-	if err := s.countOnAgent(ctx, tx, t, e); err != nil {
+	if err := s.countOnAgent(ctx, tx, t, e, o.Requests); err != nil {
 		return e, false, err
 	}
 	return e, true, s.emitExecution(ctx, tx, t, e)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func addUsage(ctx context.Context, tx *sqlx.Tx, t Tenant, e Execution) error {
@@ -82,22 +94,23 @@ func addUsage(ctx context.Context, tx *sqlx.Tx, t Tenant, e Execution) error {
 	return nil
 }
 
-// countOnAgent adds the run to its agent's counters and keeps the failure
+// countOnAgent adds the run's provider requests and tokens to its agent's
+// counters and keeps the failure
 // streak: a success ends it, a failure (refusals and cancellations aside)
 // lengthens it, and the fifth moves an active agent to error.
-func (s *Store) countOnAgent(ctx context.Context, tx *sqlx.Tx, t Tenant, e Execution) error {
+func (s *Store) countOnAgent(ctx context.Context, tx *sqlx.Tx, t Tenant, e Execution, requests int) error {
 	if e.AgentID == "" {
 		return nil
 	}
 	var streak int
 	var state string
 	err := tx.QueryRowxContext(ctx, t.SQL(`UPDATE {tenant}.agents SET
-			request_count = request_count + CASE WHEN $2 THEN 0 ELSE 1 END,
+			request_count = request_count + $5,
 			token_count = token_count + $3,
 			consecutive_failures = CASE WHEN $4 = 'succeeded' THEN 0
 			                            WHEN $4 = 'failed' AND NOT $2 THEN consecutive_failures + 1
 			                            ELSE consecutive_failures END
-		WHERE id = $1 RETURNING consecutive_failures, state`), e.AgentID, e.Refused, e.Tokens(), e.Status).Scan(&streak, &state)
+		WHERE id = $1 RETURNING consecutive_failures, state`), e.AgentID, e.Refused, e.Tokens(), e.Status, requests).Scan(&streak, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // the agent is gone; its runs stay
 	} else if err != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Executions are runs of an agent on an input (SPEC §12), whatever asked
@@ -74,9 +75,11 @@ type Execution struct {
 	DirectiveID      string          `db:"directive_id"`
 	ContextJSON      json.RawMessage `db:"context"`
 	Attempt          int             `db:"attempt"`
+	Tools            pq.StringArray  `db:"tool_names"`
 	QueuedAt         time.Time       `db:"queued_at"`
 	StartedAt        sql.NullTime    `db:"started_at"`
 	FinishedAt       sql.NullTime    `db:"finished_at"`
+	SettledAt        sql.NullTime    `db:"settled_at"`
 	UpdatedAt        time.Time       `db:"updated_at"`
 }
 
@@ -110,6 +113,9 @@ func (e Execution) Private() bool { return e.Purpose == PurposeChat }
 // VisibleTo reports whether userID may see the execution.
 func (e Execution) VisibleTo(userID int64) bool { return !e.Private() || e.Context().UserID == userID }
 
+// ToolNames lists the tools the run called, in order.
+func (e Execution) ToolNames() []string { return []string(e.Tools) }
+
 // Tokens is the execution's total token usage.
 func (e Execution) Tokens() int { return e.PromptTokens + e.CompletionTokens }
 
@@ -129,7 +135,7 @@ const executionColumns = `id, coalesce(agent_id::text, '') AS agent_id, agent_na
 	coalesce(error, '') AS error, coalesce(error_ref, '') AS error_ref, refused, coalesce(model, '') AS model,
 	coalesce(provider, '') AS provider, prompt_tokens, completion_tokens, cost, cause_type, coalesce(cause_id, '') AS cause_id,
 	coalesce(requested_by_user_id, 0) AS requested_by_user_id, coalesce(directive_id::text, '') AS directive_id, context,
-	attempt, queued_at, started_at, finished_at, updated_at`
+	attempt, tool_names, queued_at, started_at, finished_at, settled_at, updated_at`
 
 // Cause is what asked for an execution: a person ("user"), a chat
 // message, a signal, a workflow step, an API key, a forum post, a deploy.

@@ -66,6 +66,12 @@ type Purpose struct {
 	PromptFunc func(ctx context.Context, t store.Tenant, e store.Execution) ([]llm.Message, error)
 	// Actions offers the action tools (they only propose; chat).
 	Actions bool
+	// AnswerFunc, when it returns ok, is the answer and no provider is
+	// asked (chat's typed commands): it costs no tokens.
+	AnswerFunc func(ctx context.Context, t store.Tenant, e store.Execution) (text string, ok bool, err error)
+	// ProgressFunc keeps the text so far where the purpose shows it
+	// (chat's message), each time the run saves it.
+	ProgressFunc func(ctx context.Context, t store.Tenant, e store.Execution, text string) error
 	// FinishFunc writes what the output becomes, in the transaction that
 	// records the outcome (optional).
 	FinishFunc func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, e store.Execution) error
@@ -89,6 +95,8 @@ func New(cfg Config) *Engine {
 		running: map[string]context.CancelCauseFunc{}, tools: NewToolbox(cfg.Store)}
 	e.Handle(Purpose{Name: store.PurposeRun})
 	e.Handle(Purpose{Name: store.PurposeTest, PromptFunc: testPrompt})
+	e.Handle(e.chatPurpose())
+	e.tools.AddActions(chatActionTools(), e.proposeChat)
 	return e
 }
 

@@ -100,8 +100,8 @@ func (e *Engine) run(ctx context.Context, t store.Tenant, ex store.Execution) (s
 	defer w.close()
 	res, runErr := e.rounds(rctx, t, ex, ag, w)
 	out.Output, out.Logs = w.text(), append(out.Logs, w.logs()...)
-	out.Model, out.Provider = res.model, res.provider
-	out.PromptTokens, out.CompletionTokens = res.prompt, res.completion
+	out.Model, out.Provider, out.ToolNames = res.model, res.provider, res.tools
+	out.PromptTokens, out.CompletionTokens, out.Requests = res.prompt, res.completion, res.requests
 	out.Cost = e.cfg.Prices.Cost(res.model, res.prompt, res.completion)
 	if runErr != nil {
 		if errors.Is(context.Cause(rctx), errShutdown) || ctx.Err() != nil && !errors.Is(context.Cause(rctx), errCanceled) {
@@ -161,11 +161,20 @@ func refusalText(err error) string {
 type usage struct {
 	model, provider    string
 	prompt, completion int
+	requests           int
+	tools              []string
 }
 
 // rounds asks the provider, runs the tools it calls and asks again, up to
 // MaxRounds; the last round must answer in words.
 func (e *Engine) rounds(ctx context.Context, t store.Tenant, ex store.Execution, ag store.Agent, w *writer) (usage, error) {
+	if af := e.purposes[ex.Purpose].AnswerFunc; af != nil {
+		text, ok, err := af(ctx, t, ex)
+		if err != nil || ok {
+			w.delta(text)
+			return usage{provider: "command"}, err
+		}
+	}
 	p := e.provider(t, ex)
 	u := usage{provider: p.Name()}
 	msgs, err := e.prompt(ctx, t, ex, ag)
@@ -187,6 +196,7 @@ func (e *Engine) rounds(ctx context.Context, t store.Tenant, ex store.Execution,
 			req.Tools = nil
 		}
 		res, err := p.Stream(ctx, req, func(s string) error { w.delta(s); return nil })
+		u.requests++
 		u.model = firstNonEmpty(res.Model, req.Model, e.cfg.LLM.Model(), u.model)
 		u.prompt += res.Usage.PromptTokens
 		u.completion += res.Usage.CompletionTokens
@@ -198,6 +208,7 @@ func (e *Engine) rounds(ctx context.Context, t store.Tenant, ex store.Execution,
 		}
 		msgs = append(msgs, llm.Message{Role: "assistant", Content: res.Content, ToolCalls: res.ToolCalls})
 		for _, c := range res.ToolCalls {
+			u.tools = append(u.tools, c.Function.Name)
 			result := tools.Call(ctx, t, ex, c)
 			w.log("info", fmt.Sprintf("round %d: tool %s(%s) → %s", round, c.Function.Name, clip(c.Function.Arguments, 200), clip(result, 300)))
 			msgs = append(msgs, llm.Message{Role: "tool", Content: result, ToolCallID: c.ID})
@@ -323,6 +334,9 @@ func (w *writer) saveLoop() {
 		w.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		running, err := w.e.st.SaveExecutionProgress(ctx, w.t, w.ex.ID, text)
+		if pf := w.e.purposes[w.ex.Purpose].ProgressFunc; err == nil && running && pf != nil {
+			err = pf(ctx, w.t, w.ex, text)
+		}
 		cancel()
 		switch {
 		case err != nil:

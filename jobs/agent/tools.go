@@ -155,6 +155,12 @@ func (o Offered) Call(ctx context.Context, t store.Tenant, ex store.Execution, c
 	return toolResult(res, err)
 }
 
+// isRefusal reports whether err is a refusal with words for people.
+func isRefusal(err error) bool {
+	var v *store.ValidationError
+	return errors.As(err, &v)
+}
+
 func toolResult(res string, err error) string {
 	var v *store.ValidationError
 	switch {
