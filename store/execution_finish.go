@@ -35,7 +35,7 @@ type ExecutionOutcome struct {
 	// Requests is how many provider requests the run made (its rounds).
 	Requests  int
 	ToolNames []string
-	Logs             []ExecutionLog
+	Logs      []ExecutionLog
 }
 
 // FinishExecutionTx records the outcome of a run in tx, the transaction
