@@ -47,7 +47,7 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	// workers, and from other processes over NOTIFY.
 	relay := h.NewExecRelay(p.origin)
 	p.agents.AddStream(relay)
-	go relay.Listen(ctx, dsn)
+	go relay.Listen(ctx, dsn, nil)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           h.Routes(),

@@ -62,11 +62,16 @@ func (r *ExecRelay) Publish(ev agent.StreamEvent) {
 	r.apply(ev.Tenant, ev.Execution, ev.Kind, ev.Offset, ev.Text)
 }
 
-// Listen follows the other processes' output until ctx ends.
-func (r *ExecRelay) Listen(ctx context.Context, dsn string) {
+// Listen follows the other processes' output until ctx ends; ready, when
+// set, is called once it listens.
+func (r *ExecRelay) Listen(ctx context.Context, dsn string, ready func()) {
 	l := pq.NewListener(dsn, 10*time.Millisecond, 5*time.Second, nil)
 	defer l.Close()
-	if err := l.Listen(agent.StreamChannel); err != nil {
+	err := l.Listen(agent.StreamChannel)
+	if ready != nil {
+		ready()
+	}
+	if err != nil {
 		r.h.log.Warn("listen for execution output: only this process's is shown live", "err", err)
 		return
 	}

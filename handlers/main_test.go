@@ -60,6 +60,9 @@ type siteConfig struct {
 	// agents runs the agent engine (its kinds join the directives), with
 	// llm as its provider.
 	agents bool
+	// remoteOutput makes the engine's output reach the pages over NOTIFY
+	// only, as from a worker process, instead of directly.
+	remoteOutput bool
 	live   bool        // run a live hub, as the app does
 	llm    *llm.Client // chat's provider; nil: the built-in responder
 	logTo  io.Writer   // nil: discard
@@ -117,7 +120,18 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	}
 	h := handlers.New(cfg)
 	if s.agents != nil && s.hub != nil {
-		s.agents.AddStream(h.NewExecRelay("test"))
+		relay := h.NewExecRelay("web")
+		if sc.remoteOutput {
+			out := agent.NewNotifyStream(st.DB, "worker", s.log)
+			s.agents.AddStream(out)
+			lctx, stop := context.WithCancel(context.Background())
+			listening := make(chan struct{})
+			go func() { relay.Listen(lctx, storetest.DSN(), func() { close(listening) }) }()
+			<-listening
+			t.Cleanup(func() { stop(); out.Close() })
+		} else {
+			s.agents.AddStream(relay)
+		}
 	}
 	s.engine = h.Routes()
 	s.srv = httptest.NewUnstartedServer(s.engine)

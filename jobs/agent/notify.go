@@ -41,6 +41,7 @@ type NotifyStream struct {
 
 	mu      sync.Mutex
 	pending []StreamNotice
+	flushed []chan struct{} // closed once what was pending when they came is sent
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -54,7 +55,9 @@ func NewNotifyStream(db *sqlx.DB, origin string, log *slog.Logger) *NotifyStream
 	return n
 }
 
-// Publish queues ev.
+// Publish queues ev. The end of an output waits (a moment at most) until
+// everything before it is sent: the run's outcome commits after, so other
+// servers hear the last words before the signal that settles them.
 func (n *NotifyStream) Publish(ev StreamEvent) {
 	nt := StreamNotice{Origin: n.origin, Schema: ev.Tenant.Schema(), OrgID: ev.Tenant.OrgID, ExecutionID: ev.Execution.ID,
 		Kind: ev.Kind, Offset: ev.Offset, Text: ev.Text}
@@ -64,10 +67,21 @@ func (n *NotifyStream) Publish(ev StreamEvent) {
 	} else {
 		n.pending = append(n.pending, nt)
 	}
+	var sent chan struct{}
+	if ev.Kind == StreamEnd {
+		sent = make(chan struct{})
+		n.flushed = append(n.flushed, sent)
+	}
 	n.mu.Unlock()
 	select {
 	case n.wake <- struct{}{}:
 	default:
+	}
+	if sent != nil {
+		select {
+		case <-sent:
+		case <-time.After(2 * time.Second):
+		}
 	}
 }
 
@@ -91,9 +105,14 @@ func (n *NotifyStream) run() {
 
 func (n *NotifyStream) flush() {
 	n.mu.Lock()
-	batch := n.pending
-	n.pending = nil
+	batch, waiting := n.pending, n.flushed
+	n.pending, n.flushed = nil, nil
 	n.mu.Unlock()
+	defer func() {
+		for _, w := range waiting {
+			close(w)
+		}
+	}()
 	for _, nt := range batch {
 		for _, part := range split(nt) {
 			b, _ := json.Marshal(part)
