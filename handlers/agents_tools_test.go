@@ -50,7 +50,7 @@ func TestSkillsGiveToolsThatWork(t *testing.T) {
 
 	d := o.owner.get("/admin/skills").doc(t)
 	tool := func(name string) string {
-		return d.Find(`[data-testid=skill-row][data-slug="` + skill + `"] [data-tool="` + name + `"]`).AttrOr("data-available", "")
+		return d.Find(`[data-testid=skill-row][data-slug="`+skill+`"] [data-tool="`+name+`"]`).AttrOr("data-available", "")
 	}
 	if tool("ast_parse") != "yes" || tool("web_search") != "no" || tool("made_up") != "no" {
 		t.Errorf("skills page: ast_parse %q web_search %q made_up %q", tool("ast_parse"), tool("web_search"), tool("made_up"))

@@ -63,9 +63,9 @@ type siteConfig struct {
 	// remoteOutput makes the engine's output reach the pages over NOTIFY
 	// only, as from a worker process, instead of directly.
 	remoteOutput bool
-	live   bool        // run a live hub, as the app does
-	llm    *llm.Client // chat's provider; nil: the built-in responder
-	logTo  io.Writer   // nil: discard
+	live         bool        // run a live hub, as the app does
+	llm          *llm.Client // chat's provider; nil: the built-in responder
+	logTo        io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
 	writeTimeout time.Duration
 	// trustedProxies is TRUSTED_PROXIES; "127.0.0.1" lets a test speak
