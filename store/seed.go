@@ -188,6 +188,44 @@ func (s *Store) seedDemoTenant(ctx context.Context, tx *sqlx.Tx, t Tenant) error
 	if err != nil {
 		return fmt.Errorf("seed thread: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET pinned = true WHERE id = $1`), th.ID)
-	return err
+	if _, err = tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET pinned = true WHERE id = $1`), th.ID); err != nil {
+		return err
+	}
+	return s.seedSupport(ctx, tx, t, userID)
+}
+
+// supportThreads are the demo's answered questions: the built-in
+// responder answers from the forum, so a demo without a model provider
+// has something worth finding.
+var supportThreads = [][2]string{
+	{"How do I install a package of agents?",
+		"Open the **Marketplace**, pick a package and press **Install**. The install runs as a directive: its progress shows live on the page, " +
+			"and when it is done the package's agents are active and listed under **Agents**. Owners and admins can install; uninstall with " +
+			"\"remove its agents\" also deletes the agents the package created."},
+	{"What do the agent states mean?",
+		"A hand-made agent starts as a **draft**. **Deploy** runs one test execution: if it answers, the agent becomes **active**; if not, it " +
+			"moves to **error** with the reason. Only active agents run: in chat, when mentioned in the forums, in workflows and through the API. " +
+			"**Pause** stops an agent without losing anything; **resume** brings it back. Five failed runs in a row also move an agent to error."},
+	{"Why does my agent answer from the forum instead of a model?",
+		"Without a model provider configured, agents answer with the built-in responder: it searches this forum for the most relevant posts " +
+			"and quotes them with links. An administrator can connect any OpenAI-compatible provider with LLM_BASE_URL, LLM_API_KEY and LLM_MODEL."},
+	{"How are tokens counted and limited?",
+		"Every run records its prompt and completion tokens and its cost. **Admin → Usage** shows tokens per day and per agent. " +
+			"Each plan has a monthly token limit (free 100,000, pro 1,000,000); once it is reached, runs are refused until the month ends."},
+	{"Where can I see what happened in the workspace?",
+		"The **dashboard** shows the activity of the last 30 days and a live feed. Every change is recorded as a signal, and every command as a " +
+			"directive: **Admin → Signals** and **Admin → Directives** list them, and each thread shows its own audit trail."},
+}
+
+func (s *Store) seedSupport(ctx context.Context, tx *sqlx.Tx, t Tenant, userID int64) error {
+	var support string
+	if err := tx.GetContext(ctx, &support, t.SQL(`SELECT id FROM {tenant}.forum_categories WHERE slug = 'support'`)); err != nil {
+		return fmt.Errorf("seed: support category: %w", err)
+	}
+	for _, q := range supportThreads {
+		if _, _, err := s.CreateForumThreadTx(ctx, tx, t, userID, NewForumThread{CategoryID: support, Title: q[0], Body: q[1]}); err != nil {
+			return fmt.Errorf("seed support thread: %w", err)
+		}
+	}
+	return nil
 }
