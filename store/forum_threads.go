@@ -98,7 +98,10 @@ func (s *Store) CreateForumThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, 
 		}
 		if err := s.emitForum(ctx, tx, t, forumFact{Name: "forum.thread.created", ActorUserID: actorUserID,
 			SubjectType: SubjectForumThread, SubjectID: th.ID,
-			Payload: map[string]any{"thread_id": th.ID, "title": th.Title, "category_id": cat.ID, "category_slug": cat.Slug}}); err != nil {
+			// The first post's body too: a workflow reacting to a new thread
+			// reads it from the trigger (SPEC §13).
+			Payload: map[string]any{"thread_id": th.ID, "title": th.Title, "category_id": cat.ID, "category_slug": cat.Slug,
+				"post_id": post.ID, "body": post.Content}}); err != nil {
 			return err
 		}
 		return s.emitPostCreated(ctx, tx, t, actorUserID, th, post)
