@@ -61,11 +61,14 @@ func (r *Runner) claimAndRun(ctx context.Context) error {
 	// should wake the producer. A partial one drained what was due.
 	r.moreMaybe.Store(len(claimed) == free)
 	ctxs := make([]context.Context, len(claimed))
+	deadline := at.Add(r.cfg.JobTimeout)
 	r.mu.Lock()
 	for i, j := range claimed {
-		// The timeout starts at the claim; the heartbeat was written then.
+		// Not a child of a cancellable context: a thousand jobs ending at
+		// once would queue on its lock to leave its set of children. Stop
+		// cancels the in-flight jobs one by one instead.
 		var cancel context.CancelFunc
-		ctxs[i], cancel = context.WithTimeout(r.workCtx, r.cfg.JobTimeout)
+		ctxs[i], cancel = context.WithDeadline(r.jobCtx, deadline)
 		if old := r.inflight[j.ID]; old != nil {
 			// An earlier attempt's handler still runs here, but the job
 			// was rescued from it: its result would be dropped.

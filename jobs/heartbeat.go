@@ -26,11 +26,16 @@ type inflight struct {
 // claimed the same job again.
 func (r *Runner) forget(j *Job) {
 	r.mu.Lock()
-	if f := r.inflight[j.ID]; f != nil && f.attempt == j.Attempt {
+	f := r.inflight[j.ID]
+	if f != nil && f.attempt == j.Attempt {
 		delete(r.inflight, j.ID)
-		f.cancel()
+	} else {
+		f = nil
 	}
 	r.mu.Unlock()
+	if f != nil {
+		f.cancel() // outside the lock: it takes the parent context's
+	}
 }
 
 // heartbeat renews the heartbeats of the in-flight jobs every

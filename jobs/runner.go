@@ -47,9 +47,8 @@ type Runner struct {
 	stopProduce context.CancelFunc
 	produced    chan struct{} // closed when the producer, listener and rescuer have returned
 	stopBeat    context.CancelFunc
-	beaten      chan struct{} // closed when the heartbeat loop has returned
-	workCtx     context.Context
-	cancelWork  context.CancelFunc
+	beaten      chan struct{}   // closed when the heartbeat loop has returned
+	jobCtx      context.Context // Start's values, never cancelled: the parent of the jobs' contexts
 	handlersWG  sync.WaitGroup
 	completer   *completer
 }
@@ -120,7 +119,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.kinds = pq.Array(kinds)
 	// Handlers outlive ctx's cancellation so that Stop decides when they
 	// are cut short; ctx's values still reach them.
-	r.workCtx, r.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
+	r.jobCtx = context.WithoutCancel(ctx)
 	r.completer = newCompleter(r)
 	go r.completer.run()
 	// Heartbeats outlive ctx too: in-flight jobs keep running after it.
@@ -175,13 +174,16 @@ func (r *Runner) Stop(ctx context.Context) error {
 		// Release before cancelling, so a handler that returns on
 		// cancellation finds its job no longer held and its (failed)
 		// outcome is dropped rather than counted as an attempt.
-		released, err := r.releaseInflight()
+		taken := r.takeInflight()
+		released, err := r.release(taken)
 		if err != nil {
 			r.log.Error("releasing in-flight jobs", "err", err)
 		} else {
 			r.log.Warn("shutdown deadline passed: released in-flight jobs", "released", released)
 		}
-		r.cancelWork()
+		for _, f := range taken {
+			f.cancel()
+		}
 		// Cancelled handlers return promptly when they honour ctx; wait for
 		// them (bounded: one that ignores ctx must not hang the shutdown),
 		// so nothing still runs once Stop has returned.
@@ -196,7 +198,6 @@ func (r *Runner) Stop(ctx context.Context) error {
 	r.stopBeat()
 	<-r.beaten
 	r.completer.close()
-	r.cancelWork()
 	r.log.Info("job runner stopped")
 	return stopErr
 }
@@ -272,20 +273,25 @@ func (r *Runner) produce(ctx context.Context) {
 	}
 }
 
-// releaseInflight puts the jobs still executing back to available, as if
-// never attempted, so another worker picks them up at once.
-func (r *Runner) releaseInflight() (int, error) {
+// takeInflight empties the in-flight set and returns what it held: jobs
+// no longer this runner's to heartbeat.
+func (r *Runner) takeInflight() map[int64]*inflight {
 	r.mu.Lock()
-	ids := make([]int64, 0, len(r.inflight))
-	attempts := make([]int64, 0, len(r.inflight))
-	for id, f := range r.inflight {
+	defer r.mu.Unlock()
+	taken := r.inflight
+	r.inflight = map[int64]*inflight{}
+	return taken
+}
+
+// release puts jobs still executing back to available, as if never
+// attempted, so another worker picks them up at once.
+func (r *Runner) release(jobs map[int64]*inflight) (int, error) {
+	ids := make([]int64, 0, len(jobs))
+	attempts := make([]int64, 0, len(jobs))
+	for id, f := range jobs {
 		ids = append(ids, id)
 		attempts = append(attempts, int64(f.attempt))
 	}
-	// Released jobs are not ours to heartbeat any more; cancelWork ends
-	// their contexts.
-	r.inflight = map[int64]*inflight{}
-	r.mu.Unlock()
 	if len(ids) == 0 {
 		return 0, nil
 	}

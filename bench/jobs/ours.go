@@ -15,8 +15,8 @@ const insertBatch = 5000
 
 // oursThroughput inserts n no-op jobs in batches while the runner works
 // them, and returns jobs/s from the first insert to the last completion.
-func oursThroughput(ctx context.Context, dsn string, n, workers int, log *slog.Logger) (float64, error) {
-	db, err := store.Open(ctx, dsn, 20)
+func oursThroughput(ctx context.Context, m mode, n, workers int, log *slog.Logger) (float64, error) {
+	db, err := store.Open(ctx, m.dsn, 20)
 	if err != nil {
 		return 0, err
 	}
@@ -27,7 +27,7 @@ func oursThroughput(ctx context.Context, dsn string, n, workers int, log *slog.L
 	db.ExecContext(ctx, `VACUUM ANALYZE jobs`)
 	var done atomic.Int64
 	finished := make(chan time.Time, 1)
-	r := jobs.New(db, jobs.Config{DSN: dsn, MaxWorkers: workers, Logger: log, OnEventFunc: func(ev jobs.Event) {
+	r := jobs.New(db, jobs.Config{DSN: m.dsn, MaxWorkers: workers, SyncCommit: m.syncCommit, Logger: log, OnEventFunc: func(ev jobs.Event) {
 		if ev.Kind == jobs.EventCompleted && done.Add(1) == int64(n) {
 			finished <- time.Now()
 		}
@@ -56,9 +56,10 @@ func oursThroughput(ctx context.Context, dsn string, n, workers int, log *slog.L
 }
 
 // oursLatency enqueues one job every `every` and measures from the
-// insert's commit to the handler's start, with the runner's defaults.
-func oursLatency(ctx context.Context, dsn string, n int, every time.Duration, log *slog.Logger) ([]time.Duration, error) {
-	db, err := store.Open(ctx, dsn, 10)
+// insert's commit to the handler's start, with the runner's defaults
+// (but the mode's durability).
+func oursLatency(ctx context.Context, m mode, n int, every time.Duration, log *slog.Logger) ([]time.Duration, error) {
+	db, err := store.Open(ctx, m.dsn, 10)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func oursLatency(ctx context.Context, dsn string, n int, every time.Duration, lo
 		return nil, err
 	}
 	started := make(chan time.Time, n)
-	r := jobs.New(db, jobs.Config{DSN: dsn, Logger: log})
+	r := jobs.New(db, jobs.Config{DSN: m.dsn, SyncCommit: m.syncCommit, Logger: log})
 	r.Handle("probe", func(context.Context, *jobs.Job) error { started <- time.Now(); return nil })
 	if err := r.Start(ctx); err != nil {
 		return nil, err
