@@ -43,16 +43,24 @@ func (r *Runner) forget(j *Job) {
 // let the handlers finish, so that a long graceful shutdown does not get
 // its jobs rescued under it.
 func (r *Runner) heartbeat(ctx context.Context) {
-	tick := time.NewTicker(r.cfg.HeartbeatInterval)
+	every(ctx, r.cfg.HeartbeatInterval, func() {
+		if err := r.beat(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("job heartbeat", "err", err)
+		}
+	})
+}
+
+// every calls fn every d until ctx is done: the shape of the runner's
+// background loops.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		}
-		if err := r.beat(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("job heartbeat", "err", err)
+			fn()
 		}
 	}
 }

@@ -115,14 +115,7 @@ const rescueSQL = `
 // that one is already doing. The lock is transaction-scoped, so this also
 // works behind a transaction-pooling PgBouncer.
 func (r *Runner) rescuer(ctx context.Context) {
-	tick := time.NewTicker(r.cfg.RescueInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, r.cfg.RescueInterval, func() {
 		rep, ran, err := rescue(ctx, r.db, r.cfg.RescueAfter, false)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -130,7 +123,7 @@ func (r *Runner) rescuer(ctx context.Context) {
 		case ran && rep.Retried+rep.Discarded > 0:
 			r.log.Info("rescued abandoned jobs", "retried", rep.Retried, "discarded", rep.Discarded)
 		}
-	}
+	})
 }
 
 func (r *Runner) rescueHandler(ctx context.Context, _ *Job) error {

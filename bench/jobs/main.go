@@ -139,29 +139,28 @@ func pickModes(which, dsn string) ([]mode, error) {
 // on a warmer server, prints each round and the spread, and returns each
 // runner's median.
 func throughputRounds(ctx context.Context, m mode, o options, log *slog.Logger) (ours, river float64, err error) {
-	var oursRates, riverRates []float64
+	runners := []struct {
+		name  string
+		run   func(context.Context, mode, int, int, *slog.Logger) (float64, error)
+		rates []float64
+	}{{name: "ours", run: oursThroughput}, {name: "river", run: riverThroughput}}
 	for r := 1; r <= o.rounds; r++ {
-		if o.only != "river" {
-			c0 := sampleCPU()
-			v, err := oursThroughput(ctx, m, o.jobs, o.workers, log)
-			if err != nil {
-				return 0, 0, fmt.Errorf("ours: %w", err)
+		for i := range runners {
+			rn := &runners[i]
+			if o.only != "" && o.only != rn.name {
+				continue
 			}
-			fmt.Printf("throughput round %d: ours  %8.0f jobs/s  %s\n", r, v, cpuPerJob(c0, sampleCPU(), o.jobs))
-			oursRates = append(oursRates, v)
-		}
-		if o.only != "ours" {
 			c0 := sampleCPU()
-			v, err := riverThroughput(ctx, m, o.jobs, o.workers, log)
+			v, err := rn.run(ctx, m, o.jobs, o.workers, log)
 			if err != nil {
-				return 0, 0, fmt.Errorf("river: %w", err)
+				return 0, 0, fmt.Errorf("%s: %w", rn.name, err)
 			}
-			fmt.Printf("throughput round %d: river %8.0f jobs/s  %s\n", r, v, cpuPerJob(c0, sampleCPU(), o.jobs))
-			riverRates = append(riverRates, v)
+			fmt.Printf("throughput round %d: %-5s %8.0f jobs/s  %s\n", r, rn.name, v, cpuPerJob(c0, sampleCPU(), o.jobs))
+			rn.rates = append(rn.rates, v)
 		}
 	}
-	fmt.Printf("throughput %s, %d rounds of %d jobs: ours %s · river %s\n", m.name, o.rounds, o.jobs, spread(oursRates), spread(riverRates))
-	return median(oursRates), median(riverRates), nil
+	fmt.Printf("throughput %s, %d rounds of %d jobs: ours %s · river %s\n", m.name, o.rounds, o.jobs, spread(runners[0].rates), spread(runners[1].rates))
+	return median(runners[0].rates), median(runners[1].rates), nil
 }
 
 // latencyRounds runs the probe for ours, River with its defaults and

@@ -13,10 +13,16 @@ import (
 
 const insertBatch = 5000
 
+// Both runners' pools get as many connections.
+const (
+	throughputConns = 20
+	latencyConns    = 10
+)
+
 // oursThroughput inserts n no-op jobs in batches while the runner works
 // them, and returns jobs/s from the first insert to the last completion.
 func oursThroughput(ctx context.Context, m mode, n, workers int, log *slog.Logger) (float64, error) {
-	db, err := store.Open(ctx, m.dsn, 20)
+	db, err := store.Open(ctx, m.dsn, throughputConns)
 	if err != nil {
 		return 0, err
 	}
@@ -59,7 +65,7 @@ func oursThroughput(ctx context.Context, m mode, n, workers int, log *slog.Logge
 // insert's commit to the handler's start, with the runner's defaults
 // (but the mode's durability).
 func oursLatency(ctx context.Context, m mode, n int, every time.Duration, log *slog.Logger) ([]time.Duration, error) {
-	db, err := store.Open(ctx, m.dsn, 10)
+	db, err := store.Open(ctx, m.dsn, latencyConns)
 	if err != nil {
 		return nil, err
 	}

@@ -77,10 +77,16 @@ func riverCommitSetting(ctx context.Context, dsn string) (string, error) {
 	return v, err
 }
 
-// newRiver opens a pool on the mode's DSN and a River client on it with
-// the given workers and fetch tuning.
-func newRiver(ctx context.Context, m mode, ws *river.Workers, maxWorkers int, f riverFetch, log *slog.Logger) (*river.Client[pgx.Tx], *pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, m.dsn)
+// newRiver opens a pool of conns connections on the mode's DSN (as many
+// as ours gets: pgxpool's default is 4 on this machine) and a River
+// client on it with the given workers and fetch tuning.
+func newRiver(ctx context.Context, m mode, conns int32, ws *river.Workers, maxWorkers int, f riverFetch, log *slog.Logger) (*river.Client[pgx.Tx], *pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(m.dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc.MaxConns = conns
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +109,7 @@ func newRiver(ctx context.Context, m mode, ws *river.Workers, maxWorkers int, f 
 func riverThroughput(ctx context.Context, m mode, n, workers int, log *slog.Logger) (float64, error) {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &noopWorker{})
-	client, pool, err := newRiver(ctx, m, ws, workers, riverBench, log)
+	client, pool, err := newRiver(ctx, m, throughputConns, ws, workers, riverBench, log)
 	if err != nil {
 		return 0, err
 	}
@@ -151,7 +157,7 @@ func riverLatency(ctx context.Context, m mode, n int, every time.Duration, f riv
 	started := make(chan time.Time, n)
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &probeWorker{started: started})
-	client, pool, err := newRiver(ctx, m, ws, 100, f, log)
+	client, pool, err := newRiver(ctx, m, latencyConns, ws, 100, f, log)
 	if err != nil {
 		return nil, err
 	}
