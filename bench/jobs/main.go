@@ -26,8 +26,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"fleetprompt/bench/benchdb"
@@ -77,6 +79,14 @@ func main() {
 		fail(err)
 	}
 	defer stop()
+	// An interrupted run still drops its database and stops its server.
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-interrupted
+		stop()
+		os.Exit(130)
+	}()
 	fmt.Printf("database: %s\n", redact(dsn))
 	modes, err := pickModes(*modeFlag, dsn)
 	if err != nil {

@@ -28,11 +28,11 @@ func (probeArgs) Kind() string { return "probe" }
 
 type probeWorker struct {
 	river.WorkerDefaults[probeArgs]
-	started chan<- time.Time
+	started chan<- start
 }
 
-func (w probeWorker) Work(context.Context, *river.Job[probeArgs]) error {
-	w.started <- time.Now()
+func (w probeWorker) Work(_ context.Context, j *river.Job[probeArgs]) error {
+	w.started <- start{j.ID, time.Now()}
 	return nil
 }
 
@@ -154,7 +154,7 @@ func riverThroughput(ctx context.Context, m mode, n, workers int, log *slog.Logg
 
 // riverLatency mirrors oursLatency with River and the given fetch tuning.
 func riverLatency(ctx context.Context, m mode, n int, every time.Duration, f riverFetch, log *slog.Logger) ([]time.Duration, error) {
-	started := make(chan time.Time, n)
+	started := make(chan start, n)
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &probeWorker{started: started})
 	client, pool, err := newRiver(ctx, m, latencyConns, ws, 100, f, log)
@@ -170,8 +170,11 @@ func riverLatency(ctx context.Context, m mode, n int, every time.Duration, f riv
 	}
 	defer client.Stop(ctx)
 	time.Sleep(200 * time.Millisecond) // let LISTEN connect: a bench, not a test
-	return probe(n, every, started, func() error {
-		_, err := client.Insert(ctx, probeArgs{}, nil)
-		return err
+	return probe(n, every, started, func() (int64, error) {
+		res, err := client.Insert(ctx, probeArgs{}, nil)
+		if err != nil {
+			return 0, err
+		}
+		return res.Job.ID, nil
 	})
 }
