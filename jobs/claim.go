@@ -5,26 +5,37 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/lib/pq"
 )
 
-// claimSQL claims up to $1 due jobs in priority order in one statement,
+// claimQuery claims up to n due jobs in priority order in one statement,
 // through public.jobs_claim (migrations 0004, 0005), which pins the plan
 // to an ordered walk of the fetch index: with stale statistics the planner
 // otherwise scans and sorts the whole backlog on every claim. SKIP LOCKED
 // lets any number of workers claim at once without waiting on each other
 // or taking the same row. A runner claims only the kinds it has handlers
-// for ($3), so during a rolling deploy an older worker leaves a newer kind
-// to a worker that knows it; $4 (NULL for all) limits it to some tenants;
-// $5 is this runner's heartbeat timeout in milliseconds, kept on the job
-// for the rescuers. commit is asyncCommit or "true" (see Config.SyncCommit).
-func claimSQL(commit string) string {
+// for, so during a rolling deploy an older worker leaves a newer kind to a
+// worker that knows it, and only its Tenants' jobs if it has any; the
+// claim writes this runner's heartbeat timeout on the jobs for the
+// rescuers. The rest of the statement is fixed at Start (claimTail).
+func (r *Runner) claimQuery(n int) string {
 	return `
 	SELECT id, kind, coalesce(tenant_schema, ''), args, attempt, max_attempts, priority, scheduled_at, created_at
-	  FROM public.jobs_claim($1, $2, $3, $4, $5 * interval '1 millisecond')
-	 WHERE ` + commit
+	  FROM public.jobs_claim(` + strconv.Itoa(n) + r.claimTail
+}
+
+// claimTail is the end of claimQuery: commit is asyncCommit or "true" (see
+// Config.SyncCommit).
+func claimTail(cfg Config, kinds []string, commit string) string {
+	tenants := "NULL"
+	if len(cfg.Tenants) > 0 {
+		tenants = textArray(cfg.Tenants)
+	}
+	return ", " + pq.QuoteLiteral(cfg.ID) + ", " + textArray(kinds) + ", " + tenants +
+		", interval '" + strconv.FormatInt(cfg.HeartbeatTimeout.Milliseconds(), 10) + " milliseconds')\n\t WHERE " + commit
 }
 
 // asyncCommit is a WHERE condition that turns synchronous_commit off for
@@ -85,15 +96,11 @@ func (r *Runner) claimAndRun(ctx context.Context) error {
 	return nil
 }
 
-// claim runs claimSQL for up to n jobs and returns them most urgent first,
-// with the time the claim was sent (no later than its heartbeat).
+// claim runs claimQuery for up to n jobs and returns them most urgent
+// first, with the time the claim was sent (no later than its heartbeat).
 func (r *Runner) claim(ctx context.Context, n int) ([]*Job, time.Time, error) {
-	var tenants any // NULL: every tenant
-	if len(r.cfg.Tenants) > 0 {
-		tenants = pq.Array(r.cfg.Tenants)
-	}
 	at := time.Now()
-	rows, err := r.db.QueryContext(ctx, r.claimSQL, n, r.cfg.ID, r.kinds, tenants, r.cfg.HeartbeatTimeout.Milliseconds())
+	rows, err := r.db.QueryContext(ctx, r.claimQuery(n))
 	if err != nil {
 		return nil, at, err
 	}

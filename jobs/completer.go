@@ -160,8 +160,7 @@ func (c *completer) write(batch []result) ([]result, error) {
 	var rows *sql.Rows
 	var err error
 	if allCompleted {
-		// The common case, with half the parameters.
-		rows, err = c.r.db.QueryContext(ctx, c.r.completeSQL, pq.Array(ids), pq.Array(attempts), c.r.cfg.ID)
+		rows, err = c.r.db.QueryContext(ctx, completeQuery(c.r.commit, c.r.cfg.ID, ids, attempts))
 	} else {
 		states := make([]string, len(batch))
 		delays := make([]int64, len(batch))
@@ -204,15 +203,21 @@ func (c *completer) write(batch []result) ([]result, error) {
 	return done, nil
 }
 
-// completeSQL marks jobs completed, each only while it is still running
-// under the attempt this runner claimed: the common case, with half the
-// parameters of finalizeSQL.
-func completeSQL(commit string) string {
-	return `
+// completeQuery marks jobs completed, each only while it is still running
+// under the attempt this runner claimed: the common case, written out as
+// literals (see literal.go).
+func completeQuery(commit, worker string, ids, attempts []int64) string {
+	b := make([]byte, 0, 256+24*len(ids))
+	b = append(b, `
 	UPDATE public.jobs j SET state = 'completed', finalized_at = now()
-	  FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
-	 WHERE ` + commit + ` AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $3
-	RETURNING j.id`
+	  FROM unnest(`...)
+	b = appendIntArray(b, ids)
+	b = append(b, "::bigint[], "...)
+	b = appendIntArray(b, attempts)
+	b = append(b, "::int[]) AS c(id, attempt)\n\t WHERE "+commit+
+		" AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = "+pq.QuoteLiteral(worker)+
+		"\n\tRETURNING j.id"...)
+	return string(b)
 }
 
 // finalizeSQL writes any mix of outcomes: completed, discarded with the

@@ -28,7 +28,6 @@ type Runner struct {
 	cfg      Config
 	log      *slog.Logger
 	handlers map[string]HandlerFunc
-	kinds    any // pq array of the handled kinds, fixed at Start
 
 	mu      sync.Mutex
 	started bool
@@ -41,8 +40,9 @@ type Runner struct {
 	moreMaybe atomic.Bool  // the last claim was full: more jobs may be waiting
 	wake      chan struct{}
 
-	// The runner's own statements, built once for Config.SyncCommit.
-	claimSQL, beatSQL, completeSQL, finalizeSQL string
+	// The runner's own statements, built once for Config.SyncCommit
+	// (claimTail at Start, when the kinds are known).
+	commit, claimTail, beatSQL, finalizeSQL string
 
 	stopProduce context.CancelFunc
 	produced    chan struct{} // closed when the producer, listener and rescuer have returned
@@ -65,9 +65,8 @@ func New(db *sqlx.DB, cfg Config) *Runner {
 		inflight: map[int64]*inflight{},
 		wake:     make(chan struct{}, 1),
 	}
-	commit := commitCondition(cfg)
-	r.claimSQL, r.beatSQL = claimSQL(commit), beatSQL(commit)
-	r.completeSQL, r.finalizeSQL = completeSQL(commit), finalizeSQL(commit)
+	r.commit = commitCondition(cfg)
+	r.beatSQL, r.finalizeSQL = beatSQL(r.commit), finalizeSQL(r.commit)
 	r.Handle(KindRescue, r.rescueHandler)
 	r.Handle(KindPrune, r.pruneHandler)
 	return r
@@ -116,7 +115,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	for k := range r.handlers {
 		kinds = append(kinds, k)
 	}
-	r.kinds = pq.Array(kinds)
+	r.claimTail = claimTail(r.cfg, kinds, r.commit)
 	// Handlers outlive ctx's cancellation so that Stop decides when they
 	// are cut short; ctx's values still reach them.
 	r.jobCtx = context.WithoutCancel(ctx)
