@@ -44,11 +44,11 @@ deps-chromium:
 ## bench: every benchmark, one after another (each prints its figures last)
 bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat
 
-## bench-startup: cold and warm start to the first 200 from /healthz, idle RSS
+## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
 	$(GO) run ./bench/startup
 
-## bench-jobs: job runner throughput and pickup latency against River
+## bench-jobs: job runner vs River at equal durability (durable and async): throughput, pickup latency, CPU per job
 bench-jobs: deps-postgres
 	cd bench/jobs && $(GO) run .
 
