@@ -16,15 +16,17 @@ import (
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/workflow"
 	"fleetprompt/store"
 )
 
 // platform is the background half of FleetPrompt: the engines (directives,
 // signal subscribers), the job runner that carries their work, and cron.
 type platform struct {
-	dirs   *directive.Engine
-	bus    *signal.Bus
-	agents *agent.Engine
+	dirs      *directive.Engine
+	bus       *signal.Bus
+	agents    *agent.Engine
+	workflows *workflow.Engine
 	runner *jobs.Runner
 	cron   *jobs.Cron // nil in a worker-only process
 	// output carries executions' output to the other processes' pages;
@@ -36,19 +38,21 @@ type platform struct {
 // directiveKinds is the table of directive kinds: what can be requested,
 // by whom, and what runs it. Adding a kind is an entry in its area's list
 // plus its RunFunc.
-func directiveKinds(st *store.Store, agents *agent.Engine) []directive.Kind {
+func directiveKinds(st *store.Store, p *platform) []directive.Kind {
 	var kinds []directive.Kind
 	kinds = append(kinds, executor.Marketplace(st)...)
 	kinds = append(kinds, executor.Forum(st)...)
-	kinds = append(kinds, agents.Kinds()...) // agent.execute, agent.deploy
+	kinds = append(kinds, p.agents.Kinds()...)    // agent.execute, agent.deploy
+	kinds = append(kinds, p.workflows.Kinds()...) // workflow.run.start
 	return kinds
 }
 
 // subscribers are the signal subscribers, in one list.
-func subscribers(st *store.Store) []signal.Subscriber {
-	return []signal.Subscriber{
+func subscribers(st *store.Store, p *platform) []signal.Subscriber {
+	subs := []signal.Subscriber{
 		activity.Subscriber(st), // daily counts for the dashboard
 	}
+	return append(subs, p.workflows.Subscribers()...) // triggers, directive steps' outcomes
 }
 
 // newPlatform wires every engine, kind, subscriber and job kind.
@@ -58,14 +62,17 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 	p.output = agent.NewNotifyStream(st.DB, p.origin, log)
 	p.agents = agent.New(agent.Config{Store: st, LLM: modelProvider(cfg, log), Secrets: []string{cfg.LLM.APIKey},
 		Prices: cfg.Prices, Stream: p.output, Logger: log})
-	p.dirs = directive.New(st, log, directiveKinds(st, p.agents)...)
+	p.workflows = workflow.New(st, func() *directive.Engine { return p.dirs }, log)
+	p.agents.Handle(p.workflows.Purpose()) // agent steps' runs
+	p.dirs = directive.New(st, log, directiveKinds(st, p)...)
 	p.bus = signal.New(signal.Config{Store: st, DSN: dsn, Logger: log})
-	for _, s := range subscribers(st) {
+	for _, s := range subscribers(st, p) {
 		p.bus.Subscribe(s)
 	}
 
 	p.runner = jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: cfg.Workers, Logger: log})
 	p.dirs.RegisterJobs(p.runner)
+	p.workflows.RegisterJobs(p.runner)
 	p.runner.Handle(jobs.KindReplaySignals, p.bus.CatchUpJob)
 	p.runner.Handle(jobs.KindDeleteSessions, jobs.CleanupHandler("expired sessions", st.DeleteExpiredSessions, log))
 	p.runner.Handle(store.LoginFailuresPruneJob, jobs.CleanupHandler("forgotten sign-in failures", st.PruneLoginFailures, log))

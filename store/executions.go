@@ -335,12 +335,21 @@ func (s *Store) ExecutionLogs(ctx context.Context, t Tenant, id string) ([]Execu
 
 // CancelExecution cancels a queued or running execution (its worker sees
 // it at its next save and stops). A finished one is ErrConflict.
-func (s *Store) CancelExecution(ctx context.Context, t Tenant, id string) (Execution, error) {
+func (s *Store) CancelExecution(ctx context.Context, t Tenant, id string) (e Execution, err error) {
+	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
+		e, err = s.CancelExecutionTx(ctx, tx, t, id)
+		return err
+	})
+	return e, err
+}
+
+// CancelExecutionTx is CancelExecution in the caller's transaction.
+func (s *Store) CancelExecutionTx(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Execution, error) {
 	var e Execution
-	err := s.DB.GetContext(ctx, &e, t.SQL(`UPDATE {tenant}.agent_executions SET status = 'canceled', finished_at = now(), updated_at = now()
+	err := tx.GetContext(ctx, &e, t.SQL(`UPDATE {tenant}.agent_executions SET status = 'canceled', finished_at = now(), updated_at = now()
 		WHERE id = $1 AND status IN ('queued', 'running') RETURNING `+executionColumns), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		if e, err = s.Execution(ctx, t, id); err != nil {
+		if e, err = s.executionTx(ctx, tx, t, id); err != nil {
 			return e, err
 		}
 		return e, fmt.Errorf("the run has %s: %w", e.Status, ErrConflict)

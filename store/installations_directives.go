@@ -31,6 +31,10 @@ type InstallResult struct {
 	AgentsKept    int      `json:"agents_kept"`    // already there (same name and prompt)
 	Skills        []string `json:"skills"`
 	Reinstall     bool     `json:"reinstall"` // it was installed already: not counted again
+	// Workflows created, and how many of them are disabled because the
+	// tier's workflow limit was reached.
+	Workflows         int `json:"workflows"`
+	WorkflowsDisabled int `json:"workflows_disabled"`
 }
 
 // UninstallResult is a package.uninstall directive's result.
@@ -152,6 +156,12 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 			return res, fmt.Errorf("record skills: %w", err)
 		}
 	}
+	// A reinstall keeps the workflows it made (and their changes).
+	if !res.Reinstall {
+		if res.Workflows, res.WorkflowsDisabled, err = installWorkflowsTx(ctx, tx, t, d, p, inc); err != nil {
+			return res, err
+		}
+	}
 	// Signals last: emitting takes the tenant's signal lock until commit.
 	payload := map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version,
 		"installation_id": installationID, "directive_id": d.ID}
@@ -160,6 +170,7 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 		pl["status"] = ev.status
 		if ev.status == InstallInstalled {
 			pl["agents_created"], pl["agents_kept"], pl["skills"], pl["reinstall"] = len(res.AgentsCreated), res.AgentsKept, res.Skills, res.Reinstall
+			pl["workflows"], pl["workflows_disabled"] = res.Workflows, res.WorkflowsDisabled
 		}
 		if err := s.emitInstallSignal(ctx, tx, t, d, ev.name, p.Slug, pl); err != nil {
 			return res, err
@@ -234,6 +245,9 @@ func (s *Store) UninstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d
 		return res, fmt.Errorf("remove installation: %w", err)
 	}
 	res.WasInstalled = err == nil
+	if _, err := removeWorkflowsTx(ctx, tx, t, req.Slug); err != nil {
+		return res, err
+	}
 	if req.Purge {
 		r, err := tx.ExecContext(ctx, t.SQL(`DELETE FROM {tenant}.agents WHERE package_slug = $1`), req.Slug)
 		if err != nil {

@@ -61,13 +61,30 @@ type seedPackage struct {
 	Featured, Verified                                           bool
 	Agents                                                       []seedAgent
 	Skills                                                       []string
-	Workflows                                                    []map[string]string
+	Workflows                                                    []PackageWorkflow
 }
 
 func agent(name, desc string) seedAgent {
 	return seedAgent{Name: name, Description: desc,
 		SystemPrompt: "You are " + name + ". " + desc + " Be concise, accurate and ask before acting."}
 }
+
+// The seeded packages' workflows (SPEC §13).
+const (
+	supportAutoReplyWorkflow = `{"trigger": {"signal": "forum.thread.created", "where": {"category_slug": "support"}},
+ "steps": [
+  {"id": "draft", "agent": "ticket-manager",
+   "prompt": "A customer asks:\n{{.trigger.title}}\n\n{{.trigger.body}}\nAnswer briefly."},
+  {"id": "post", "needs": ["draft"], "directive": "forum.post.create",
+   "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.draft.output}}", "as_agent": "ticket-manager"}}]}`
+	serviceRequestWorkflow = `{"trigger": {"signal": "forum.thread.created", "where": {"category_slug": "service"}},
+ "steps": [
+  {"id": "plan", "agent": "dispatcher",
+   "prompt": "A service request came in:\n{{.trigger.title}}\n\n{{.trigger.body}}\n\nDraft a short plan: who goes, when, and what to bring."},
+  {"id": "approve", "needs": ["plan"], "approval": {"prompt": "Post the Dispatcher's plan in the thread?", "timeout": "72h"}},
+  {"id": "post", "needs": ["approve"], "directive": "forum.post.create",
+   "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.plan.output}}", "as_agent": "dispatcher"}}]}`
+)
 
 var seedPackages = []seedPackage{
 	{Slug: "field-service", Name: "Field Service Management", Version: "1.0.0", Category: "operations", Pricing: "freemium", MinTier: "pro",
@@ -77,15 +94,18 @@ var seedPackages = []seedPackage{
 			agent("Customer Service", "Answers customers about their service requests."),
 			agent("QA Inspector", "Checks completed work against the checklist."),
 			agent("Inventory Manager", "Tracks parts and reorders before they run out.")},
-		Skills:    []string{"customer-communication"},
-		Workflows: []map[string]string{{"name": "Service Request", "description": "From a customer's call to a closed job."}}},
+		Skills: []string{"customer-communication"},
+		Workflows: []PackageWorkflow{{Name: "Service Request", Description: "A request in Service: the Dispatcher drafts a plan, a person approves it, and it is posted.",
+			Definition: json.RawMessage(serviceRequestWorkflow)}}},
 	{Slug: "customer-support", Name: "Customer Support Hub", Version: "2.1.0", Category: "customer_service", Pricing: "paid", MinTier: "free",
 		Description: "Tickets, live chat and email answered by agents that hand over to people when needed.",
 		Featured:    true, Verified: true, PricingConfig: map[string]any{"price_monthly_usd": 149},
 		Agents: []seedAgent{agent("Ticket Manager", "Triages and routes support tickets."),
 			agent("Live Chat", "Answers customers in the chat widget."),
 			agent("Email Responder", "Drafts replies to support email.")},
-		Skills: []string{"customer-communication"}},
+		Skills: []string{"customer-communication"},
+		Workflows: []PackageWorkflow{{Name: "Support auto-reply", Description: "A new thread in Support gets a first answer from the Ticket Manager.",
+			Definition: json.RawMessage(supportAutoReplyWorkflow)}}},
 	{Slug: "sales-automation", Name: "Sales Automation", Version: "1.5.0", Category: "sales", Pricing: "revenue_share", MinTier: "pro",
 		Description:   "Qualify leads and run outreach sequences.",
 		PricingConfig: map[string]any{"revenue_share_percent": 15},
@@ -119,14 +139,14 @@ func seedCatalogue(ctx context.Context, tx *sqlx.Tx) error {
 	for _, p := range seedPackages {
 		workflows := p.Workflows
 		if workflows == nil {
-			workflows = []map[string]string{}
+			workflows = []PackageWorkflow{}
 		}
 		includes, _ := json.Marshal(map[string]any{"agents": p.Agents, "skills": p.Skills, "workflows": workflows, "tools": []string{}})
 		pricing, _ := json.Marshal(p.PricingConfig)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO packages (name, slug, version, description, long_description, category, author, license,
 				pricing_model, pricing_config, min_tier, includes, is_verified, is_featured, is_published)
 			VALUES ($1, $2, $3, $4, $4, $5, 'FleetPrompt', 'MIT', $6, $7, $8, $9, $10, $11, true)
-			ON CONFLICT (slug) DO NOTHING`,
+			ON CONFLICT (slug) DO UPDATE SET includes = EXCLUDED.includes`,
 			p.Name, p.Slug, p.Version, p.Description, p.Category, p.Pricing, pricing, p.MinTier, includes, p.Verified, p.Featured); err != nil {
 			return fmt.Errorf("seed package %s: %w", p.Slug, err)
 		}

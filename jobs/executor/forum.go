@@ -27,6 +27,44 @@ func Forum(st *store.Store) []directive.Kind {
 		{Name: store.DirectivePostUnhide, Title: "Restore a post", Pending: "Restore requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostUnhide)},
 		{Name: store.DirectivePostDelete, Title: "Delete a post", Pending: "Delete requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostDelete)},
 		{Name: store.DirectiveThreadCreate, Title: "Start a thread", Pending: "Thread requested", Role: directive.RoleMember, Run: threadCreate(st)},
+		{Name: store.DirectivePostCreate, Title: "Write a post", Pending: "Post requested", Role: directive.RoleMember, Run: postCreate(st)},
+	}
+}
+
+// PostCreateArgs are forum.post.create's payload: a post in a thread, as
+// the person who asked, or as an agent (its @handle).
+type PostCreateArgs struct {
+	ThreadID string `json:"thread_id"`
+	Body     string `json:"body"`
+	AsAgent  string `json:"as_agent,omitempty"`
+}
+
+func postCreate(st *store.Store) directive.RunFunc {
+	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+		var a PostCreateArgs
+		if err := directive.Decode(d, &a); err != nil {
+			return nil, err
+		}
+		author := store.HumanAuthor(d.RequestedByUserID)
+		if a.AsAgent != "" {
+			ag, err := st.AgentByHandle(ctx, tx, t, strings.TrimPrefix(a.AsAgent, "@"))
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, store.Invalid("as_agent", fmt.Sprintf("there is no agent @%s", a.AsAgent))
+			} else if err != nil {
+				return nil, err
+			}
+			if !ag.Active() {
+				return nil, ag.NotRunning()
+			}
+			author = store.Author{Type: "agent", ID: ag.ID}
+		} else if d.RequestedByUserID == 0 {
+			return nil, store.Invalid("as_agent", "a post needs an author: a person, or an agent (as_agent)")
+		}
+		p, err := st.CreatePostTx(ctx, tx, t, store.NewPost{ThreadID: a.ThreadID, Body: a.Body, Author: author, DirectiveID: d.ID})
+		if err != nil {
+			return nil, forumGone(err)
+		}
+		return map[string]string{"post_id": p.ID, "thread_id": p.ThreadID}, nil
 	}
 }
 

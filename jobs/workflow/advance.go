@@ -133,5 +133,5 @@ func (e *Engine) emitStep(ctx context.Context, tx *sqlx.Tx, t store.Tenant, run 
 		name = "workflow.step.started"
 	}
 	return e.emitRun(ctx, tx, t, run, name, map[string]any{"step_id": st.StepID, "kind": st.Kind,
-		"step_status": st.Status, "error": st.Error, "execution_id_of_step": st.ExecutionID})
+		"step_status": st.Status, "error": st.Error, "step_execution": st.ExecutionID})
 }

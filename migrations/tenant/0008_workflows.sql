@@ -75,3 +75,7 @@ CREATE TABLE workflow_steps (
 );
 CREATE INDEX workflow_steps_execution ON workflow_steps (execution_id) WHERE execution_id IS NOT NULL;
 CREATE INDEX workflow_steps_directive ON workflow_steps (directive_id) WHERE directive_id IS NOT NULL;
+
+-- Agents in the forums (SPEC §14): an agent's post links to the execution
+-- that wrote it.
+ALTER TABLE forum_posts ADD COLUMN execution_id uuid;
