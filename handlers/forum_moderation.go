@@ -52,6 +52,7 @@ func (h *Handler) moderateThread(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	h.threadChanged(c, th.ID) // the directive's row is in its trail
 	if !isHTMX(c) {
 		if !done {
 			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
@@ -82,6 +83,7 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	h.threadChanged(c, p.ThreadID)
 	if !isHTMX(c) {
 		if !done {
 			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")

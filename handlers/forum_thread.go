@@ -1,11 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,9 +13,10 @@ import (
 	"fleetprompt/views"
 )
 
-// forumThreadData is the thread page: status, one page of posts, the
-// reply form (in Page.Form), the audit trail, and the seq the page was
-// rendered at, which its live stream resumes from.
+// forumThreadData is the thread page's "thread" block: status, one page
+// of posts, the reply form (in Page.Form), one page of the audit trail,
+// and the seq the page was rendered at, which its live stream resumes
+// from.
 type forumThreadData struct {
 	Thread store.ForumThread
 	Status threadStatusView
@@ -26,89 +27,136 @@ type forumThreadData struct {
 	Audit     template.HTML
 	Moderator bool
 	Seq       int64
+	// AuditEarlier is the cursor of the trail's previous page ("" at its
+	// start); AuditBefore is this page's ("" for the latest).
+	AuditEarlier, AuditBefore string
 }
 
+// threadShell is the "content" block of the forum_thread page: the
+// rendered "thread" block, put into the layout as it is.
+type threadShell struct {
+	Content template.HTML
+}
+
+// contentMark stands for the content in a layout rendered around cached
+// content: a comment the escapers would never produce from user text.
+const contentMark = "<!--fp:thread-content-->"
+
+// forumThread is GET /forums/t/:id?page=&audit_before=: the thread page,
+// from the thread cache (thread_cache.go) when it holds it.
 func (h *Handler) forumThread(c *gin.Context) error {
-	if h.threads != nil && !h.hasFlashes(c) {
-		return h.forumThreadCached(c)
-	}
-	p, err := h.threadPage(c, c.Param("id"), pageParam(c), views.NewForm())
+	audit := c.Query("audit_before")
+	before, err := store.ParseAuditCursor("audit_before", audit)
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "forum_thread", "content", p)
-}
-
-// threadPage loads everything the thread page shows. Moderators (owner,
-// admin) get hidden and deleted posts as placeholders; members never get
-// them.
-func (h *Handler) threadPage(c *gin.Context, id string, page int, f *views.Form) (*views.Page, error) {
 	ctx, t := c.Request.Context(), tenant(c)
-	mod := authOf(c).Member.IsAdmin()
-	cached, err := h.cachedThread(ctx, t, id, page, mod)
-	if err != nil {
-		return nil, err
+	id, page, mod := c.Param("id"), pageParam(c), authOf(c).Member.IsAdmin()
+	if !store.IsUUID(id) {
+		return store.ErrNotFound
 	}
-	// The cached posts hold key placeholders: this render's copy gets
-	// fresh keys (a moderator's forms); the rest is shared, read-only.
-	d := *cached
-	if strings.Contains(string(d.Posts), keyPlaceholder) {
-		var posts strings.Builder
-		posts.Grow(len(d.Posts) + 256)
-		stampKeys(&posts, string(d.Posts))
-		d.Posts = template.HTML(posts.String()) //nolint:gosec // html/template's output
+	load := func(ctx context.Context) (*threadContent, error) {
+		d, err := h.threadData(ctx, t, id, page, mod, before, audit)
+		if err != nil {
+			return nil, err
+		}
+		p := &views.Page{Data: d, Form: views.NewForm()}
+		return h.threadContent(p)
 	}
-	p := h.page(c, d.Thread.Title, &d)
-	p.Form = f
-	return p, nil
-}
-
-// cachedThread is loadThread through the thread cache (thread_cache.go).
-func (h *Handler) cachedThread(ctx context.Context, t store.Tenant, id string, page int, mod bool) (*forumThreadData, error) {
+	var tc *threadContent
 	if h.threads == nil {
-		return h.loadThread(ctx, t, id, page, mod)
+		tc, err = load(ctx)
+	} else {
+		tc, err = h.threads.cache.Get(ctx, t.Schema(), strings.ToLower(id), threadKey(page, mod, audit), load)
 	}
-	schema, key := t.Schema(), threadCacheKey(id, page, mod)
-	if d, ok := h.threads.get(schema, key); ok {
-		return d, nil
-	}
-	epoch, at := h.threads.epoch.Load(), time.Now()
-	d, err := h.loadThread(ctx, t, id, page, mod)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	h.threads.put(schema, key, d, epoch, at)
-	return d, nil
+	return h.writeThread(c, http.StatusOK, tc)
 }
 
-// loadThread loads and renders the page's content; its posts keep their
-// key placeholders (threadPage stamps them).
-func (h *Handler) loadThread(ctx context.Context, t store.Tenant, id string, page int, mod bool) (*forumThreadData, error) {
+// threadData loads the thread page's data and renders its posts and
+// audit rows (through the fragment memo). Moderators (owner, admin) get
+// hidden and deleted posts as placeholders; members never get them.
+func (h *Handler) threadData(ctx context.Context, t store.Tenant, id string, page int, mod bool,
+	before store.AuditCursor, audit string) (*forumThreadData, error) {
 	// The seq is read with the thread, before the posts and the audit
 	// trail: an event racing this render is sent again at worst (and
 	// skipped by element id), never lost.
-	v, err := h.store.ForumThreadPage(ctx, t, id, mod, page)
+	v, err := h.store.ForumThreadPage(ctx, t, id, mod, page, before)
 	if err != nil {
 		return nil, err
 	}
-	th := v.Thread
-	var posts, audit strings.Builder
-	posts.Grow(len(v.Posts) * 2048)
+	schema := t.Schema()
+	var posts, rows strings.Builder
+	posts.Grow(len(v.Posts) * 1536)
 	for _, p := range v.Posts {
-		f, err := h.postFragment(postView(p, mod))
+		f, err := h.postFragment(schema, postView(p, mod))
 		if err != nil {
 			return nil, err
 		}
 		posts.WriteString(f)
 	}
-	for _, e := range v.Audit {
-		f, err := h.auditFragment(e)
+	for _, e := range v.Audit.Entries {
+		f, err := h.auditFragment(schema, v.Thread.ID, e)
 		if err != nil {
 			return nil, err
 		}
-		audit.WriteString(f)
+		rows.WriteString(f)
 	}
-	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod}, Pager: v.Pager, Moderator: mod, Seq: v.Seq,
-		Posts: template.HTML(posts.String()), Audit: template.HTML(audit.String())} //nolint:gosec // html/template's output
-	return d, nil
+	th := v.Thread
+	return &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod, placeholderKeys: true},
+		Pager: v.Pager, Moderator: mod, Seq: v.Seq, AuditEarlier: v.Audit.Earlier, AuditBefore: audit,
+		Posts: template.HTML(posts.String()), Audit: template.HTML(rows.String())}, nil //nolint:gosec // html/template's output
+}
+
+// threadContent renders p's "thread" block (p.Data a *forumThreadData)
+// into a page the cache can keep: split at its key placeholders.
+func (h *Handler) threadContent(p *views.Page) (*threadContent, error) {
+	var buf bytes.Buffer
+	if err := h.views.Render(&buf, "forum_thread", "thread", p); err != nil {
+		return nil, err
+	}
+	d := p.Data.(*forumThreadData)
+	return &threadContent{title: d.Thread.Title, parts: strings.Split(buf.String(), keyPlaceholder)}, nil
+}
+
+// writeThread writes tc with fresh keys: alone for htmx, else inside the
+// layout rendered for this request (the viewer's header, flashes). The
+// page is assembled in one buffer and leaves in one write.
+func (h *Handler) writeThread(c *gin.Context, status int, tc *threadContent) error {
+	var head, tail string
+	if !isHTMX(c) {
+		var layout strings.Builder
+		p := h.page(c, tc.title, threadShell{Content: contentMark})
+		if err := h.views.Render(&layout, "forum_thread", "layout", p); err != nil {
+			return err
+		}
+		var ok bool
+		if head, tail, ok = strings.Cut(layout.String(), contentMark); !ok {
+			head = layout.String()
+		}
+	}
+	buf := h.pageBuffer()
+	b := append((*buf)[:0], head...)
+	b = stampKeys(b, tc.parts)
+	b = append(b, tail...)
+	*buf = b
+	c.Header("Vary", "HX-Request")
+	c.Data(status, "text/html; charset=utf-8", b)
+	h.putPageBuffer(buf) // c.Data has written it
+	return nil
+}
+
+func (h *Handler) pageBuffer() *[]byte {
+	if h.threads != nil {
+		return h.threads.bufs.Get().(*[]byte)
+	}
+	return new([]byte)
+}
+
+func (h *Handler) putPageBuffer(b *[]byte) {
+	if h.threads != nil && cap(*b) <= 1<<20 {
+		h.threads.bufs.Put(b)
+	}
 }

@@ -27,20 +27,27 @@ func (h *Handler) forumReply(c *gin.Context) error {
 		f := views.NewForm()
 		f.Values["body"] = body
 		f.Errors = v.Fields
-		p, err := h.threadPage(c, c.Param("id"), lastPage, f)
+		d, err := h.threadData(ctx, t, c.Param("id"), lastPage, a.Member.IsAdmin(), store.AuditCursor{}, "")
 		if err != nil {
 			return err
 		}
+		p := &views.Page{Data: d, Form: f}
 		if isHTMX(c) {
 			// The form targets #posts for success; an invalid reply
 			// replaces the form itself instead.
 			c.Header("HX-Retarget", "#reply-form")
 			c.Header("HX-Reswap", "outerHTML")
+			return h.render(c, http.StatusUnprocessableEntity, "forum_thread", "reply_form", p)
 		}
-		return h.render(c, http.StatusUnprocessableEntity, "forum_thread", "reply_form", p)
+		tc, err := h.threadContent(p)
+		if err != nil {
+			return err
+		}
+		return h.writeThread(c, http.StatusUnprocessableEntity, tc)
 	} else if err != nil {
 		return err
 	}
+	h.threadChanged(c, post.ThreadID)
 	if isHTMX(c) {
 		return h.fragment(c, "forum_thread", "forum_post", postView(post, a.Member.IsAdmin()))
 	}

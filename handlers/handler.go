@@ -43,6 +43,9 @@ type Config struct {
 	// LLM_API_KEY, LLM_MODEL); nil or unconfigured, chat answers with its
 	// built-in responder. Call Handler.StopChats at shutdown.
 	LLM *llm.Client
+	// ThreadCache is what the thread page keeps between requests (the
+	// default, ThreadCacheOn: everything; bench/http turns it down).
+	ThreadCache ThreadCacheMode
 }
 
 // Handler serves every route.
@@ -59,10 +62,11 @@ type Handler struct {
 	live     *live.Hub
 	signals  *store.SignalBus
 	chat     *chatState
-	// sessions and threads are the session and thread-page caches; nil
-	// without a live hub (session_cache.go, thread_cache.go).
+	// sessions is the session cache, nil without a live hub
+	// (session_cache.go); threads the thread page's, nil when off
+	// (thread_cache.go).
 	sessions *sessionCache
-	threads  *threadCache
+	threads  *threadPages
 }
 
 // New builds the handlers.
@@ -92,10 +96,13 @@ func New(cfg Config) *Handler {
 		signals:  cfg.Signals,
 		chat:     newChatState(cfg.LLM),
 	}
+	// Pages are kept only when the live hub tells this process of every
+	// signal, other processes' included.
+	h.threads = newThreadPages(cfg.ThreadCache, cfg.Live != nil, cfg.Store)
 	if cfg.Live != nil {
-		h.sessions, h.threads = newSessionCache(), newThreadCache()
+		h.sessions = newSessionCache()
 		cfg.Live.Observe(live.Observer{
-			Signal:  func(schema string, _ int64) { h.threads.dropSchema(schema) },
+			Signal:  h.threads.signal,
 			Control: h.sessions.control,
 			Lost: func() {
 				h.sessions.dropAll()
