@@ -32,16 +32,6 @@ type forumThreadData struct {
 	AuditEarlier, AuditBefore string
 }
 
-// threadShell is the "content" block of the forum_thread page: the
-// rendered "thread" block, put into the layout as it is.
-type threadShell struct {
-	Content template.HTML
-}
-
-// contentMark stands for the content in a layout rendered around cached
-// content: a comment the escapers would never produce from user text.
-const contentMark = "<!--fp:thread-content-->"
-
 // forumThread is GET /forums/t/:id?page=&audit_before=: the thread page,
 // from the thread cache (thread_cache.go) when it holds it.
 func (h *Handler) forumThread(c *gin.Context) error {
@@ -118,7 +108,7 @@ func (h *Handler) threadContent(p *views.Page) (*threadContent, error) {
 		return nil, err
 	}
 	d := p.Data.(*forumThreadData)
-	return &threadContent{title: d.Thread.Title, parts: strings.Split(buf.String(), keyPlaceholder)}, nil
+	return &threadContent{threadID: d.Thread.ID, title: d.Thread.Title, parts: strings.Split(buf.String(), keyPlaceholder)}, nil
 }
 
 // writeThread writes tc with fresh keys: alone for htmx, else inside the
@@ -127,14 +117,9 @@ func (h *Handler) threadContent(p *views.Page) (*threadContent, error) {
 func (h *Handler) writeThread(c *gin.Context, status int, tc *threadContent) error {
 	var head, tail string
 	if !isHTMX(c) {
-		var layout strings.Builder
-		p := h.page(c, tc.title, threadShell{Content: contentMark})
-		if err := h.views.Render(&layout, "forum_thread", "layout", p); err != nil {
+		var err error
+		if head, tail, err = h.layoutAround(c, tc); err != nil {
 			return err
-		}
-		var ok bool
-		if head, tail, ok = strings.Cut(layout.String(), contentMark); !ok {
-			head = layout.String()
 		}
 	}
 	buf := h.pageBuffer()

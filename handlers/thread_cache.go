@@ -42,8 +42,8 @@ type threadPages struct {
 // page of posts, one audience and one audit cursor, split at its key
 // placeholders, with the title the layout around it shows.
 type threadContent struct {
-	title string
-	parts []string
+	threadID, title string
+	parts           []string
 }
 
 func (tc *threadContent) size() int {
