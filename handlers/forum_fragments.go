@@ -24,14 +24,16 @@ import (
 // The one part that must differ per render is a moderation form's
 // idempotency key (a resent form reuses its key, a new render gets new
 // ones). Cached markup holds a placeholder for each key, and every page
-// written stamps fresh keys over the placeholders (stampKeys).
+// written stamps fresh keys over the placeholders (keyStamp).
 
 // keyPlaceholder stands for an idempotency key in cached markup: it has a
 // key's shape (32 hex digits), so it comes out of the attribute escaper
 // unchanged, and a random key equal to it would take 2^128 tries.
 const keyPlaceholder = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
 
-// postFragmentKey names everything the "forum_post" block reads; seed
+// postFragmentKey names everything the "forum_post" block reads (an edit
+// changes the HTML, a moderation the status: updated_at adds nothing);
+// seed
 // hashes the post's HTML (it is fixed for the process: keys only meet
 // keys it made).
 func postFragmentKey(seed maphash.Seed, v forumPostView) string {
@@ -46,8 +48,6 @@ func postFragmentKey(seed maphash.Seed, v forumPostView) string {
 	b.WriteString(p.Status)
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatInt(p.CreatedAt.UnixNano(), 36))
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatInt(p.UpdatedAt.UnixNano(), 36))
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatUint(maphash.String(seed, string(v.HTML)), 36))
 	b.WriteByte(' ')
@@ -76,7 +76,7 @@ func auditFragmentKey(e store.AuditEntry) string {
 }
 
 // postFragment is the "forum_post" block of v with key placeholders
-// (stampKeys fills them), from the memo of the thread's fragments.
+// (keyStamp fills them), from the memo of the thread's fragments.
 func (h *Handler) postFragment(schema string, v forumPostView) (string, error) {
 	v.placeholderKeys = true
 	render := func() (string, error) { return h.renderBlock("forum_post", v) }
@@ -103,27 +103,42 @@ func (h *Handler) renderBlock(block string, data any) (string, error) {
 	return buf.String(), nil
 }
 
-// stampKeys appends parts (markup split at its key placeholders) to dst
-// with a fresh key between each two. The keys of one page share a random
-// 12-byte prefix and count in the last 4 bytes: unique within the page,
-// unguessable across pages, and one read of crypto/rand per page instead
-// of one per form (a moderator's page has a hundred forms).
-func stampKeys(dst []byte, parts []string) []byte {
-	var key [16]byte
-	if len(parts) > 1 {
-		if _, err := rand.Read(key[:]); err != nil {
+// keyStamp makes the fresh idempotency keys of one page: they share a
+// random 12-byte prefix and count in the last 4 bytes, so they are unique
+// within the page and unguessable across pages, for one read of
+// crypto/rand per page instead of one per form (a moderator's page has a
+// hundred forms).
+type keyStamp struct {
+	key  [16]byte
+	next uint32
+	read bool
+}
+
+// append appends the next key, 32 hex digits, to dst.
+func (k *keyStamp) append(dst []byte) []byte {
+	if !k.read {
+		if _, err := rand.Read(k.key[:]); err != nil {
 			panic(err) // crypto/rand does not fail on supported platforms
 		}
+		k.next, k.read = binary.BigEndian.Uint32(k.key[12:]), true
 	}
-	base := binary.BigEndian.Uint32(key[12:])
-	var hexKey [32]byte
-	for i, part := range parts {
-		if i > 0 {
-			binary.BigEndian.PutUint32(key[12:], base+uint32(i))
-			hex.Encode(hexKey[:], key[:])
-			dst = append(dst, hexKey[:]...)
-		}
-		dst = append(dst, part...)
+	binary.BigEndian.PutUint32(k.key[12:], k.next)
+	k.next++
+	var h [32]byte
+	hex.Encode(h[:], k.key[:])
+	return append(dst, h[:]...)
+}
+
+// frameKey names everything the "thread" block reads when its form is
+// empty (its posts and audit rows are joined in afterwards).
+func frameKey(d *forumThreadData) string {
+	t, pg := d.Thread, d.Pager
+	var b strings.Builder
+	for _, s := range []string{"frame", t.ID, t.Title, t.Status, t.CategoryStatus, t.CategorySlug, t.CategoryName,
+		strconv.FormatInt(d.Seq, 10), strconv.FormatBool(d.Moderator), strconv.Itoa(pg.Page), strconv.Itoa(pg.Pages),
+		strconv.FormatBool(pg.HasPrev), strconv.FormatBool(pg.HasNext), d.AuditEarlier, d.AuditBefore} {
+		b.WriteString(s)
+		b.WriteByte(0)
 	}
-	return dst
+	return b.String()
 }

@@ -20,8 +20,9 @@ import (
 type forumThreadData struct {
 	Thread store.ForumThread
 	Status threadStatusView
-	// Posts and Audit are the rendered "forum_post" and "audit_row"
-	// blocks, one after the other (see forum_fragments.go).
+	// Posts and Audit mark where the posts' and audit rows' fragments go
+	// (postsMark, auditMark): they are rendered and kept one by one, and
+	// joined to the block's own markup when the page is assembled.
 	Posts     template.HTML
 	Pager     store.Pager
 	Audit     template.HTML
@@ -30,7 +31,14 @@ type forumThreadData struct {
 	// AuditEarlier is the cursor of the trail's previous page ("" at its
 	// start); AuditBefore is this page's ("" for the latest).
 	AuditEarlier, AuditBefore string
+
+	posts, audit []string // the fragments
 }
+
+const (
+	postsMark = "<!--fp:posts-->"
+	auditMark = "<!--fp:audit-->"
+)
 
 // forumThread is GET /forums/t/:id?page=&audit_before=: the thread page,
 // from the thread cache (thread_cache.go) when it holds it.
@@ -50,8 +58,7 @@ func (h *Handler) forumThread(c *gin.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		p := &views.Page{Data: d, Form: views.NewForm()}
-		return h.threadContent(p)
+		return h.threadContent(t.Schema(), &views.Page{Data: d, Form: views.NewForm()})
 	}
 	var tc *threadContent
 	if h.threads == nil {
@@ -77,43 +84,67 @@ func (h *Handler) threadData(ctx context.Context, t store.Tenant, id string, pag
 	if err != nil {
 		return nil, err
 	}
-	schema := t.Schema()
-	var posts, rows strings.Builder
-	posts.Grow(len(v.Posts) * 1536)
+	th, schema := v.Thread, t.Schema()
+	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod, placeholderKeys: true},
+		Pager: v.Pager, Moderator: mod, Seq: v.Seq, AuditEarlier: v.Audit.Earlier, AuditBefore: audit,
+		Posts: postsMark, Audit: auditMark,
+		posts: make([]string, 0, len(v.Posts)), audit: make([]string, 0, len(v.Audit.Entries))}
 	for _, p := range v.Posts {
 		f, err := h.postFragment(schema, postView(p, mod))
 		if err != nil {
 			return nil, err
 		}
-		posts.WriteString(f)
+		d.posts = append(d.posts, f)
 	}
 	for _, e := range v.Audit.Entries {
-		f, err := h.auditFragment(schema, v.Thread.ID, e)
+		f, err := h.auditFragment(schema, th.ID, e)
 		if err != nil {
 			return nil, err
 		}
-		rows.WriteString(f)
+		d.audit = append(d.audit, f)
 	}
-	th := v.Thread
-	return &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod, placeholderKeys: true},
-		Pager: v.Pager, Moderator: mod, Seq: v.Seq, AuditEarlier: v.Audit.Earlier, AuditBefore: audit,
-		Posts: template.HTML(posts.String()), Audit: template.HTML(rows.String())}, nil //nolint:gosec // html/template's output
+	return d, nil
 }
 
 // threadContent renders p's "thread" block (p.Data a *forumThreadData)
-// into a page the cache can keep: split at its key placeholders.
-func (h *Handler) threadContent(p *views.Page) (*threadContent, error) {
-	var buf bytes.Buffer
-	if err := h.views.Render(&buf, "forum_thread", "thread", p); err != nil {
+// and joins its posts and audit rows into it: a page the cache can keep.
+// With an empty form, the block is the same for every view until the
+// thread changes, so it comes from the fragment memo too (frameKey).
+func (h *Handler) threadContent(schema string, p *views.Page) (*threadContent, error) {
+	d := p.Data.(*forumThreadData)
+	render := func() (string, error) {
+		var buf bytes.Buffer
+		err := h.views.Render(&buf, "forum_thread", "thread", p)
+		return buf.String(), err
+	}
+	var frame string
+	var err error
+	if h.threads == nil || p.Form.Invalid() || len(p.Form.Values) > 0 {
+		frame, err = render()
+	} else {
+		frame, err = h.threads.cache.Fragment(schema, d.Thread.ID, frameKey(d), render)
+	}
+	if err != nil {
 		return nil, err
 	}
-	d := p.Data.(*forumThreadData)
-	return &threadContent{threadID: d.Thread.ID, title: d.Thread.Title, parts: strings.Split(buf.String(), keyPlaceholder)}, nil
+	head, rest, _ := strings.Cut(frame, postsMark)
+	mid, tail, _ := strings.Cut(rest, auditMark)
+	tc := &threadContent{threadID: d.Thread.ID, title: d.Thread.Title}
+	tc.add(head)
+	for _, f := range d.posts {
+		tc.add(f)
+	}
+	tc.add(mid)
+	for _, f := range d.audit {
+		tc.add(f)
+	}
+	tc.add(tail)
+	return tc, nil
 }
 
 // writeThread writes tc with fresh keys: alone for htmx, else inside the
-// layout rendered for this request (the viewer's header, flashes). The
-// page is assembled in one buffer and leaves in one write.
+// layout of this request's page (layoutAround). The page is assembled in
+// one buffer and leaves in one write.
 func (h *Handler) writeThread(c *gin.Context, status int, tc *threadContent) error {
 	var head, tail string
 	if !isHTMX(c) {
@@ -124,7 +155,7 @@ func (h *Handler) writeThread(c *gin.Context, status int, tc *threadContent) err
 	}
 	buf := h.pageBuffer()
 	b := append((*buf)[:0], head...)
-	b = stampKeys(b, tc.parts)
+	b = tc.appendTo(b)
 	b = append(b, tail...)
 	*buf = b
 	c.Header("Vary", "HX-Request")

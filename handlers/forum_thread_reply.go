@@ -39,7 +39,7 @@ func (h *Handler) forumReply(c *gin.Context) error {
 			c.Header("HX-Reswap", "outerHTML")
 			return h.render(c, http.StatusUnprocessableEntity, "forum_thread", "reply_form", p)
 		}
-		tc, err := h.threadContent(p)
+		tc, err := h.threadContent(t.Schema(), p)
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ type forumPostView struct {
 	// until the directive has run ("hide requested").
 	Pending string
 	// placeholderKeys renders keyPlaceholder for the keys, for markup
-	// that is cached and stamped with fresh keys on each use (stampKeys).
+	// that is cached and stamped with fresh keys on each use (keyStamp).
 	placeholderKeys bool
 }
 
@@ -78,5 +78,8 @@ type auditRowView struct {
 }
 
 // newModerationKey is a fresh key for markup rendered once (a fragment
-// pushed live, a moderation's answer); cached markup gets stampKeys'.
-func newModerationKey() string { return string(stampKeys(nil, []string{"", ""})) }
+// pushed live, a moderation's answer); cached markup gets keyStamp's.
+func newModerationKey() string {
+	var k keyStamp
+	return string(k.append(nil))
+}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,20 +40,59 @@ type threadPages struct {
 }
 
 // threadContent is one cached page: the "thread" block rendered for one
-// page of posts, one audience and one audit cursor, split at its key
-// placeholders, with the title the layout around it shows.
+// page of posts, one audience and one audit cursor, with the title the
+// layout around it shows. It is kept as the segments it is made of (the
+// block's markup, each post and audit row as the memo holds it), so
+// assembling it copies nothing, and writing it copies once.
 type threadContent struct {
 	threadID, title string
-	parts           []string
+	segs            []segment
+	bytes, keys     int
 }
 
-func (tc *threadContent) size() int {
-	n := len(tc.title)
-	for _, p := range tc.parts {
-		n += len(p)
-	}
-	return n
+// segment is markup to write; key: a fresh idempotency key goes first,
+// where cached markup had a key placeholder.
+type segment struct {
+	s   string
+	key bool
 }
+
+// add appends markup, split at its key placeholders.
+func (tc *threadContent) add(markup string) {
+	for first := true; ; first = false {
+		i := strings.Index(markup, keyPlaceholder)
+		piece := markup
+		if i >= 0 {
+			piece = markup[:i]
+		}
+		if piece != "" || !first {
+			tc.segs = append(tc.segs, segment{s: piece, key: !first})
+		}
+		tc.bytes += len(piece)
+		if !first {
+			tc.keys++
+		}
+		if i < 0 {
+			return
+		}
+		markup = markup[i+len(keyPlaceholder):]
+	}
+}
+
+// appendTo appends the content to b with fresh keys.
+func (tc *threadContent) appendTo(b []byte) []byte {
+	b = slices.Grow(b, tc.bytes+tc.keys*len(keyPlaceholder))
+	var ks keyStamp
+	for _, sg := range tc.segs {
+		if sg.key {
+			b = ks.append(b)
+		}
+		b = append(b, sg.s...)
+	}
+	return b
+}
+
+func (tc *threadContent) size() int { return len(tc.title) + len(tc.segs)*24 + tc.bytes }
 
 // newThreadPages builds the layer for mode; nil for ThreadCacheOff. st maps
 // a tenant's signals to the threads they touched.

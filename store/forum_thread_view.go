@@ -12,7 +12,7 @@ import (
 
 // ThreadView is everything a thread page shows, read in three statements
 // (its posts carry what the page shows: no Markdown source when they have
-// its HTML, no author type or id):
+// its HTML, no author type or id, no updated_at):
 // the page's seq, the thread and its post count together; one page of
 // posts; one page of the audit trail. The count is the thread's post_count
 // (published posts) plus, for moderators, the few others
@@ -86,7 +86,7 @@ const threadHeadSQL = `SELECT th.id, th.category_id, th.title, th.status, th.cre
 // for rows without content_html): every value read is a column decoded
 // and converted on both sides, fifty times a page.
 const threadPostsSQL = `SELECT p.id, CASE WHEN p.content_html IS NULL THEN p.content ELSE '' END, p.content_html, p.status,
-		p.created_at, p.updated_at,
+		p.created_at,
 		coalesce(u.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END)
 	FROM {tenant}.forum_posts p ` + postAuthor + `
 	WHERE p.thread_id = $1 AND ($2 OR p.status = 'published')
@@ -104,7 +104,7 @@ func scanPosts(rows *sql.Rows, thread string, capacity int) ([]ForumPost, error)
 	ps := make([]ForumPost, 0, capacity)
 	for rows.Next() {
 		p := ForumPost{ThreadID: thread}
-		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.UpdatedAt, &p.AuthorName); err != nil {
+		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.AuthorName); err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)
