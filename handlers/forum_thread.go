@@ -129,7 +129,7 @@ func (h *Handler) threadContent(schema string, p *views.Page) (*threadContent, e
 	}
 	head, rest, _ := strings.Cut(frame, postsMark)
 	mid, tail, _ := strings.Cut(rest, auditMark)
-	tc := &threadContent{threadID: d.Thread.ID, title: d.Thread.Title}
+	tc := &threadContent{threadID: d.Thread.ID, title: d.Thread.Title, seq: d.Seq}
 	tc.add(head)
 	for _, f := range d.posts {
 		tc.add(f)

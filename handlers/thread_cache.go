@@ -46,6 +46,7 @@ type threadPages struct {
 // assembling it copies nothing, and writing it copies once.
 type threadContent struct {
 	threadID, title string
+	seq             int64 // the tenant's latest signal when it was loaded
 	segs            []segment
 	bytes, keys     int
 }
@@ -105,7 +106,8 @@ func newThreadPages(mode ThreadCacheMode, withPages bool, st *store.Store) *thre
 	tp.cache = threadcache.New(threadcache.Config[*threadContent]{
 		NoPages:  mode != ThreadCacheOn || !withPages,
 		SizeFunc: (*threadContent).size,
-		ThreadsOfFunc: func(ctx context.Context, schema string, seqs []int64) ([]string, bool, error) {
+		SeqFunc:  func(tc *threadContent) int64 { return tc.seq },
+		ThreadsOfFunc: func(ctx context.Context, schema string, seqs []int64) (map[string]int64, bool, error) {
 			// The SQL names only the schema: the slug is all a Tenant
 			// needs for that.
 			return st.ThreadsOfSignals(ctx, store.Tenant{Slug: strings.TrimPrefix(schema, "org_")}, seqs)

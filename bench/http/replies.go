@@ -14,6 +14,9 @@ import (
 func (b *bench) measureReplies() (string, error) {
 	fmt.Printf("\nreplies: %d distinct users post replies to the thread (POST, 303), with the job runner (%d workers) in this process\n",
 		len(b.viewers), b.cfg.workers)
+	if err := b.analyze(); err != nil {
+		return "", err
+	}
 	var s side
 	p := plan{Duration: b.cfg.dur, ReplyShare: 1}
 	for _, ck := range b.viewers {

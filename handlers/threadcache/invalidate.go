@@ -1,6 +1,9 @@
 package threadcache
 
-import "context"
+import (
+	"context"
+	"math"
+)
 
 // Signal notes a committed signal of schema (the live hub's Observer):
 // before the tenant's next read, it is mapped to the threads it touched.
@@ -30,7 +33,7 @@ func (c *Cache[V]) DropThread(schema, threadID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ten := c.tenants[schema]; ten != nil {
-		c.drop(ten, threadID)
+		c.drop(ten, threadID, math.MaxInt64)
 	}
 }
 
@@ -85,8 +88,8 @@ func (c *Cache[V]) settle(ctx context.Context, schema string, ten *tenant[V]) er
 		if err != nil || wide {
 			c.reset(ten)
 		} else {
-			for _, id := range threads {
-				c.drop(ten, id)
+			for id, seq := range threads {
+				c.drop(ten, id, seq)
 			}
 		}
 		ten.resolved = max(ten.resolved, upTo)

@@ -14,8 +14,13 @@
 //   - a page lives at most Config.TTL, the net for changes that emit no
 //     signal (a user's new name).
 //
-// A load that raced a drop of its thread is not kept (generations), and
-// concurrent misses of one page share one load. Fragments need no
+// A page knows the tenant's signal seq it was loaded at (Config.SeqFunc;
+// a tenant's signals commit in seq order, so a page loaded at seq M
+// shows every signal up to M): a signal drops only the pages loaded
+// before it. A reply drops its thread at once here, its writer's next
+// view loads it again, and the reply's own signal, heard a moment later,
+// leaves that page alone. A load that raced a drop of its thread is not
+// kept (generations), and concurrent misses of one page share one load. Fragments need no
 // invalidation: their key names everything they show, so a changed post
 // has a new key, and the memo survives its thread's page drops — after a
 // reply, a reload renders one new post, not fifty.
@@ -39,9 +44,13 @@ type Config[V any] struct {
 	MaxBytes int
 	// SizeFunc is a page's size in bytes, for MaxBytes.
 	SizeFunc func(V) int
+	// SeqFunc is the tenant's latest signal seq when the page was loaded
+	// (0: unknown, any signal drops it).
+	SeqFunc func(V) int64
 	// ThreadsOfFunc maps signals of a tenant schema to the threads whose
-	// pages they may have changed; wide means all of the tenant's threads.
-	ThreadsOfFunc func(ctx context.Context, schema string, seqs []int64) (threads []string, wide bool, err error)
+	// pages they may have changed, each with the latest of its seqs; wide
+	// means all of the tenant's threads.
+	ThreadsOfFunc func(ctx context.Context, schema string, seqs []int64) (threads map[string]int64, wide bool, err error)
 	// MaxPending bounds the signals noted for a tenant before the next
 	// read (default 4096); past it the tenant's pages are dropped instead.
 	MaxPending int
@@ -61,6 +70,9 @@ func (c Config[V]) withDefaults() Config[V] {
 	}
 	if c.SizeFunc == nil {
 		c.SizeFunc = func(V) int { return 0 }
+	}
+	if c.SeqFunc == nil {
+		c.SeqFunc = func(V) int64 { return 0 }
 	}
 	if c.MaxPending == 0 {
 		c.MaxPending = 4096
@@ -109,6 +121,7 @@ type page[V any] struct {
 	v    V
 	at   time.Time
 	size int
+	seq  int64
 }
 
 type load[V any] struct {
@@ -155,7 +168,7 @@ func (c *Cache[V]) Get(ctx context.Context, schema, threadID, key string, load f
 		delete(th.loads, key)
 	}
 	if l.err == nil && c.tenants[schema] == ten && ten.threads[threadID] == th && th.dropGen <= gen && ten.resetGen <= gen {
-		c.keep(th, key, page[V]{v: l.v, at: at, size: c.cfg.SizeFunc(l.v)})
+		c.keep(th, key, page[V]{v: l.v, at: at, size: c.cfg.SizeFunc(l.v), seq: c.cfg.SeqFunc(l.v)})
 	}
 	c.mu.Unlock()
 	close(l.done)
@@ -233,19 +246,22 @@ func (c *Cache[V]) thread(ten *tenant[V], id string) *thread[V] {
 	return th
 }
 
-// drop forgets thread's pages (not its fragments) and the loads under
-// way, which may predate the change: later readers start their own.
-func (c *Cache[V]) drop(ten *tenant[V], id string) {
+// drop forgets thread's pages loaded before seq (not its fragments) and
+// the loads under way, which may predate the change: later readers start
+// their own.
+func (c *Cache[V]) drop(ten *tenant[V], id string, seq int64) {
 	ten.gen++
 	th := ten.threads[id]
 	if th == nil {
 		return
 	}
 	th.dropGen = ten.gen
-	for _, p := range th.pages {
-		c.bytes -= p.size
+	for k, p := range th.pages {
+		if p.seq < seq {
+			c.bytes -= p.size
+			delete(th.pages, k)
+		}
 	}
-	clear(th.pages)
 	clear(th.loads)
 }
 

@@ -3,6 +3,7 @@ package threadcache_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,19 +21,19 @@ type fakeSignals struct {
 	err   error
 }
 
-func (f *fakeSignals) threadsOf(_ context.Context, _ string, seqs []int64) ([]string, bool, error) {
+func (f *fakeSignals) threadsOf(_ context.Context, _ string, seqs []int64) (map[string]int64, bool, error) {
 	f.calls.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return nil, false, f.err
 	}
-	var out []string
+	out := map[string]int64{}
 	for _, s := range seqs {
 		if f.about[s] == "*" {
 			return nil, true, nil
 		}
-		out = append(out, f.about[s])
+		out[f.about[s]] = max(out[f.about[s]], s)
 	}
 	return out, false, nil
 }
@@ -249,5 +250,24 @@ func TestMaxBytes(t *testing.T) {
 	get(t, c, "org_x", "A", a.load(string(make([]byte, 60))))
 	if a.n.Load() != 3 {
 		t.Errorf("%d loads (want 3: the second page overflowed the bound)", a.n.Load())
+	}
+}
+
+// A page loaded after a signal (at a seq at or past it) shows it: the
+// signal, heard later, leaves that page alone. A reply's own signal does
+// not drop the page its writer loaded after DropThread.
+func TestSignalKeepsPagesLoadedAfterIt(t *testing.T) {
+	f := &fakeSignals{about: map[int64]string{}}
+	c := threadcache.New(threadcache.Config[string]{TTL: time.Hour, ThreadsOfFunc: f.threadsOf,
+		SeqFunc: func(v string) int64 { n, _ := strconv.ParseInt(v, 10, 64); return n }})
+	var a counter
+	get(t, c, "org_x", "A", a.load("5")) // loaded at seq 5
+	f.set(5, "A")
+	c.Signal("org_x", 5) // heard after the load that already showed it
+	get(t, c, "org_x", "A", a.load("6"))
+	f.set(6, "A")
+	c.Signal("org_x", 6)
+	if v := get(t, c, "org_x", "A", a.load("6")); v != "6" || a.n.Load() != 2 {
+		t.Errorf("got %q after %d loads, want 6 after 2", v, a.n.Load())
 	}
 }
