@@ -21,7 +21,7 @@ func (h *Handler) forumReply(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	a := authOf(c)
 	body := c.PostForm("body")
-	_, post, err := h.store.CreateForumReply(ctx, t, a.Session.UserID, c.Param("id"), body)
+	th, post, err := h.store.CreateForumReply(ctx, t, a.Session.UserID, c.Param("id"), body)
 	var v *store.ValidationError
 	if errors.As(err, &v) {
 		f := views.NewForm()
@@ -51,9 +51,14 @@ func (h *Handler) forumReply(c *gin.Context) error {
 	if isHTMX(c) {
 		return h.fragment(c, "forum_thread", "forum_post", postView(post, a.Member.IsAdmin()))
 	}
-	page, err := h.store.PostPage(ctx, t, post, a.Member.IsAdmin())
-	if err != nil {
-		return err
+	// A member sees published posts only, and the reply is the newest of
+	// those (later replies wait for its row lock): the thread's count,
+	// this reply included, places it. Moderators also see the others.
+	page := (th.PostCount-1)/store.ForumPostsPerPage + 1
+	if a.Member.IsAdmin() {
+		if page, err = h.store.PostPage(ctx, t, post, true); err != nil {
+			return err
+		}
 	}
 	return redirect(c, fmt.Sprintf("/forums/t/%s?page=%d#post-%s", post.ThreadID, page, post.ID))
 }
