@@ -94,7 +94,7 @@ func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal
 	}
 	post, err := h.store.ForumPost(ctx, t, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return auditFragment(nil, audit), nil
+		return withAuditRow(nil, audit), nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -116,14 +116,14 @@ func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal
 		}
 		mod = oob(mod, "outerHTML")
 	}
-	return auditFragment([]live.Fragment{
+	return withAuditRow([]live.Fragment{
 		{Kind: live.KindThread, HTML: member, For: live.MembersOnly},
 		{Kind: live.KindThread, HTML: mod, For: live.ModeratorsOnly},
 	}, audit), nil
 }
 
 // auditFragment adds the audit row, if there is one, to out.
-func auditFragment(out []live.Fragment, audit []byte) []live.Fragment {
+func withAuditRow(out []live.Fragment, audit []byte) []live.Fragment {
 	if audit == nil {
 		return out
 	}
@@ -154,7 +154,7 @@ func (h *Handler) liveThread(ctx context.Context, t store.Tenant, sig store.Sign
 			return nil, err
 		}
 		out = append(out, live.Fragment{Kind: live.KindCategory, HTML: row})
-		return auditFragment(out, audit), nil
+		return withAuditRow(out, audit), nil
 	}
 	member, err := h.block("thread_status", threadStatusView{Thread: th})
 	if err != nil {
@@ -164,7 +164,7 @@ func (h *Handler) liveThread(ctx context.Context, t store.Tenant, sig store.Sign
 	if err != nil {
 		return nil, err
 	}
-	return auditFragment(append(out,
+	return withAuditRow(append(out,
 		live.Fragment{Kind: live.KindThread, HTML: member, For: live.MembersOnly},
 		live.Fragment{Kind: live.KindThread, HTML: mod, For: live.ModeratorsOnly},
 	), audit), nil

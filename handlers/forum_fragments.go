@@ -83,7 +83,11 @@ func (h *Handler) postFragment(schema string, v forumPostView) (string, error) {
 	if h.threads == nil {
 		return render()
 	}
-	return h.threads.cache.Fragment(schema, v.Post.ThreadID, postFragmentKey(h.threads.seed, v), render)
+	slot := "post " + v.Post.ID
+	if v.Moderator {
+		slot += " m"
+	}
+	return h.threads.cache.Fragment(schema, v.Post.ThreadID, slot, postFragmentKey(h.threads.seed, v), render)
 }
 
 // auditFragment is the "audit_row" block of e, from the same memo.
@@ -92,7 +96,7 @@ func (h *Handler) auditFragment(schema, threadID string, e store.AuditEntry) (st
 	if h.threads == nil {
 		return render()
 	}
-	return h.threads.cache.Fragment(schema, threadID, auditFragmentKey(e), render)
+	return h.threads.cache.Fragment(schema, threadID, e.ElementID(), auditFragmentKey(e), render)
 }
 
 func (h *Handler) renderBlock(block string, data any) (string, error) {
@@ -130,7 +134,8 @@ func (k *keyStamp) append(dst []byte) []byte {
 }
 
 // frameKey names everything the "thread" block reads when its form is
-// empty (its posts and audit rows are joined in afterwards).
+// empty (its posts and audit rows are joined in afterwards); it is kept
+// in the slot of its page (threadKey).
 func frameKey(d *forumThreadData) string {
 	t, pg := d.Thread, d.Pager
 	var b strings.Builder

@@ -122,7 +122,8 @@ func (h *Handler) threadContent(schema string, p *views.Page) (*threadContent, e
 	if h.threads == nil || p.Form.Invalid() || len(p.Form.Values) > 0 {
 		frame, err = render()
 	} else {
-		frame, err = h.threads.cache.Fragment(schema, d.Thread.ID, frameKey(d), render)
+		slot := "frame " + threadKey(d.Pager.Page, d.Moderator, d.AuditBefore)
+		frame, err = h.threads.cache.Fragment(schema, d.Thread.ID, slot, frameKey(d), render)
 	}
 	if err != nil {
 		return nil, err

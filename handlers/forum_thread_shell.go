@@ -16,8 +16,8 @@ import (
 // from the cache, most of what a page view still cost: the header runs
 // ~600 small template calls through reflection. It depends only on the
 // viewer and the page's title and path, so the thread cache's fragment
-// memo keeps it too, keyed by exactly that (shellKey), with the content's
-// place marked (contentMark). A page with flash messages is rendered
+// memo keeps it too, in the viewer's slot, versioned by exactly that
+// (shellKey), with the content's place marked (contentMark). A page with flash messages is rendered
 // normally: those are shown once.
 //
 // shellKey must name everything layout.html and header.html read from
@@ -44,10 +44,11 @@ func (h *Handler) layoutAround(c *gin.Context, tc *threadContent) (head, tail st
 		return b.String(), err
 	}
 	var layout string
-	if h.threads == nil || len(p.Flashes) > 0 {
+	if h.threads == nil || len(p.Flashes) > 0 || p.User == nil {
 		layout, err = render()
 	} else {
-		layout, err = h.threads.cache.Fragment(tenant(c).Schema(), tc.threadID, shellKey(p), render)
+		slot := "shell " + strconv.FormatInt(p.User.ID, 10)
+		layout, err = h.threads.cache.Fragment(tenant(c).Schema(), tc.threadID, slot, shellKey(p), render)
 	}
 	if err != nil {
 		return "", "", err

@@ -97,47 +97,55 @@ func (c *Cache[V]) settle(ctx context.Context, schema string, ten *tenant[V]) er
 	return nil
 }
 
-// Fragment returns the memo's fragment of key, rendered by render on a
-// miss. key must name everything the fragment shows.
-func (c *Cache[V]) Fragment(schema, threadID, key string, render func() (string, error)) (string, error) {
+// Fragment returns the memo's fragment in slot (one post for one
+// audience, one audit row, one viewer's layout...) when it was rendered
+// for version, which must name everything the fragment shows; otherwise
+// it renders it with render and keeps it in the slot instead. A slot
+// holds one version, so a thread's memo grows with what its pages show,
+// not with how often it changed.
+func (c *Cache[V]) Fragment(schema, threadID, slot, version string, render func() (string, error)) (string, error) {
 	c.mu.Lock()
 	th := c.thread(c.tenant(schema), threadID)
-	f, ok := th.cur[key]
+	f, ok := th.cur[slot]
 	if !ok {
-		if f, ok = th.old[key]; ok { // still in use: into the newer generation
-			delete(th.old, key)
-			c.bytes -= len(key) + len(f)
-			c.remember(th, key, f)
+		if f, ok = th.old[slot]; ok { // still in use: into the newer generation
+			delete(th.old, slot)
+			c.bytes -= f.size()
+			c.remember(th, slot, f)
 		}
 	}
 	c.mu.Unlock()
-	if ok {
-		return f, nil
+	if ok && f.version == version {
+		return f.markup, nil
 	}
-	f, err := render()
+	markup, err := render()
 	if err != nil {
 		return "", err
 	}
 	c.mu.Lock()
-	if th2 := c.tenants[schema]; th2 != nil && th2.threads[threadID] == th {
-		c.remember(th, key, f)
+	if ten := c.tenants[schema]; ten != nil && ten.threads[threadID] == th {
+		c.remember(th, slot, fragment{version: version, markup: markup})
 	}
 	c.mu.Unlock()
-	return f, nil
+	return markup, nil
 }
 
-// remember adds a fragment to the newer generation, retiring the older
+// fragment is one slot of the memo.
+type fragment struct{ version, markup string }
+
+func (f fragment) size() int { return len(f.version) + len(f.markup) }
+
+// remember puts f in slot of the newer generation, retiring the older
 // one when the newer is full (c.mu held).
-func (c *Cache[V]) remember(th *thread[V], key, f string) {
-	if _, in := th.cur[key]; in {
-		return
-	}
-	if th.cur == nil || len(th.cur) >= c.cfg.MaxFragments {
-		for k, old := range th.old {
-			c.bytes -= len(k) + len(old)
+func (c *Cache[V]) remember(th *thread[V], slot string, f fragment) {
+	if old, in := th.cur[slot]; in {
+		c.bytes -= old.size()
+	} else if th.cur == nil || len(th.cur) >= c.cfg.MaxFragments {
+		for _, o := range th.old {
+			c.bytes -= o.size()
 		}
-		th.old, th.cur = th.cur, make(map[string]string, 64)
+		th.old, th.cur = th.cur, make(map[string]fragment, 64)
 	}
-	th.cur[key] = f
-	c.grow(len(key) + len(f))
+	th.cur[slot] = f
+	c.grow(f.size())
 }

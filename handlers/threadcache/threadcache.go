@@ -1,7 +1,8 @@
 // Package threadcache keeps what a process rendered for its thread pages:
 // each thread's pages (per key: page of posts, audience, audit cursor),
-// and a memo of rendered fragments (posts, audit rows) keyed by their
-// content.
+// and a memo of the fragments they are made of (posts, audit rows, the
+// layout around them), each in a slot with the version it was rendered
+// for.
 //
 // Pages are dropped per thread, never per tenant, so a reply in thread A
 // leaves thread B's pages alone:
@@ -20,10 +21,12 @@
 // before it. A reply drops its thread at once here, its writer's next
 // view loads it again, and the reply's own signal, heard a moment later,
 // leaves that page alone. A load that raced a drop of its thread is not
-// kept (generations), and concurrent misses of one page share one load. Fragments need no
-// invalidation: their key names everything they show, so a changed post
-// has a new key, and the memo survives its thread's page drops — after a
-// reply, a reload renders one new post, not fifty.
+// kept (generations), and concurrent misses of one page share one load.
+//
+// Fragments need no invalidation: a fragment's version names everything
+// it shows, so a changed post is a new version, and the memo survives its
+// thread's page drops — after a reply, a reload renders one new post, not
+// fifty.
 package threadcache
 
 import (
@@ -114,7 +117,7 @@ type thread[V any] struct {
 	dropGen  uint64
 	pages    map[string]page[V]
 	loads    map[string]*load[V]
-	cur, old map[string]string // the fragment memo, two generations
+	cur, old map[string]fragment // the fragment memo by slot, two generations
 }
 
 type page[V any] struct {
@@ -274,11 +277,11 @@ func (c *Cache[V]) reset(ten *tenant[V]) {
 		for _, p := range th.pages {
 			c.bytes -= p.size
 		}
-		for k, f := range th.cur {
-			c.bytes -= len(k) + len(f)
+		for _, f := range th.cur {
+			c.bytes -= f.size()
 		}
-		for k, f := range th.old {
-			c.bytes -= len(k) + len(f)
+		for _, f := range th.old {
+			c.bytes -= f.size()
 		}
 	}
 	clear(ten.threads)

@@ -186,9 +186,9 @@ func TestWideSignalsAndFailuresDropTheTenant(t *testing.T) {
 	frag := func(v string) func() (string, error) { return func() (string, error) { return v, nil } }
 	get(t, c, "org_x", "A", a.load("a"))
 	get(t, c, "org_x", "B", b.load("b"))
-	c.Fragment("org_x", "A", "post-1", frag("one"))
+	c.Fragment("org_x", "A", "post-1", "v1", frag("one"))
 	c.DropThread("org_x", "A")
-	if got, _ := c.Fragment("org_x", "A", "post-1", frag("rendered again")); got != "one" {
+	if got, _ := c.Fragment("org_x", "A", "post-1", "v1", frag("rendered again")); got != "one" {
 		t.Errorf("DropThread lost the fragment memo: %q", got)
 	}
 	f.set(3, "*")
@@ -198,7 +198,7 @@ func TestWideSignalsAndFailuresDropTheTenant(t *testing.T) {
 	if a.n.Load() != 2 || b.n.Load() != 2 {
 		t.Errorf("after a wide signal: loads A %d, B %d (want 2, 2)", a.n.Load(), b.n.Load())
 	}
-	if got, _ := c.Fragment("org_x", "A", "post-1", frag("rendered again")); got != "rendered again" {
+	if got, _ := c.Fragment("org_x", "A", "post-1", "v1", frag("rendered again")); got != "rendered again" {
 		t.Errorf("a tenant reset kept the fragment: %q", got)
 	}
 	f.err = errors.New("database away")
@@ -269,5 +269,18 @@ func TestSignalKeepsPagesLoadedAfterIt(t *testing.T) {
 	c.Signal("org_x", 6)
 	if v := get(t, c, "org_x", "A", a.load("6")); v != "6" || a.n.Load() != 2 {
 		t.Errorf("got %q after %d loads, want 6 after 2", v, a.n.Load())
+	}
+}
+
+// A slot keeps one version: a new version renders and replaces it.
+func TestFragmentSlotsHoldOneVersion(t *testing.T) {
+	c, _ := newCache(t, threadcache.Config[string]{})
+	n := 0
+	render := func() (string, error) { n++; return strconv.Itoa(n), nil }
+	for _, v := range []string{"v1", "v1", "v2", "v2", "v1"} {
+		c.Fragment("org_x", "A", "post-1", v, render)
+	}
+	if n != 3 {
+		t.Errorf("%d renders for versions v1 v1 v2 v2 v1 (want 3)", n)
 	}
 }
