@@ -188,12 +188,7 @@ func TestCachedPageStampsFreshKeys(t *testing.T) {
 // limit).
 func TestReplyDropsOnlyItsThreadsPage(t *testing.T) {
 	t.Parallel()
-	s, _ := newLiveSite(t, nil)
-	o := s.client()
-	slug := storetest.Name("tp")
-	o.register(slug)
-	tn := tenantOf(t, s.store, slug)
-	a, cat := o.forumThread(t, tn)
+	s, o, tn, a, cat := liveThread(t, "tp")
 	c, err := s.store.ForumCategoryBySlug(ctx, tn, cat)
 	if err != nil {
 		t.Fatal(err)
@@ -226,12 +221,7 @@ func TestReplyDropsOnlyItsThreadsPage(t *testing.T) {
 // works without JavaScript; the pages join up; a bad cursor is a 422.
 func TestThreadAuditTrailPagesOverHTTP(t *testing.T) {
 	t.Parallel()
-	s, _ := newLiveSite(t, nil)
-	o := s.client()
-	slug := storetest.Name("ta")
-	o.register(slug)
-	tn := tenantOf(t, s.store, slug)
-	th, _ := o.forumThread(t, tn)
+	_, o, _, th, _ := liveThread(t, "ta")
 	path := "/forums/t/" + th
 	for i := 0; i < store.ThreadAuditPerPage; i++ {
 		wantStatus(t, o.post(path+"/replies", url.Values{"body": {"reply " + strconv.Itoa(i)}}), http.StatusSeeOther)
@@ -259,4 +249,17 @@ func TestThreadAuditTrailPagesOverHTTP(t *testing.T) {
 		t.Error("an earlier page links back to the latest and takes no live rows")
 	}
 	wantStatus(t, o.get(path+"?audit_before=nonsense"), http.StatusUnprocessableEntity)
+}
+
+// liveThread is a live site with an owner (o, of tenant tn) who has made
+// a category and a thread in it.
+func liveThread(t *testing.T, prefix string) (s *site, o *client, tn store.Tenant, thread, catSlug string) {
+	t.Helper()
+	s, _ = newLiveSite(t, nil)
+	o = s.client()
+	slug := storetest.Name(prefix)
+	o.register(slug)
+	tn = tenantOf(t, s.store, slug)
+	thread, catSlug = o.forumThread(t, tn)
+	return s, o, tn, thread, catSlug
 }

@@ -537,7 +537,14 @@ func TestThreadAuditTrailCollapsedPerDirective(t *testing.T) {
 	if es[0].Actor() != "Owner" {
 		t.Errorf("first row %+v", es[0])
 	}
-	// The live layer's single rows match the trail's.
+	checkSingleAuditRows(t, f, es, lock)
+}
+
+// checkSingleAuditRows: the live layer's single rows match the trail's,
+// and a directive's facts are folded into it (FoldedIntoDirective).
+func checkSingleAuditRows(t *testing.T, f *forumFixture, es []store.AuditEntry, directive store.AuditEntry) {
+	t.Helper()
+	ctx := context.Background()
 	for _, e := range es {
 		var one store.AuditEntry
 		if e.Kind == "signal" {
@@ -566,13 +573,13 @@ func TestThreadAuditTrailCollapsedPerDirective(t *testing.T) {
 			t.Errorf("single row %+v differs from trail row %+v", one, e)
 		}
 	}
-	for _, fa := range lock.Facts {
+	for _, fa := range directive.Facts {
 		sig, err := f.s.SignalBySeq(ctx, f.t, fa.Seq)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if folded, err := f.s.FoldedIntoDirective(ctx, f.t, sig); err != nil || !folded {
-			t.Errorf("%s of the lock is not folded (err %v)", sig.Name, err)
+			t.Errorf("%s of %s is not folded (err %v)", sig.Name, directive.Name, err)
 		}
 	}
 }
@@ -640,8 +647,9 @@ func mustAtoi(t *testing.T, s string) int {
 }
 
 // A cache of thread pages learns which threads a batch of signals
-// touched: a reply's and a moderation's (through the post), a lock's, and
-// "all of them" for a category's archive.
+// touched, each with its latest seq: a reply's, a moderation's (its
+// directive.* signals through the post), and "all of them" for a
+// category's archive.
 func TestThreadsOfSignals(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)

@@ -104,31 +104,9 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	slug := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
-	s.Email, s.Password = slug+"@example.com", "password123"
-	u, org, err := st.Register(ctx, store.Registration{OrgName: "Bench " + slug, OrgSlug: slug, Name: "Bench User", Email: s.Email, Password: s.Password})
-	if err != nil {
+	if err := s.seed(ctx, o.Posts); err != nil {
 		s.Close()
 		return nil, err
-	}
-	s.Tenant, s.UserID = store.Tenant{OrgID: org.ID, Slug: org.Slug}, u.ID
-	cat, err := st.CreateForumCategory(ctx, s.Tenant, u.ID, store.NewForumCategory{Name: "Bench", Slug: "bench"})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	th, _, err := st.CreateForumThread(ctx, s.Tenant, u.ID, store.NewForumThread{CategoryID: cat.ID, Title: "Bench thread", Body: "First post"})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.ThreadID = th.ID
-	para := strings.Repeat("A reply of ordinary length, with **some** Markdown and a [link](https://example.com). ", 3)
-	for i := 1; i < o.Posts; i++ {
-		if _, _, err := st.CreateForumReply(ctx, s.Tenant, u.ID, th.ID, fmt.Sprintf("Post %d. %s", i, para)); err != nil {
-			s.Close()
-			return nil, err
-		}
 	}
 
 	assets, err := static.Load()
@@ -162,6 +140,34 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 	}
 	s.Addr = strings.TrimPrefix(s.URL, "http://")
 	return s, nil
+}
+
+// seed makes the organization, its owner (Site.Email) and a thread of
+// posts posts in a category.
+func (s *Site) seed(ctx context.Context, posts int) error {
+	slug := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
+	s.Email, s.Password = slug+"@example.com", "password123"
+	u, org, err := s.Store.Register(ctx, store.Registration{OrgName: "Bench " + slug, OrgSlug: slug, Name: "Bench User", Email: s.Email, Password: s.Password})
+	if err != nil {
+		return err
+	}
+	s.Tenant, s.UserID = store.Tenant{OrgID: org.ID, Slug: org.Slug}, u.ID
+	cat, err := s.Store.CreateForumCategory(ctx, s.Tenant, u.ID, store.NewForumCategory{Name: "Bench", Slug: "bench"})
+	if err != nil {
+		return err
+	}
+	th, _, err := s.Store.CreateForumThread(ctx, s.Tenant, u.ID, store.NewForumThread{CategoryID: cat.ID, Title: "Bench thread", Body: "First post"})
+	if err != nil {
+		return err
+	}
+	s.ThreadID = th.ID
+	para := strings.Repeat("A reply of ordinary length, with **some** Markdown and a [link](https://example.com). ", 3)
+	for i := 1; i < posts; i++ {
+		if _, _, err := s.Store.CreateForumReply(ctx, s.Tenant, u.ID, th.ID, fmt.Sprintf("Post %d. %s", i, para)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // quiet is the application's logger in a benchmark: every line is

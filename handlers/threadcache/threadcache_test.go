@@ -134,48 +134,43 @@ func TestConcurrentMissesShareOneLoad(t *testing.T) {
 // but not kept, and a reader arriving after the drop does not join it.
 func TestLoadRacingADropIsNotKept(t *testing.T) {
 	c, f := newCache(t, threadcache.Config[string]{})
-	started, release := make(chan struct{}), make(chan struct{})
-	done := make(chan string)
-	go func() {
-		v, _ := c.Get(context.Background(), "org_x", "A", "p1", func(context.Context) (string, error) {
-			close(started)
-			<-release
-			return "stale", nil
-		})
-		done <- v
-	}()
-	<-started
-	f.set(1, "A")
-	c.Signal("org_x", 1)
 	var fresh counter
-	if v := get(t, c, "org_x", "A", fresh.load("fresh")); v != "fresh" {
-		t.Errorf("a reader after the signal got %q", v)
+	for i, drop := range []func(){
+		func() { f.set(1, "A"); c.Signal("org_x", 1) }, // another process's write
+		func() { c.DropThread("org_x", "A") },          // a write here
+	} {
+		release, done := slowLoad(c, "stale")
+		drop()
+		want := "fresh" + strconv.Itoa(i)
+		if v := get(t, c, "org_x", "A", fresh.load(want)); v != want {
+			t.Errorf("%d: a reader after the drop got %q", i, v)
+		}
+		close(release)
+		if v := <-done; v != "stale" {
+			t.Errorf("%d: the first reader got %q", i, v)
+		}
+		if v := get(t, c, "org_x", "A", fresh.load("later")); v != want {
+			t.Errorf("%d: after the racing load: %q, want %q", i, v, want)
+		}
+		c.DropThread("org_x", "A")
 	}
-	close(release)
-	if v := <-done; v != "stale" {
-		t.Errorf("the first reader got %q", v)
-	}
-	if v := get(t, c, "org_x", "A", fresh.load("fresh")); v != "fresh" {
-		t.Errorf("after the racing load: %q", v)
-	}
-	// The same for a local write.
-	started, release = make(chan struct{}), make(chan struct{})
-	c.DropThread("org_x", "A")
+}
+
+// slowLoad starts a Get of thread A whose load returns v once release is
+// closed; it returns when the load has begun.
+func slowLoad(c *threadcache.Cache[string], v string) (release chan struct{}, done chan string) {
+	started := make(chan struct{})
+	release, done = make(chan struct{}), make(chan string)
 	go func() {
-		v, _ := c.Get(context.Background(), "org_x", "A", "p1", func(context.Context) (string, error) {
+		got, _ := c.Get(context.Background(), "org_x", "A", "p1", func(context.Context) (string, error) {
 			close(started)
 			<-release
-			return "stale", nil
+			return v, nil
 		})
-		done <- v
+		done <- got
 	}()
 	<-started
-	c.DropThread("org_x", "A")
-	close(release)
-	<-done
-	if v := get(t, c, "org_x", "A", fresh.load("fresh2")); v != "fresh2" {
-		t.Errorf("a load that raced DropThread was kept: %q", v)
-	}
+	return release, done
 }
 
 // A wide signal (a category archived) and a failed mapping drop the whole
