@@ -122,7 +122,7 @@ func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal
 	}, audit), nil
 }
 
-// auditFragment adds the audit row, if there is one, to out.
+// withAuditRow adds the audit row, if there is one, to out.
 func withAuditRow(out []live.Fragment, audit []byte) []live.Fragment {
 	if audit == nil {
 		return out

@@ -19,15 +19,17 @@ type ThreadCacheMode int
 
 const (
 	// ThreadCacheOn keeps each thread's rendered pages, dropped per thread
-	// when it changes (threadcache), and the rendered posts and audit rows
-	// they are made of. Pages are kept only with a live hub, which tells
-	// this process of other processes' writes. The default.
+	// when it changes (threadcache), and the fragments they are made of
+	// (posts, audit rows, the block around them, the viewer's layout).
+	// Pages are kept only with a live hub, which tells this process of
+	// other processes' writes. The default.
 	ThreadCacheOn ThreadCacheMode = iota
-	// ThreadCacheFragments keeps only the rendered posts and audit rows:
-	// every view reads the thread from PostgreSQL and renders the page
-	// (what a view costs after its thread changed: bench/http -mode miss).
+	// ThreadCacheFragments keeps only the fragments: every view reads the
+	// thread from PostgreSQL and assembles the page (what a view costs
+	// after its thread changed: bench/http's miss mode).
 	ThreadCacheFragments
-	// ThreadCacheOff keeps nothing (bench/http -mode cold).
+	// ThreadCacheOff keeps nothing: every view renders everything
+	// (bench/http's cold mode).
 	ThreadCacheOff
 )
 
