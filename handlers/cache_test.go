@@ -263,3 +263,30 @@ func liveThread(t *testing.T, prefix string) (s *site, o *client, tn store.Tenan
 	thread, catSlug = o.forumThread(t, tn)
 	return s, o, tn, thread, catSlug
 }
+
+// One cached page serves every member, but the layout around it is each
+// viewer's own: their name, their organizations; a moderator's page has
+// the moderation forms, a member's none.
+func TestCachedThreadPageHasEachViewersHeader(t *testing.T) {
+	t.Parallel()
+	s, o, _, th, _ := liveThread(t, "th")
+	slug := strings.TrimPrefix(text(o.get("/forums").doc(t), "[data-testid=tenant-badge]"), "org_")
+	mslug := storetest.Name("thm")
+	m := s.client()
+	m.register(mslug)
+	fs := &forumSite{s}
+	fs.addMember(m, slug, mslug+"@example.com", "member")
+	path := "/forums/t/" + th
+	for range 2 { // the second views are served from the cache
+		own, mem := o.get(path).doc(t), m.get(path).doc(t)
+		if !strings.Contains(own.Find("header.top").Text(), "Owner "+slug) || strings.Contains(own.Find("header.top").Text(), "Owner "+mslug) {
+			t.Errorf("the owner's header: %q", text(own, "header.top .who"))
+		}
+		if !strings.Contains(mem.Find("header.top").Text(), "Owner "+mslug) || mem.Find("#org-select option").Length() != 2 {
+			t.Errorf("the member's header: %q", text(mem, "header.top .who"))
+		}
+		if own.Find(`#posts form[action$="/hide"]`).Length() == 0 || mem.Find(`#posts form`).Length() != 0 {
+			t.Error("moderation forms: the owner's page should have them, the member's none")
+		}
+	}
+}
