@@ -49,6 +49,15 @@ func (s *side) spread() float64 {
 	return (r[len(r)-1] - r[0]) / r[len(r)/2]
 }
 
+// cpuPerRequest is all the CPU a request took, in µs: the server's,
+// PostgreSQL's and the load generator's. On a machine others share, the
+// ratio of two sides' CPU per request says what the ratio of their rates
+// would be on an idle one (both are CPU-bound there), where the rates'
+// own ratio depends on how the machine was shared during each round.
+func (s *side) cpuPerRequest() float64 {
+	return perRequest(s.cpuServer+s.cpuDB+s.cpuLoad, s.n())
+}
+
 func percentile(lats []int64, p float64) time.Duration {
 	if len(lats) == 0 {
 		return 0

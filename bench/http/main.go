@@ -119,6 +119,6 @@ func run(ctx context.Context, cfg config) error {
 		}
 		sum = append(sum, line)
 	}
-	fmt.Printf("\nsummary: ratio = the app's requests/s ÷ the bare Gin page's (same bytes, same run)\n%s\n", strings.Join(sum, "\n"))
+	fmt.Printf("\nsummary: ratio = the app's requests/s ÷ the bare Gin page's (same bytes, same run); by CPU = the bare page's CPU per request ÷ the app's (server + PostgreSQL + load generator), what the ratio is on an idle machine\n%s\n", strings.Join(sum, "\n"))
 	return nil
 }

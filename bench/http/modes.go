@@ -222,10 +222,10 @@ func (b *bench) measureMode(m mode) (string, error) {
 	}
 	bare.line("bare")
 	app.line("app")
-	ratio := app.rps() / bare.rps()
-	fmt.Printf("  ratio %.3f (target %s)\n", ratio, m.target)
-	return fmt.Sprintf("  %-8s ratio %.3f  (target %s)  app %6.0f req/s  read p99 %5.1f ms  CPU/req %4.0f + %3.0f µs (PostgreSQL)",
-		m.name, ratio, m.target, app.rps(), ms(percentile(app.reads, .99)),
+	ratio, cpu := app.rps()/bare.rps(), bare.cpuPerRequest()/app.cpuPerRequest()
+	fmt.Printf("  ratio %.3f (target %s); by CPU per request (server + PostgreSQL + load generator) %.3f\n", ratio, m.target, cpu)
+	return fmt.Sprintf("  %-8s ratio %.3f  by CPU %.3f  (target %s)  app %6.0f req/s  read p99 %5.1f ms  CPU/req %4.0f + %3.0f µs (PostgreSQL)",
+		m.name, ratio, cpu, m.target, app.rps(), ms(percentile(app.reads, .99)),
 		perRequest(app.cpuServer, app.n()), perRequest(app.cpuDB, app.n())), nil
 }
 
