@@ -60,9 +60,9 @@ bench-install: deps-postgres
 bench-sse: deps-postgres
 	$(GO) run ./bench/sse -subscribers 10000 -rate 10 -duration 20s
 
-## bench-http: the thread page vs a bare Gin page of the same size; replies per second
+## bench-http: the thread page (hit, viewers, miss, cold, mixed) vs a bare Gin page of the same bytes; replies per second with the job runner
 bench-http: deps-postgres
-	$(GO) run ./bench/http -duration 10s
+	$(GO) run ./bench/http -duration 10s -modes hit,viewers,miss,cold,mixed,replies
 
 ## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
 bench-chat: deps-postgres

@@ -44,6 +44,7 @@ func (h *Handler) moderateThread(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	h.threadChanged(c, th.ID) // the directive's row is in its trail
 	if !isHTMX(c) {
 		if !done {
 			h.flash(c, "info", h.dirs.Pending(kind)+": it takes effect in a moment.")
@@ -74,6 +75,7 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	h.threadChanged(c, p.ThreadID)
 	if !isHTMX(c) {
 		if !done {
 			h.flash(c, "info", h.dirs.Pending(kind)+": it takes effect in a moment.")

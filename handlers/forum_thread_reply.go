@@ -21,32 +21,44 @@ func (h *Handler) forumReply(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	a := authOf(c)
 	body := c.PostForm("body")
-	_, post, err := h.store.CreateForumReply(ctx, t, a.Session.UserID, c.Param("id"), body)
+	th, post, err := h.store.CreateForumReply(ctx, t, a.Session.UserID, c.Param("id"), body)
 	var v *store.ValidationError
 	if errors.As(err, &v) {
 		f := views.NewForm()
 		f.Values["body"] = body
 		f.Errors = v.Fields
-		p, err := h.threadPage(c, c.Param("id"), lastPage, f)
+		d, err := h.threadData(ctx, t, c.Param("id"), lastPage, a.Member.IsAdmin(), store.AuditCursor{}, "")
 		if err != nil {
 			return err
 		}
+		p := &views.Page{Data: d, Form: f}
 		if isHTMX(c) {
 			// The form targets #posts for success; an invalid reply
 			// replaces the form itself instead.
 			c.Header("HX-Retarget", "#reply-form")
 			c.Header("HX-Reswap", "outerHTML")
+			return h.render(c, http.StatusUnprocessableEntity, "forum_thread", "reply_form", p)
 		}
-		return h.render(c, http.StatusUnprocessableEntity, "forum_thread", "reply_form", p)
+		tc, err := h.threadContent(t.Schema(), p)
+		if err != nil {
+			return err
+		}
+		return h.writeThread(c, http.StatusUnprocessableEntity, tc)
 	} else if err != nil {
 		return err
 	}
+	h.threadChanged(c, post.ThreadID)
 	if isHTMX(c) {
 		return h.fragment(c, "forum_thread", "forum_post", postView(post, a.Member.IsAdmin()))
 	}
-	page, err := h.store.PostPage(ctx, t, post, a.Member.IsAdmin())
-	if err != nil {
-		return err
+	// A member sees published posts only, and the reply is the newest of
+	// those (later replies wait for its row lock): the thread's count,
+	// this reply included, places it. Moderators also see the others.
+	page := (th.PostCount-1)/store.ForumPostsPerPage + 1
+	if a.Member.IsAdmin() {
+		if page, err = h.store.PostPage(ctx, t, post, true); err != nil {
+			return err
+		}
 	}
 	return redirect(c, fmt.Sprintf("/forums/t/%s?page=%d#post-%s", post.ThreadID, page, post.ID))
 }

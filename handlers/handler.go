@@ -53,6 +53,9 @@ type Config struct {
 	// TrustedProxies (IPs, CIDRs) are the peers whose X-Forwarded-For and
 	// X-Real-IP name the client; nil trusts none (TRUSTED_PROXIES).
 	TrustedProxies []string
+	// ThreadCache is what the thread page keeps between requests (the
+	// default, ThreadCacheOn: everything; bench/http turns it down).
+	ThreadCache ThreadCacheMode
 }
 
 // Handler serves every route.
@@ -72,10 +75,11 @@ type Handler struct {
 	// llmOn says a model provider is configured (else the built-in
 	// responder answers, and the chat page says so).
 	llmOn bool
-	// sessions and threads are the session and thread-page caches; nil
-	// without a live hub (session_cache.go, thread_cache.go).
+	// sessions is the session cache, nil without a live hub
+	// (session_cache.go); threads the thread page's, nil when off
+	// (thread_cache.go).
 	sessions *sessionCache
-	threads  *threadCache
+	threads  *threadPages
 }
 
 // New builds the handlers.
@@ -106,10 +110,13 @@ func New(cfg Config) *Handler {
 		engine:   cfg.Agents,
 		llmOn:    cfg.LLM.Configured(),
 	}
+	// Pages are kept only when the live hub tells this process of every
+	// signal, other processes' included.
+	h.threads = newThreadPages(cfg.ThreadCache, cfg.Live != nil, cfg.Store)
 	if cfg.Live != nil {
-		h.sessions, h.threads = newSessionCache(), newThreadCache()
+		h.sessions = newSessionCache()
 		cfg.Live.Observe(live.Observer{
-			Signal:  func(schema string, _ int64) { h.threads.dropSchema(schema) },
+			Signal:  h.threads.signal,
 			Control: h.sessions.control,
 			Lost: func() {
 				h.sessions.dropAll()

@@ -138,15 +138,11 @@ func (h *Handler) loadSession(c *gin.Context) {
 	}
 	c.Next()
 	// A state-changing request may have changed what this user's session
-	// grants or what the tenant's thread pages show: this process's next
-	// request sees it (other processes learn through the live hub).
-	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead {
-		if h.sessions != nil {
-			h.sessions.dropUser(sess.UserID)
-		}
-		if h.threads != nil && a.HasOrg {
-			h.threads.dropSchema(a.Member.Tenant().Schema())
-		}
+	// grants: this process's next request sees it (other processes learn
+	// through the live hub). Thread pages are dropped by the writes that
+	// change them (threadChanged).
+	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead && h.sessions != nil {
+		h.sessions.dropUser(sess.UserID)
 	}
 }
 

@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -486,7 +488,7 @@ func TestLockAndReplyRaceNeverLandsAReplyAfterTheLock(t *testing.T) {
 	}
 }
 
-func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
+func TestThreadAuditTrailCollapsedPerDirective(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)
 	m := newModeration(t, f)
@@ -495,18 +497,18 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 	_, reply, _ := f.s.CreateForumReply(ctx, f.t, f.user, th.ID, "reply")
 	m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: th.ID, PostID: reply.ID}, "")
 	m.do(t, store.DirectiveThreadLock, store.ForumModeration{ThreadID: th.ID}, "")
-	failed := m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: th.ID, PostID: first.ID}, "")
-	if failed.Status != store.DirectiveSucceeded {
-		t.Fatal(failed.Status)
+	if d := m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: th.ID, PostID: first.ID}, ""); d.Status != store.DirectiveSucceeded {
+		t.Fatal(d.Status)
 	}
 	// Another thread's facts stay out of this trail.
 	other, _ := f.thread(t, "Other")
 	f.s.CreateForumReply(ctx, f.t, f.user, other.ID, "elsewhere")
 
-	es, err := f.s.ThreadAudit(ctx, f.t, th.ID)
+	p, err := f.s.ThreadAudit(ctx, f.t, th.ID, store.AuditCursor{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	es := p.Entries
 	var names []string
 	for i, e := range es {
 		if i > 0 && e.At.Before(es[i-1].At) {
@@ -515,33 +517,44 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 		if e.SubjectID.String != th.ID && e.SubjectID.String != first.ID && e.SubjectID.String != reply.ID {
 			t.Errorf("foreign subject %s in the trail", e.SubjectID.String)
 		}
-		if e.Kind == "directive" {
-			if e.Status != store.DirectiveSucceeded || e.Actor() != "Owner" {
-				t.Errorf("directive row %+v", e)
-			}
-		}
 		names = append(names, e.Kind+":"+e.Name)
 	}
-	for _, want := range []string{"signal:forum.thread.created", "signal:forum.post.created", "directive:forum.post.hide",
-		"signal:directive.requested", "signal:forum.post.hidden", "directive:forum.thread.lock", "signal:forum.thread.locked"} {
-		found := false
-		for _, n := range names {
-			found = found || n == want
-		}
-		if !found {
-			t.Errorf("trail lacks %s: %v", want, names)
-		}
+	// One row per directive, with its outcome and the signals it caused
+	// folded in; no directive.* or effect rows of their own.
+	want := "signal:forum.thread.created signal:forum.post.created signal:forum.post.created " +
+		"directive:forum.post.hide directive:forum.thread.lock directive:forum.post.hide"
+	if got := strings.Join(names, " "); got != want || p.Earlier != "" {
+		t.Errorf("trail %q (earlier %q), want %q", got, p.Earlier, want)
 	}
-	if es[0].Name != "forum.thread.created" || es[0].Actor() != "Owner" {
+	lock := es[4]
+	var facts []string
+	for _, fa := range lock.Facts {
+		facts = append(facts, fa.Name)
+	}
+	if lock.Status != store.DirectiveSucceeded || lock.Actor() != "Owner" || !lock.DoneAt.Valid ||
+		strings.Join(facts, " ") != "directive.requested directive.started forum.thread.locked directive.succeeded" {
+		t.Errorf("lock row %+v, facts %v", lock, facts)
+	}
+	if es[0].Actor() != "Owner" {
 		t.Errorf("first row %+v", es[0])
 	}
-	// The live layer's single rows match the trail's.
+	checkSingleAuditRows(t, f, es, lock)
+}
+
+// checkSingleAuditRows: the live layer's single rows match the trail's,
+// and a directive's facts are folded into it (FoldedIntoDirective).
+func checkSingleAuditRows(t *testing.T, f *forumFixture, es []store.AuditEntry, directive store.AuditEntry) {
+	t.Helper()
+	ctx := context.Background()
 	for _, e := range es {
 		var one store.AuditEntry
 		if e.Kind == "signal" {
 			sig, err := f.s.SignalBySeq(ctx, f.t, e.Seq.Int64)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if folded, err := f.s.FoldedIntoDirective(ctx, f.t, sig); err != nil || folded {
+				t.Errorf("signal row %s folded=%v err=%v", sig.Name, folded, err)
 			}
 			one, err = f.s.SignalAuditEntry(ctx, sig)
 			if err != nil {
@@ -552,13 +565,121 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if one, err = f.s.DirectiveAuditEntry(ctx, dir); err != nil {
+			if one, err = f.s.DirectiveAuditEntry(ctx, f.t, dir); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if one.ElementID() != e.ElementID() || one.Actor() != e.Actor() || one.Subject() != e.Subject() || one.Status != e.Status {
+		if one.ElementID() != e.ElementID() || one.Actor() != e.Actor() || one.Subject() != e.Subject() ||
+			one.Status != e.Status || len(one.Facts) != len(e.Facts) {
 			t.Errorf("single row %+v differs from trail row %+v", one, e)
 		}
+	}
+	for _, fa := range directive.Facts {
+		sig, err := f.s.SignalBySeq(ctx, f.t, fa.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if folded, err := f.s.FoldedIntoDirective(ctx, f.t, sig); err != nil || !folded {
+			t.Errorf("%s of %s is not folded (err %v)", sig.Name, directive.Name, err)
+		}
+	}
+}
+
+// A long trail shows its latest page with a cursor to the one before; the
+// pages join up with nothing repeated or skipped, and a bad cursor is a
+// validation error.
+func TestThreadAuditPages(t *testing.T) {
+	t.Parallel()
+	f := newForum(t)
+	ctx := context.Background()
+	th, _ := f.thread(t, "Long")
+	n := 2*store.ThreadAuditPerPage + 5
+	for i := 2; i < n; i++ { // the thread and its first post are two rows
+		if _, _, err := f.s.CreateForumReply(ctx, f.t, f.user, th.ID, fmt.Sprintf("reply %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []string
+	c := store.AuditCursor{}
+	for pages := 0; ; pages++ {
+		p, err := f.s.ThreadAudit(ctx, f.t, th.ID, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages == 0 && len(p.Entries) != store.ThreadAuditPerPage {
+			t.Fatalf("latest page has %d rows", len(p.Entries))
+		}
+		var keys []string
+		for _, e := range p.Entries {
+			keys = append(keys, e.Key)
+		}
+		all = append(keys, all...)
+		if p.Earlier == "" {
+			break
+		}
+		if c, err = store.ParseAuditCursor("audit_before", p.Earlier); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(all) != n {
+		t.Fatalf("%d rows over the pages, want %d", len(all), n)
+	}
+	seen := map[string]bool{}
+	for i, k := range all {
+		if seen[k] || i > 0 && mustAtoi(t, k) <= mustAtoi(t, all[i-1]) {
+			t.Fatalf("rows out of order or repeated: %v", all)
+		}
+		seen[k] = true
+	}
+	for _, bad := range []string{"x", "12_", "_5", "-1_3", "1_zz"} {
+		if _, err := store.ParseAuditCursor("audit_before", bad); !errors.As(err, new(*store.ValidationError)) {
+			t.Errorf("cursor %q: %v", bad, err)
+		}
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A cache of thread pages learns which threads a batch of signals
+// touched, each with its latest seq: a reply's, a moderation's (its
+// directive.* signals through the post), and "all of them" for a
+// category's archive.
+func TestThreadsOfSignals(t *testing.T) {
+	t.Parallel()
+	f := newForum(t)
+	m := newModeration(t, f)
+	ctx := context.Background()
+	a, _ := f.thread(t, "A")
+	b, firstB := f.thread(t, "B")
+	from, _ := f.s.LatestSignalSeq(ctx, f.t)
+	f.s.CreateForumReply(ctx, f.t, f.user, a.ID, "to a")
+	m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: b.ID, PostID: firstB.ID}, "")
+	to, _ := f.s.LatestSignalSeq(ctx, f.t)
+	var seqs []int64
+	for s := from + 1; s <= to; s++ {
+		seqs = append(seqs, s)
+	}
+	threads, wide, err := f.s.ThreadsOfSignals(ctx, f.t, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reply's signal is A's latest; B's is its moderation's last.
+	if wide || len(threads) != 2 || threads[a.ID] != from+1 || threads[b.ID] != to {
+		t.Errorf("threads %v wide %v, want %s at %d and %s at %d", threads, wide, a.ID, from+1, b.ID, to)
+	}
+	if _, _, err := f.s.ArchiveForumCategory(ctx, f.t, f.user, f.cat.Slug); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := f.s.LatestSignalSeq(ctx, f.t)
+	if _, wide, err := f.s.ThreadsOfSignals(ctx, f.t, []int64{last}); err != nil || !wide {
+		t.Errorf("an archived category: wide %v, err %v", wide, err)
 	}
 }
 
