@@ -161,10 +161,11 @@ func (b *browser) newThread() (string, error) {
 	return t[1], nil
 }
 
-// formKey finds the idempotency key of the form with data-testid testid
-// in an HTML page ("" when the page has no such form).
-func formKey(page, testid string) string {
-	i := strings.Index(page, `data-testid="`+testid+`"`)
+// formKey finds the idempotency key of the form marked by marker (an
+// attribute such as data-testid="install-form") in an HTML page: "" when
+// the page has no such form, or the form no key.
+func formKey(page, marker string) string {
+	i := strings.Index(page, marker)
 	if i < 0 {
 		return ""
 	}

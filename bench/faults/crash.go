@@ -107,13 +107,24 @@ func (cl *crashLoop) drive(ctx context.Context, tn *tenant) {
 	}
 }
 
+// reply opens the thread page and posts its reply form, with the form's
+// idempotency key when it has one.
 func (cl *crashLoop) reply(tn *tenant, n int, double bool) {
+	page, err := tn.owner.get("/forums/t/" + tn.thread)
+	if err != nil {
+		cl.count("page error")
+		return
+	}
 	body := fmt.Sprintf("fault-reply %s %d %08x", tn.slug, n, rand.Uint32())
+	form := url.Values{"body": {body}}
+	if key := formKey(page.body, `id="reply-form"`); key != "" {
+		form.Set("idempotency_key", key)
+	}
 	rec := &sent{double: double}
 	cl.mu.Lock()
 	cl.replies[body] = rec
 	cl.mu.Unlock()
-	cl.send("reply", tn, "/forums/t/"+tn.thread+"/replies", url.Values{"body": {body}}, rec)
+	cl.send("reply", tn, "/forums/t/"+tn.thread+"/replies", form, rec)
 }
 
 // packageForm opens the package's page as the owner would and submits one
@@ -125,7 +136,7 @@ func (cl *crashLoop) packageForm(tn *tenant, pkg string, double bool) {
 		cl.count("page error")
 		return
 	}
-	install, uninstall := formKey(page.body, "install-form"), formKey(page.body, "uninstall-form")
+	install, uninstall := formKey(page.body, `data-testid="install-form"`), formKey(page.body, `data-testid="uninstall-form"`)
 	form := url.Values{"slug": {pkg}, "return_to": {"/marketplace/" + pkg}}
 	path, what := "/marketplace/install", "install"
 	switch {
