@@ -99,42 +99,32 @@ func measure(ctx context.Context, name string, b *browser, serve *app, opt hosti
 
 // slowloris holds n connections that send their request headers one byte
 // at a time, each a byte a second, dialling again whenever the server
-// closes one.
+// closes one (its ReadHeaderTimeout).
 func slowloris(addr string, n int) func(ctx context.Context) string {
 	return func(ctx context.Context) string {
 		var dialFails, closed int
-		dial := func() net.Conn {
-			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-			if err != nil {
-				dialFails++
-				return nil
-			}
-			c.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+addr+"\r\nX-Slow: "); err != nil {
-				c.Close()
-				return nil
-			}
-			return c
-		}
-		conns := make([]net.Conn, n)
+		conns := make([]*slowConn, n)
 		for i := range conns {
-			conns[i] = dial()
+			if conns[i] = dialSlow(addr); conns[i] == nil {
+				dialFails++
+			}
 		}
 		held := 0
 		for ctx.Err() == nil {
 			round := time.Now()
 			held = 0
 			for i, c := range conns {
+				if c != nil && c.feed() {
+					held++
+					continue
+				}
 				if c != nil {
-					c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-					if _, err := c.Write([]byte{'a'}); err == nil {
-						held++
-						continue
-					}
 					c.Close()
 					closed++
 				}
-				conns[i] = dial()
+				if conns[i] = dialSlow(addr); conns[i] == nil {
+					dialFails++
+				}
 			}
 			if wait := time.Second - time.Since(round); wait > 0 {
 				select {
@@ -150,6 +140,41 @@ func slowloris(addr string, n int) func(ctx context.Context) string {
 		}
 		return fmt.Sprintf("%d connections held at the end, %d closed by the server and dialled again, %d dials failed", held, closed, dialFails)
 	}
+}
+
+// slowConn is one slowloris connection; a reader notices when the server
+// closes it (a write alone would not, until the next one).
+type slowConn struct {
+	net.Conn
+	gone atomic.Bool
+}
+
+func dialSlow(addr string) *slowConn {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil
+	}
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+addr+"\r\nX-Slow: "); err != nil {
+		c.Close()
+		return nil
+	}
+	sc := &slowConn{Conn: c}
+	go func() {
+		io.Copy(io.Discard, c) // until the server closes it (or we do)
+		sc.gone.Store(true)
+	}()
+	return sc
+}
+
+// feed sends the next header byte; false when the connection is gone.
+func (c *slowConn) feed() bool {
+	if c.gone.Load() {
+		return false
+	}
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_, err := c.Write([]byte{'a'})
+	return err == nil
 }
 
 // streamFlood opens n /events streams from one session (one user's

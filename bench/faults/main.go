@@ -54,7 +54,7 @@ func main() {
 	flag.IntVar(&o.restart.writers, "writers", 6, "concurrent reply writers during the database restart")
 	flag.DurationVar(&o.restart.down, "down", 10*time.Second, "how long the database stays stopped")
 	flag.IntVar(&o.hostile.samples, "samples", 1000, "at least this many GET / samples per hostile measurement")
-	flag.DurationVar(&o.hostile.duration, "hostile-duration", 8*time.Second, "at least this long per hostile measurement")
+	flag.DurationVar(&o.hostile.duration, "hostile-duration", 10*time.Second, "at least this long per hostile measurement")
 	flag.IntVar(&o.hostile.slowloris, "slowloris", 2000, "slowloris connections")
 	flag.IntVar(&o.hostile.streams, "flood", 3000, "/events streams one session opens")
 	flag.IntVar(&o.hostile.bodies, "bodies", 4, "oversized posts at once")
