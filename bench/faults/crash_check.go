@@ -251,6 +251,7 @@ func (r crashReport) print() {
 	} else {
 		fmt.Printf("settled: NO — %d directives still requested/running %.1f s after the last kill (waited that long; -settle raises it)\n", r.open, r.settled.Seconds())
 		fmt.Printf("  %s\n", r.stuck)
+		fmt.Printf("  (a job counts as dead only after the runner's RescueAfter, today JobTimeout + 1 min = 6 min, checked by cron every minute: issue 14's defect 11, heartbeats with a 15 s rescue)\n")
 	}
 	fmt.Printf("duplicates: agents per package install %d, posts per reply form %d (%d of them from forms sent twice on purpose), installations %d, directives per idempotency key %d, signals per directive %d (+%d directives with more starts than attempts), activity counts beyond signals %d\n",
 		r.dupAgents, r.dupPosts, r.dupPostsDoubled, r.dupInstallations, r.dupDirectiveKeys, r.dupSignals, r.extraStarts, r.activityExtra)

@@ -50,7 +50,8 @@ func (res results) figures() []figure {
 		if l.attack == "" {
 			continue
 		}
-		out = append(out, figure{"p99 of GET / for others ≤ 50 ms: " + l.name, fmt.Sprintf("%.1f ms (anchor %.1f ms)", ms(l.p99), ms(res.hostile[0].p99)), l.met()})
+		out = append(out, figure{"p99 of GET / for others ≤ 50 ms: " + l.name,
+			fmt.Sprintf("%.1f ms over %d samples (anchor %.1f ms)", ms(l.p99), l.samples, ms(res.hostile[0].p99)), l.met()})
 		if l.streams > 0 {
 			// Not among the figures, but its defect 3 and SPEC §17.
 			out = append(out, figure{"(SPEC §17) ≤ 16 streams per session, the rest 429", fmt.Sprintf("%d open at once for one session", l.streams),
