@@ -18,6 +18,7 @@
 //
 //	go run ./bench/faults                    # the full run, ≤ ~10 min
 //	go run ./bench/faults -kills 10 -only crash
+//	go run ./bench/faults -only crash -settle 9m   # wait out a slow rescue
 package main
 
 import (
