@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -42,7 +42,7 @@ deps-chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -67,6 +67,10 @@ bench-http: deps-postgres
 ## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
 bench-chat: deps-postgres
 	$(GO) run ./bench/chat
+
+## bench-faults: kill -9 loop, database restart and hostile clients against the real binary (≤ ~10 min)
+bench-faults: deps-postgres
+	$(GO) run ./bench/faults
 
 clean:
 	rm -rf fleetprompt .fleetprompt

@@ -27,8 +27,8 @@ type platform struct {
 	bus       *signal.Bus
 	agents    *agent.Engine
 	workflows *workflow.Engine
-	runner *jobs.Runner
-	cron   *jobs.Cron // nil in a worker-only process
+	runner    *jobs.Runner
+	cron      *jobs.Cron // nil in a worker-only process
 	// output carries executions' output to the other processes' pages;
 	// origin names this process in it.
 	output *agent.NotifyStream

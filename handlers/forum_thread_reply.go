@@ -15,13 +15,15 @@ import (
 // forumReply posts a reply. Without JavaScript: 303 to the thread page
 // anchored at the new post, or the page again with the message (422).
 // With htmx: the new post's fragment, appended to #posts by the form's
-// hx-target (and the form reset by app.js), or the form re-rendered in
-// place with its message.
+// hx-target (and the form reset by app.js), with the form's next
+// idempotency key swapped in out of band, or the form re-rendered in
+// place with its message. The form's idempotency_key makes a resent form
+// answer with the post it already made.
 func (h *Handler) forumReply(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	a := authOf(c)
 	body := c.PostForm("body")
-	th, post, err := h.store.CreateForumReply(ctx, t, a.Session.UserID, c.Param("id"), body)
+	th, post, created, err := h.store.CreateForumReplyOnce(ctx, t, a.Session.UserID, c.Param("id"), body, c.PostForm("idempotency_key"))
 	var v *store.ValidationError
 	if errors.As(err, &v) {
 		f := views.NewForm()
@@ -49,13 +51,19 @@ func (h *Handler) forumReply(c *gin.Context) error {
 	}
 	h.threadChanged(c, post.ThreadID)
 	if isHTMX(c) {
-		return h.fragment(c, "forum_thread", "forum_post", postView(post, a.Member.IsAdmin()))
+		// A post already on the page (a resent form) is not added again
+		// (app.js drops an element whose id is present).
+		if err := h.fragment(c, "forum_thread", "forum_post", postView(post, a.Member.IsAdmin())); err != nil {
+			return err
+		}
+		return h.views.Render(c.Writer, "forum_thread", "reply_key", replyKey{Key: newModerationKey(), OOB: true})
 	}
-	// A member sees published posts only, and the reply is the newest of
+	// A member sees published posts only, and a new reply is the newest of
 	// those (later replies wait for its row lock): the thread's count,
-	// this reply included, places it. Moderators also see the others.
+	// this reply included, places it. Moderators also see the others, and
+	// a resent form's reply may have others after it.
 	page := (th.PostCount-1)/store.ForumPostsPerPage + 1
-	if a.Member.IsAdmin() {
+	if a.Member.IsAdmin() || !created {
 		if page, err = h.store.PostPage(ctx, t, post, true); err != nil {
 			return err
 		}

@@ -83,3 +83,19 @@ func newModerationKey() string {
 	var k keyStamp
 	return string(k.append(nil))
 }
+
+// replyKey is the reply form's hidden idempotency key: fresh on every
+// render (a placeholder in a cached page, stamped per view), and after an
+// htmx reply sent out of band to replace the one just used.
+type replyKey struct {
+	Key string
+	OOB bool
+}
+
+// ReplyKey is the reply form's key for this render of the thread page.
+func (d forumThreadData) ReplyKey() replyKey {
+	if d.Status.placeholderKeys {
+		return replyKey{Key: keyPlaceholder}
+	}
+	return replyKey{Key: newModerationKey()}
+}

@@ -103,6 +103,13 @@ func terminate(t *testing.T, c *pgcluster.Cluster) {
 // stopped without disturbing other tests) with a migrated database.
 func privateDatabase(t *testing.T) (*pgcluster.Cluster, *store.Store) {
 	t.Helper()
+	return newPrivateDatabase(t, true)
+}
+
+// newPrivateDatabase is privateDatabase, durable unless fast: a test that
+// crashes the server needs commits on disk when they are acknowledged.
+func newPrivateDatabase(t *testing.T, fast bool) (*pgcluster.Cluster, *store.Store) {
+	t.Helper()
 	// Directly under the temp dir: as root, the server runs as postgres,
 	// which t.TempDir's 0700 parent would shut out.
 	dir, err := os.MkdirTemp("", "fp-outage-")
@@ -111,7 +118,7 @@ func privateDatabase(t *testing.T) (*pgcluster.Cluster, *store.Store) {
 	}
 	os.Chmod(dir, 0o755)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c := &pgcluster.Cluster{Dir: filepath.Join(dir, "pg"), Fast: true, Logger: quiet}
+	c := &pgcluster.Cluster{Dir: filepath.Join(dir, "pg"), Fast: fast, Logger: quiet}
 	ctx := context.Background()
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)

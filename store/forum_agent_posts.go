@@ -26,7 +26,9 @@ type Author struct {
 }
 
 // HumanAuthor is a person.
-func HumanAuthor(userID int64) Author { return Author{Type: "human", ID: strconv.FormatInt(userID, 10)} }
+func HumanAuthor(userID int64) Author {
+	return Author{Type: "human", ID: strconv.FormatInt(userID, 10)}
+}
 
 // NewPost is a post to add to a thread.
 type NewPost struct {

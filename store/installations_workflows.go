@@ -132,4 +132,3 @@ func removeWorkflowsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, slug string) 
 	}
 	return names, nil
 }
-

@@ -258,6 +258,22 @@ func (c *Cluster) Detach() {
 	}
 }
 
+// Restart restarts the server in place (same port and options) with
+// pg_ctl's shutdown mode: "immediate" is a crash as far as the database
+// can tell (no checkpoint, recovery from the WAL at start), which is what
+// the fault tests and bench/faults need. Open connections are cut either
+// way.
+func (c *Cluster) Restart(ctx context.Context, mode string) error {
+	// -l: without it the new postmaster writes to our pipe, and run would
+	// wait for it to exit.
+	out, err := c.run(ctx, "pg_ctl", "restart", "-w", "-t", "60", "-s", "-m", mode, "-D", c.Dir,
+		"-l", filepath.Join(c.Dir, "server.log"))
+	if err != nil {
+		return fmt.Errorf("pg_ctl restart -m %s: %w: %s", mode, err, out)
+	}
+	return nil
+}
+
 func (c *Cluster) stopServer() error {
 	out, err := c.run(context.Background(), "pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", c.Dir)
 	if err != nil {
