@@ -56,10 +56,10 @@ func installWorkflowsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive,
 		}
 		enabled := room > 0
 		var id string
-		err = tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.workflows (name, description, enabled, definition, trigger_signal,
+		err = tx.GetContext(ctx, &id, t.SQL(`INSERT INTO {tenant}.workflows (name, description, enabled, enabled_at, definition, trigger_signal,
 				package_slug, version, owner_user_id)
 			VALUES (CASE WHEN EXISTS (SELECT 1 FROM {tenant}.workflows WHERE lower(name) = lower($1)) THEN $1 || ' (' || $8 || ')' ELSE $1 END,
-				$2, $3, $4, $5, $6, $7, $9)
+				$2, $3, CASE WHEN $3 THEN now() END, $4, $5, $6, $7, $9)
 			RETURNING id`), w.Name, w.Description, enabled, def, trigger, p.Slug, p.Version, p.Name, nullUser(d.RequestedByUserID))
 		if err != nil {
 			return created, disabled, fmt.Errorf("create workflow %s: %w", w.Name, err)

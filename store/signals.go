@@ -118,7 +118,12 @@ func marshalJSON(v any) ([]byte, error) {
 	case []byte:
 		return x, nil
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if string(b) == "null" {
+		// A typed nil (a nil map) is no payload, as nil is.
+		return []byte("{}"), err
+	}
+	return b, err
 }
 
 func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -24,6 +24,7 @@ type Workflow struct {
 	Name          string          `db:"name"`
 	Description   string          `db:"description"`
 	Enabled       bool            `db:"enabled"`
+	EnabledAt     sql.NullTime    `db:"enabled_at"`
 	Definition    json.RawMessage `db:"definition"`
 	TriggerSignal string          `db:"trigger_signal"`
 	PackageSlug   sql.NullString  `db:"package_slug"`
@@ -33,7 +34,7 @@ type Workflow struct {
 	UpdatedAt     time.Time       `db:"updated_at"`
 }
 
-const workflowColumns = `id, name, description, enabled, definition, trigger_signal, package_slug, version,
+const workflowColumns = `id, name, description, enabled, enabled_at, definition, trigger_signal, package_slug, version,
 	coalesce(owner_user_id, 0) AS owner_user_id, created_at, updated_at`
 
 // WorkflowSpec is a workflow to save: the definition already checked by
@@ -130,7 +131,8 @@ func (s *Store) SetWorkflowEnabled(ctx context.Context, t Tenant, id string, ena
 				return err
 			}
 		}
-		if err := tx.GetContext(ctx, &out, t.SQL(`UPDATE {tenant}.workflows SET enabled = $2, updated_at = now()
+		if err := tx.GetContext(ctx, &out, t.SQL(`UPDATE {tenant}.workflows SET enabled = $2,
+			enabled_at = CASE WHEN $2 THEN now() END, updated_at = now()
 			WHERE id = $1 RETURNING `+workflowColumns), id, enabled); err != nil {
 			return fmt.Errorf("enable workflow: %w", err)
 		}

@@ -86,7 +86,8 @@ func (e *Engine) triggered(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) 
 			continue
 		}
 		for _, wf := range wfs {
-			if wf.TriggerSignal == sig.Name {
+			// Enabled after the signal happened: not its to react to.
+			if wf.TriggerSignal == sig.Name && !(wf.EnabledAt.Valid && sig.OccurredAt.Before(wf.EnabledAt.Time)) {
 				if err := e.trigger(ctx, tx, d.Tenant, wf, sig); err != nil {
 					return err
 				}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,6 +46,9 @@ func newHarness(t *testing.T) *harness {
 	st.DB.MustExec(tn.SQL(`CREATE TABLE {tenant}.test_effects (note text, at timestamptz DEFAULT clock_timestamp())`))
 	h := &harness{t: t, st: st, tn: tn, user: u}
 	log := storetest.Quiet()
+	if os.Getenv("WF_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	agents := agent.New(agent.Config{Store: st, SaveEvery: 50 * time.Millisecond, Logger: log})
 	h.wf = workflow.New(st, func() *directive.Engine { return h.dirs }, log)
 	agents.Handle(h.wf.Purpose())

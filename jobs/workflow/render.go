@@ -16,6 +16,9 @@ import (
 func TriggerData(sig store.Signal) map[string]any {
 	d := map[string]any{}
 	json.Unmarshal(sig.Payload, &d) // a payload that is not an object adds nothing
+	if d == nil {
+		d = map[string]any{}
+	}
 	d["subject"] = map[string]any{"type": sig.SubjectType, "id": sig.SubjectID}
 	d["actor"] = map[string]any{"type": sig.ActorType, "id": sig.ActorID}
 	d["seq"] = sig.Seq

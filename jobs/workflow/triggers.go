@@ -16,6 +16,7 @@ var triggers = map[string]string{
 	"agent.execution.failed":         "An agent run fails",
 	"agent.state.changed":            "An agent changes state",
 	"member.added":                   "A member is added",
+	"member.role_changed":            "A member's role changes",
 	"member.joined":                  "A member accepts an invitation",
 	"workflow.run.succeeded":         "Another workflow succeeds",
 	"workflow.run.failed":            "Another workflow fails",

@@ -9,6 +9,9 @@ CREATE TABLE workflows (
     name               text NOT NULL CHECK (length(name) BETWEEN 1 AND 120),
     description        text NOT NULL DEFAULT '' CHECK (length(description) <= 500),
     enabled            boolean NOT NULL DEFAULT false,
+    -- Since when it is enabled: signals from before do not start it, even
+    -- when their delivery comes later.
+    enabled_at         timestamptz,
     definition         jsonb NOT NULL,
     -- The trigger's signal name, kept beside the definition for the
     -- subscriber's lookup.
