@@ -38,6 +38,8 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 		"hasPrefix": strings.HasPrefix,
 		"sub":       func(a, b int64) int64 { return a - b },
 		"ago":       ago,
+		"avatar":    NewAvatar,
+		"avatarLg":  LargeAvatar,
 		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
 			if s == "" {
