@@ -21,34 +21,7 @@ func TestInvitationJourney(t *testing.T) {
 			slug := storetest.Name("e2einv")
 			email := storetest.Name("e2enew") + "@example.com"
 
-			admin := browser(t)
-			if !js {
-				disableJS(t, admin)
-			}
-			do(t, admin,
-				chromedp.Navigate(a.URL+"/register"),
-				chromedp.WaitVisible(chromedp.CSS(`#register-form`)),
-				chromedp.SendKeys(chromedp.CSS(`#org_name`), "Invite Journey"),
-				chromedp.SendKeys(chromedp.CSS(`#org_slug`), slug),
-				chromedp.SendKeys(chromedp.CSS(`#name`), "Ivy Inviter"),
-				chromedp.SendKeys(chromedp.CSS(`#email`), slug+"@example.com"),
-				chromedp.SendKeys(chromedp.CSS(`#password`), "password123"),
-				chromedp.Click(chromedp.CSS(`#register-form button[type=submit]`)),
-				chromedp.WaitVisible(chromedp.CSS(`[data-testid=role]`)),
-				chromedp.Navigate(a.URL+"/admin/members"),
-				chromedp.WaitVisible(chromedp.CSS(`#member-invite`)),
-				chromedp.SendKeys(chromedp.CSS(`#invite-email`), email),
-				chromedp.SetValue(chromedp.CSS(`#invite-role`), "admin"),
-				chromedp.Click(chromedp.CSS(`[data-testid=member-invite]`)),
-				chromedp.WaitVisible(chromedp.CSS(`[data-testid=invite-link]`)),
-			)
-			link, err := chromedp.Run(admin, chromedp.Value(chromedp.CSS(`[data-testid=invite-link]`)))
-			if err != nil || !strings.HasPrefix(link, a.URL+"/invite/") {
-				t.Fatalf("invitation link %q (%v)", link, err)
-			}
-			if st := textOf(t, admin, `[data-email="`+email+`"] [data-testid=member-status]`); !strings.HasPrefix(st, "invited") {
-				t.Errorf("the invited row's status %q", st)
-			}
+			link := inviteFromMembersPage(t, a, js, slug, email)
 
 			newcomer := browser(t)
 			if !js {
@@ -96,4 +69,39 @@ func TestInvitationJourney(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inviteFromMembersPage registers an organization in a browser, invites
+// email as admin from its members page, and returns the link shown.
+func inviteFromMembersPage(t *testing.T, a *app, js bool, slug, email string) string {
+	t.Helper()
+	admin := browser(t)
+	if !js {
+		disableJS(t, admin)
+	}
+	do(t, admin,
+		chromedp.Navigate(a.URL+"/register"),
+		chromedp.WaitVisible(chromedp.CSS(`#register-form`)),
+		chromedp.SendKeys(chromedp.CSS(`#org_name`), "Invite Journey"),
+		chromedp.SendKeys(chromedp.CSS(`#org_slug`), slug),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "Ivy Inviter"),
+		chromedp.SendKeys(chromedp.CSS(`#email`), slug+"@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "password123"),
+		chromedp.Click(chromedp.CSS(`#register-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=role]`)),
+		chromedp.Navigate(a.URL+"/admin/members"),
+		chromedp.WaitVisible(chromedp.CSS(`#member-invite`)),
+		chromedp.SendKeys(chromedp.CSS(`#invite-email`), email),
+		chromedp.SetValue(chromedp.CSS(`#invite-role`), "admin"),
+		chromedp.Click(chromedp.CSS(`[data-testid=member-invite]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=invite-link]`)),
+	)
+	link, err := chromedp.Run(admin, chromedp.Value(chromedp.CSS(`[data-testid=invite-link]`)))
+	if err != nil || !strings.HasPrefix(link, a.URL+"/invite/") {
+		t.Fatalf("invitation link %q (%v)", link, err)
+	}
+	if st := textOf(t, admin, `[data-email="`+email+`"] [data-testid=member-status]`); !strings.HasPrefix(st, "invited") {
+		t.Errorf("the invited row's status %q", st)
+	}
+	return link
 }

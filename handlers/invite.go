@@ -93,6 +93,9 @@ func (h *Handler) inviteAccept(c *gin.Context) error {
 	if err := h.signIn(c, u.ID, &inv.OrgID); err != nil {
 		return err
 	}
+	if a != nil {
+		h.endStreams(c, a.Token) // the session signIn replaced, in every process
+	}
 	h.userChanged(ctx, u.ID) // their other sessions, in every process, learn the membership
 	h.flash(c, "info", fmt.Sprintf("Welcome to %s: you joined as %s.", inv.OrgName, article(inv.Role)))
 	return redirect(c, "/dashboard")

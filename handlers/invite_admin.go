@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -105,8 +106,11 @@ func inviteExpiry(m store.Member, now time.Time) string {
 		return "link expired"
 	}
 	left := m.InvitationExpiresAt.Time.Sub(now)
-	if left >= 48*time.Hour {
-		return fmt.Sprintf("link works %d more days", int(left.Hours()/24))
+	switch {
+	case left >= 36*time.Hour:
+		return fmt.Sprintf("link works %d more days", int(math.Round(left.Hours()/24)))
+	case left >= 90*time.Minute:
+		return fmt.Sprintf("link works %d more hours", int(math.Round(left.Hours())))
 	}
-	return fmt.Sprintf("link works %d more hours", max(1, int(left.Hours())))
+	return "link works less than 2 more hours"
 }

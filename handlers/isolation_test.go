@@ -235,6 +235,30 @@ func (b *orgB) leaks(r *response) bool {
 	return strings.Contains(r.Body, b.marker) || strings.Contains(r.Body, "org_"+b.slug) || strings.Contains(r.Body, "Org "+b.slug)
 }
 
+// checkVisitor: a visitor is sent to sign in (or, holding a link's token,
+// may see what it is for, without changing anything: the walk's form is
+// not a valid acceptance).
+func (b *orgB) checkVisitor(t *testing.T, visitor *client, key, method, path string) {
+	t.Helper()
+	r := b.request(visitor, method, path)
+	if tokenRoutes[key] {
+		if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("visitor with the link %s: %d, want 200 or 422", key, r.StatusCode)
+		}
+		return
+	}
+	if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
+	}
+	if b.leaks(r) {
+		t.Errorf("visitor %s: organization B's data in the answer", key)
+	}
+	r = b.request(visitor, method, path, "HX-Request", "true")
+	if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
+		t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
+	}
+}
+
 func TestIsolationOverEveryRoute(t *testing.T) {
 	t.Parallel()
 	as := newAdminSite(t)
@@ -257,29 +281,10 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 		path, foreign := b.fill(t, rt.Method, rt.Path)
 		checked++
 
-		// A visitor signs in first (or, holding a link's token, may see
-		// what it is for, without changing anything: the walk's form is
-		// not a valid acceptance).
-		r := b.request(visitor, rt.Method, path)
-		if tokenRoutes[key] {
-			if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnprocessableEntity {
-				t.Errorf("visitor with the link %s: %d, want 200 or 422", key, r.StatusCode)
-			}
-		} else {
-			if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
-				t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
-			}
-			if b.leaks(r) {
-				t.Errorf("visitor %s: organization B's data in the answer", key)
-			}
-			r = b.request(visitor, rt.Method, path, "HX-Request", "true")
-			if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
-				t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
-			}
-		}
+		b.checkVisitor(t, visitor, key, rt.Method, path)
 
 		// A's owner: never B's data; B's ids are not found (or refused).
-		r = b.request(foreigner, rt.Method, path)
+		r := b.request(foreigner, rt.Method, path)
 		if b.leaks(r) {
 			t.Errorf("A's owner %s: organization B's data in the answer (status %d)", key, r.StatusCode)
 		}

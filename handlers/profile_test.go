@@ -11,8 +11,17 @@ import (
 	"fleetprompt/store"
 )
 
-func TestProfileShowsPostsInThisOrganization(t *testing.T) {
-	t.Parallel()
+// profileOrg is an organization whose plain member wrote a thread with
+// more than a profile page of posts, the last one hidden by moderators.
+type profileOrg struct {
+	*adminOrg
+	member store.User
+	thread store.ForumThread
+	hidden store.ForumPost
+}
+
+func newProfileOrg(t *testing.T) *profileOrg {
+	t.Helper()
 	as := newAdminSite(t)
 	o := as.newAdminOrg("prof")
 	tn := as.tenantOf(o.slug)
@@ -40,6 +49,13 @@ func TestProfileShowsPostsInThisOrganization(t *testing.T) {
 	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.forum_posts SET status = 'hidden' WHERE id = $1`), hidden.ID); err != nil {
 		t.Fatal(err)
 	}
+	return &profileOrg{adminOrg: o, member: member, thread: th, hidden: hidden}
+}
+
+func TestProfileShowsPostsInThisOrganization(t *testing.T) {
+	t.Parallel()
+	p := newProfileOrg(t)
+	o, member, th, hidden := p.adminOrg, p.member, p.thread, p.hidden
 	path := "/u/" + member.Handle
 
 	// The owner (a member would see the same, minus the hidden post).

@@ -32,10 +32,22 @@ func TestSeedGivesTheDemoAdminTheirHandle(t *testing.T) {
 	}
 }
 
-func TestUserPosts(t *testing.T) {
-	t.Parallel()
-	s := storetest.Store(t)
+// authorFixture is an organization where a member wrote more posts than
+// fit a profile page (or a thread page), interleaved with the owner's; the
+// member's last post is hidden and their first deleted.
+type authorFixture struct {
+	s               *store.Store
+	m               memberOrg
+	author          store.User
+	th              store.ForumThread
+	hidden, deleted string
+	authored        int // every status
+}
+
+func newAuthorFixture(t *testing.T) authorFixture {
+	t.Helper()
 	ctx := context.Background()
+	s := storetest.Store(t)
 	m := newMemberOrg(t, s, 1)
 	author := m.others[0]
 	m.add(t, author, store.RoleMember)
@@ -69,6 +81,14 @@ func TestUserPosts(t *testing.T) {
 	var authored int
 	s.DB.GetContext(ctx, &authored, m.t.SQL(`SELECT count(*) FROM {tenant}.forum_posts WHERE author_id = $1`), fmt.Sprint(author.ID))
 
+	return authorFixture{s: s, m: m, author: author, th: th, hidden: hidden, deleted: deleted, authored: authored}
+}
+
+func TestUserPosts(t *testing.T) {
+	t.Parallel()
+	f := newAuthorFixture(t)
+	s, m, author, th, hidden, deleted, authored := f.s, f.m, f.author, f.th, f.hidden, f.deleted, f.authored
+	ctx := context.Background()
 	// A member's view: published only, newest first, a page at a time.
 	page, err := s.UserPosts(ctx, m.t, author.ID, false, "")
 	if err != nil {

@@ -23,9 +23,13 @@ type Avatar struct {
 // each dark enough for white letters at WCAG AA.
 const AvatarColours = 8
 
-// NewAvatar makes the avatar of a person's (or an agent's) name: the
-// first letters of its first and last words.
+// NewAvatar makes the avatar of a person's (or an agent's) name, or of an
+// email before its owner has a name: the first letters of its first and
+// last words.
 func NewAvatar(name string) Avatar {
+	if i := strings.IndexByte(name, '@'); i > 0 {
+		name = name[:i] // an email: its person's part
+	}
 	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	var initials []rune
 	for i, w := range words {

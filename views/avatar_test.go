@@ -8,7 +8,7 @@ import (
 func TestNewAvatar(t *testing.T) {
 	for name, want := range map[string]string{
 		"Admin User": "AU", "madonna": "M", "Ana María López": "AL", "émile zola": "ÉZ",
-		"": "?", " -- ": "?", "R2-D2": "RD", "o'brien": "OB", "李小龍": "李",
+		"": "?", " -- ": "?", "R2-D2": "RD", "o'brien": "OB", "李小龍": "李", "new.person@example.com": "NP",
 	} {
 		a := NewAvatar(name)
 		if a.Initials != want {
