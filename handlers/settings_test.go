@@ -70,9 +70,7 @@ func TestSettingsProfile(t *testing.T) {
 // and keeps this one.
 func TestPasswordChangeSignsOutOtherSessions(t *testing.T) {
 	t.Parallel()
-	st := storetest.Store(t)
-	a, _ := newLiveSite(t, st)
-	b, _ := newLiveSite(t, st)
+	a, b := twoProcesses(t)
 	slug := storetest.Name("pwc")
 	me := a.client()
 	me.register(slug)
@@ -110,6 +108,16 @@ func TestPasswordChangeSignsOutOtherSessions(t *testing.T) {
 	wantStatus(t, a.client().login(email, "new-password-1"), http.StatusSeeOther)
 }
 
+// twoProcesses is two app processes on one database, each with its live
+// hub and session cache.
+func twoProcesses(t *testing.T) (*site, *site) {
+	t.Helper()
+	st := storetest.Store(t)
+	a, _ := newLiveSite(t, st)
+	b, _ := newLiveSite(t, st)
+	return a, b
+}
+
 // waitSignedOut waits, well under the session cache's 2 s, for c's
 // session to stop working.
 func waitSignedOut(t *testing.T, c *client) {
@@ -145,9 +153,7 @@ func TestPasswordChangeIsThrottled(t *testing.T) {
 
 func TestSessionsPageAndRevokeOthers(t *testing.T) {
 	t.Parallel()
-	st := storetest.Store(t)
-	a, _ := newLiveSite(t, st)
-	b, _ := newLiveSite(t, st)
+	a, b := twoProcesses(t)
 	slug := storetest.Name("ses")
 	me := a.client()
 	me.register(slug)

@@ -138,12 +138,9 @@ func (s *Store) join(ctx context.Context, tx *sqlx.Tx, inv Invitation, u User) e
 func (s *Store) RevokeInvitation(ctx context.Context, t Tenant, actorUserID, invitationID int64) (Invitation, error) {
 	var inv Invitation
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
+		_, err := lockMembersAsAdmin(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
-		}
-		if !IsAdminRole(actorRole) {
-			return ErrForbidden
 		}
 		if inv, err = invitationWhere(ctx, tx, `i.id = $1 AND i.organization_id = $2 FOR UPDATE OF i`, invitationID, t.OrgID); err != nil {
 			return err

@@ -111,12 +111,9 @@ func (s *Store) Invite(ctx context.Context, t Tenant, actorUserID int64, email, 
 	}
 	var inv Invitation
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
+		_, err := lockMembersAsAdmin(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
-		}
-		if !IsAdminRole(actorRole) {
-			return ErrForbidden
 		}
 		if err := checkInvitable(ctx, tx, t.OrgID, email); err != nil {
 			return err

@@ -11,6 +11,16 @@ import (
 	"fleetprompt/store/storetest"
 )
 
+// invite makes an invitation as the owner and returns it with its token.
+func (m memberOrg) invite(t *testing.T, email, role string) (store.Invitation, string) {
+	t.Helper()
+	inv, token, err := m.s.Invite(context.Background(), m.t, m.owner.ID, email, role)
+	if err != nil {
+		t.Fatalf("invite %s: %v", email, err)
+	}
+	return inv, token
+}
+
 func wantGone(t *testing.T, err error, state string) {
 	t.Helper()
 	var gone *store.InvitationGoneError
@@ -25,10 +35,7 @@ func TestInviteMakesInvitedMembershipAndLink(t *testing.T) {
 	ctx := context.Background()
 	m := newMemberOrg(t, s, 0)
 	email := storetest.Name("newbie") + "@Example.com"
-	inv, token, err := s.Invite(ctx, m.t, m.owner.ID, "  "+email+" ", store.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inv, token := m.invite(t, "  "+email+" ", store.RoleAdmin)
 	if len(token) < 43 || inv.Email != email || inv.Role != store.RoleAdmin || inv.State(inv.CreatedAt) != store.InvitationPending {
 		t.Errorf("invitation %+v token %q", inv, token)
 	}
@@ -82,18 +89,13 @@ func TestInviteRefusals(t *testing.T) {
 	wantField(t, err, "email") // a member already
 
 	email := storetest.Name("twice") + "@example.com"
-	first, _, err := s.Invite(ctx, m.t, m.owner.ID, email, store.RoleMember)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, _ := m.invite(t, email, store.RoleMember)
 	_, _, err = s.Invite(ctx, m.t, m.owner.ID, email, store.RoleAdmin)
 	wantField(t, err, "email") // an open invitation
 	// Adding an invited person directly would leave the invitation
 	// unacceptable.
 	invited := m.others[1]
-	if _, _, err := s.Invite(ctx, m.t, m.owner.ID, invited.Email, store.RoleMember); err != nil {
-		t.Fatal(err)
-	}
+	m.invite(t, invited.Email, store.RoleMember)
 	_, err = s.AddMember(ctx, m.t, m.owner.ID, invited.Email, store.RoleMember)
 	wantField(t, err, "email")
 
@@ -117,11 +119,8 @@ func TestAcceptInvitationAsNewPerson(t *testing.T) {
 	ctx := context.Background()
 	m := newMemberOrg(t, s, 0)
 	email := storetest.Name("joiner") + "@example.com"
-	_, token, err := s.Invite(ctx, m.t, m.owner.ID, email, store.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = s.AcceptInvitation(ctx, store.Acceptance{Token: token, Name: "", Password: "short"})
+	_, token := m.invite(t, email, store.RoleAdmin)
+	_, _, err := s.AcceptInvitation(ctx, store.Acceptance{Token: token, Name: "", Password: "short"})
 	wantField(t, err, "name")
 	wantField(t, err, "password")
 
@@ -165,10 +164,7 @@ func TestAcceptInvitationOnce(t *testing.T) {
 	ctx := context.Background()
 	m := newMemberOrg(t, s, 0)
 	email := storetest.Name("race") + "@example.com"
-	_, token, err := s.Invite(ctx, m.t, m.owner.ID, email, store.RoleMember)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := m.invite(t, email, store.RoleMember)
 	const n = 4
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -208,10 +204,7 @@ func TestAcceptInvitationSignedIn(t *testing.T) {
 	ctx := context.Background()
 	m := newMemberOrg(t, s, 2)
 	invited, stranger := m.others[0], m.others[1]
-	_, token, err := s.Invite(ctx, m.t, m.owner.ID, invited.Email, store.RoleMember)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := m.invite(t, invited.Email, store.RoleMember)
 	inv, _ := s.InvitationByToken(ctx, token)
 	if !inv.HasAccount {
 		t.Error("the invited email has an account: HasAccount is false")
@@ -221,7 +214,7 @@ func TestAcceptInvitationSignedIn(t *testing.T) {
 		t.Errorf("another user accepts: %v", err)
 	}
 	// A visitor cannot make a second account with the email.
-	_, _, err = s.AcceptInvitation(ctx, store.Acceptance{Token: token, Name: "Copycat", Password: "password123"})
+	_, _, err := s.AcceptInvitation(ctx, store.Acceptance{Token: token, Name: "Copycat", Password: "password123"})
 	wantField(t, err, "")
 	u, _, err := s.AcceptInvitation(ctx, store.Acceptance{Token: token, UserID: invited.ID})
 	if err != nil || u.ID != invited.ID {
@@ -240,15 +233,12 @@ func TestExpiredAndRevokedInvitations(t *testing.T) {
 	other := newMemberOrg(t, s, 0)
 	m.add(t, m.others[0], store.RoleMember)
 
-	expired, expiredToken, _ := s.Invite(ctx, m.t, m.owner.ID, storetest.Name("late")+"@example.com", store.RoleMember)
+	expired, expiredToken := m.invite(t, storetest.Name("late")+"@example.com", store.RoleMember)
 	s.DB.ExecContext(ctx, `UPDATE invitations SET expires_at = now() - interval '1 second' WHERE id = $1`, expired.ID)
 	_, _, err := s.AcceptInvitation(ctx, store.Acceptance{Token: expiredToken, Name: "Late", Password: "password123"})
 	wantGone(t, err, store.InvitationExpired)
 
-	inv, token, err := s.Invite(ctx, m.t, m.owner.ID, storetest.Name("rev")+"@example.com", store.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inv, token := m.invite(t, storetest.Name("rev")+"@example.com", store.RoleAdmin)
 	if _, err := s.RevokeInvitation(ctx, other.t, other.owner.ID, inv.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another organization revokes it: %v", err)
 	}
@@ -276,7 +266,7 @@ func TestExpiredAndRevokedInvitations(t *testing.T) {
 	}
 
 	// An accepted invitation cannot be revoked: the member is disabled instead.
-	acc, accToken, _ := s.Invite(ctx, m.t, m.owner.ID, storetest.Name("acc")+"@example.com", store.RoleMember)
+	acc, accToken := m.invite(t, storetest.Name("acc")+"@example.com", store.RoleMember)
 	if _, _, err := s.AcceptInvitation(ctx, store.Acceptance{Token: accToken, Name: "Accepted", Password: "password123"}); err != nil {
 		t.Fatal(err)
 	}

@@ -154,6 +154,18 @@ func lockMembers(ctx context.Context, tx *sqlx.Tx, orgID, actorUserID int64) (ac
 	return "", nil
 }
 
+// lockMembersAsAdmin is lockMembers for a change only owners and admins
+// may make: ErrForbidden for anyone else.
+func lockMembersAsAdmin(ctx context.Context, tx *sqlx.Tx, orgID, actorUserID int64) (actorRole string, err error) {
+	if actorRole, err = lockMembers(ctx, tx, orgID, actorUserID); err != nil {
+		return "", err
+	}
+	if !IsAdminRole(actorRole) {
+		return "", ErrForbidden
+	}
+	return actorRole, nil
+}
+
 // roleMessage returns why role is not a role, or "".
 func roleMessage(role string) string {
 	for _, r := range MemberRoles {
@@ -183,11 +195,11 @@ func (s *Store) AddMember(ctx context.Context, t Tenant, actorUserID int64, emai
 	}
 	var m Member
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
+		actorRole, err := lockMembersAsAdmin(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
 		}
-		if !IsAdminRole(actorRole) || role == RoleOwner && actorRole != RoleOwner {
+		if role == RoleOwner && actorRole != RoleOwner {
 			return ErrForbidden
 		}
 		var userID int64
@@ -249,12 +261,9 @@ func (s *Store) UpdateMember(ctx context.Context, t Tenant, actorUserID, userID 
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		// Refusals in order: the actor's role (403), a user who is no
 		// member here (404, whatever else the form says), then the input.
-		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
+		actorRole, err := lockMembersAsAdmin(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
-		}
-		if !IsAdminRole(actorRole) {
-			return ErrForbidden
 		}
 		before, err := memberByUserID(ctx, tx, t.OrgID, userID)
 		if err != nil {
