@@ -169,6 +169,11 @@ func TestInvitationForExistingAccount(t *testing.T) {
 	}
 	r = visitor.post(path, url.Values{"name": {"Copy Cat"}, "password": {"password123"}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
+	// Signing in from there comes back to the link.
+	r = visitor.post("/login", url.Values{"email": {email}, "password": {"password123"}, "redirect_to": {path}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != path {
+		t.Errorf("sign-in from the invitation: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
 
 	r = invited.get(path)
 	wantStatus(t, r, http.StatusOK)
