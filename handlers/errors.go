@@ -99,7 +99,7 @@ func sizeText(n int64) string {
 func (h *Handler) page(c *gin.Context, title string, data any) *views.Page {
 	p := &views.Page{Title: title, Path: c.Request.URL.Path, Data: data}
 	if a := authOf(c); a != nil {
-		p.User = &views.User{ID: a.Session.UserID, Name: a.Session.Name, Email: a.Session.Email}
+		p.User = &views.User{ID: a.Session.UserID, Name: a.Session.Name, Email: a.Session.Email, Handle: a.Session.Handle}
 		for _, m := range a.Session.Memberships {
 			p.Orgs = append(p.Orgs, viewMembership(m))
 		}

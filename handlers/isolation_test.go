@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -51,7 +52,18 @@ var memberRoutes = map[string]bool{
 	// The action's own role is checked by the handler (SPEC §8).
 	"POST /chat/:id/actions/:action_id/confirm": true,
 	"GET /orgs/new": true, "POST /orgs": true, "POST /org/select": true,
+	// Your own account, and the profiles of your organization's members.
+	"GET /settings": true, "POST /settings/profile": true, "POST /settings/password": true,
+	"GET /settings/sessions": true, "POST /settings/sessions/revoke-others": true,
+	"GET /u/:handle": true,
 }
+
+// tokenRoutes take their credential in the path: whoever holds an
+// invitation's link may open it, signed in or not, so a visitor is not
+// sent to sign in and may see what the link is for. A signed-in user
+// whose email is not the invited one (A's owner, B's plain member) is
+// refused (403) and learns nothing of B.
+var tokenRoutes = map[string]bool{"GET /invite/:token": true, "POST /invite/:token": true}
 
 // orgB is the organization whose data must never leak.
 type orgB struct {
@@ -62,6 +74,7 @@ type orgB struct {
 	agentID, directiveID, installationID, pkgSlug string
 	conversationID, actionID                      string
 	executionID                                   string
+	memberHandle, invitationID, inviteToken       string
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -76,6 +89,14 @@ func newOrgB(as *adminSite) *orgB {
 	}
 	wantStatus(t, b.owner.post("/admin/members", url.Values{"email": {email}, "role": {"member"}}), http.StatusSeeOther)
 	wantStatus(t, b.member.post("/org/select", url.Values{"slug": {b.slug}}), http.StatusSeeOther)
+	// B's member belongs to B only: their profile must not show to A.
+	if err := as.store.DB.GetContext(ctx, &b.memberHandle, `UPDATE users SET name = $2 WHERE id = $1 RETURNING handle`,
+		b.memberID, "Member "+b.marker); err != nil {
+		t.Fatal(err)
+	}
+	// An open invitation of B's, to someone with no account yet.
+	link, invID := b.owner.invite(t, storetest.Name("isoinv")+"@example.com", store.RoleAdmin)
+	b.inviteToken, b.invitationID = link[strings.LastIndex(link, "/")+1:], invID
 
 	// The category slug carries no marker: foreign requests send it back
 	// in forms, and a page may echo submitted input.
@@ -159,6 +180,12 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return b.actionID, false, true
 	case param == "user_id" && strings.HasPrefix(path, "/admin/members/"):
 		return strconv.FormatInt(b.memberID, 10), false, true
+	case param == "handle" && strings.HasPrefix(path, "/u/"):
+		return b.memberHandle, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/invitations/"):
+		return b.invitationID, false, true
+	case param == "token" && strings.HasPrefix(path, "/invite/"):
+		return b.inviteToken, false, true
 	}
 	return "", false, false
 }
@@ -218,6 +245,30 @@ func (b *orgB) leaks(r *response) bool {
 	return strings.Contains(r.Body, b.marker) || strings.Contains(r.Body, "org_"+b.slug) || strings.Contains(r.Body, "Org "+b.slug)
 }
 
+// checkVisitor: a visitor is sent to sign in (or, holding a link's token,
+// may see what it is for, without changing anything: the walk's form is
+// not a valid acceptance).
+func (b *orgB) checkVisitor(t *testing.T, visitor *client, key, method, path string) {
+	t.Helper()
+	r := b.request(visitor, method, path)
+	if tokenRoutes[key] {
+		if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("visitor with the link %s: %d, want 200 or 422", key, r.StatusCode)
+		}
+		return
+	}
+	if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
+	}
+	if b.leaks(r) {
+		t.Errorf("visitor %s: organization B's data in the answer", key)
+	}
+	r = b.request(visitor, method, path, "HX-Request", "true")
+	if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
+		t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
+	}
+}
+
 func TestIsolationOverEveryRoute(t *testing.T) {
 	t.Parallel()
 	as := newAdminSite(t)
@@ -240,21 +291,10 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 		path, foreign := b.fill(t, rt.Method, rt.Path)
 		checked++
 
-		// A visitor signs in first.
-		r := b.request(visitor, rt.Method, path)
-		if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
-			t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
-		}
-		if b.leaks(r) {
-			t.Errorf("visitor %s: organization B's data in the answer", key)
-		}
-		r = b.request(visitor, rt.Method, path, "HX-Request", "true")
-		if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
-			t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
-		}
+		b.checkVisitor(t, visitor, key, rt.Method, path)
 
 		// A's owner: never B's data; B's ids are not found (or refused).
-		r = b.request(foreigner, rt.Method, path)
+		r := b.request(foreigner, rt.Method, path)
 		if b.leaks(r) {
 			t.Errorf("A's owner %s: organization B's data in the answer (status %d)", key, r.StatusCode)
 		}
@@ -288,5 +328,11 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	}
 	if th, err := as.store.ForumThread(ctx, tn, b.threadID); err != nil || th.Status != store.ThreadOpen {
 		t.Errorf("B's thread: %v %v", th.Status, err)
+	}
+	if inv, err := as.store.InvitationByToken(ctx, b.inviteToken); err != nil || inv.State(time.Now()) != store.InvitationPending {
+		t.Errorf("B's invitation: %+v %v", inv, err)
+	}
+	if u, err := as.store.UserByID(ctx, b.memberID); err != nil || u.Handle != b.memberHandle || !strings.Contains(u.Name, b.marker) {
+		t.Errorf("B's member's profile: %+v %v", u, err)
 	}
 }

@@ -120,6 +120,21 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.GET("/usage", h.wrap(h.adminUsage))
 	admin.GET("/forums", h.wrap(h.adminForums))
 
+	// Accounts (SPEC §16): your settings and sessions (with or without an
+	// organization), profiles within the current organization, invitations
+	// made by owners and admins, and the link itself, whose token is the
+	// credential (open to visitors; the handler decides per caller).
+	user.GET("/settings", h.wrap(h.settings))
+	user.POST("/settings/profile", h.wrap(h.settingsProfile))
+	user.POST("/settings/password", h.wrap(h.settingsPassword))
+	user.GET("/settings/sessions", h.wrap(h.settingsSessions))
+	user.POST("/settings/sessions/revoke-others", h.wrap(h.settingsSessionsRevoke))
+	member.GET("/u/:handle", h.wrap(h.profile))
+	admin.POST("/invitations", h.wrap(h.adminInvite))
+	admin.POST("/invitations/:id/revoke", h.wrap(h.adminInvitationRevoke))
+	r.GET("/invite/:token", h.wrap(h.inviteShow))
+	r.POST("/invite/:token", h.wrap(h.inviteAccept))
+
 	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
 	return r
 }

@@ -63,7 +63,7 @@ func (h *Handler) signIn(c *gin.Context, userID int64, orgID *int64) error {
 			h.sessions.dropKey(sessionHash(a.Token))
 		}
 	}
-	token, err := h.store.CreateSession(c.Request.Context(), userID, orgID, h.ttl)
+	token, err := h.store.CreateSession(c.Request.Context(), userID, orgID, h.ttl, c.Request.UserAgent())
 	if err != nil {
 		return err
 	}

@@ -199,7 +199,7 @@ func TestSessionsSelectOnlyActiveMemberships(t *testing.T) {
 	u, org := register(t, s, storetest.Name("sess"))
 	_, other := register(t, s, storetest.Name("other"))
 
-	tok, err := s.CreateSession(ctx, u.ID, &org.ID, 3600e9)
+	tok, err := s.CreateSession(ctx, u.ID, &org.ID, 3600e9, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

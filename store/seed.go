@@ -40,9 +40,17 @@ func (s *Store) seedDemoOrg(ctx context.Context, tx *sqlx.Tx) (Organization, err
 		if herr != nil {
 			return org, herr
 		}
-		if err := tx.GetContext(ctx, &userID, `INSERT INTO users (email, password_hash, name) VALUES ('admin@demo.com', $1, 'Admin User') RETURNING id`, string(hash)); err != nil {
+		if err := tx.GetContext(ctx, &userID, `INSERT INTO users (email, password_hash, name, handle)
+			VALUES ('admin@demo.com', $1, 'Admin User', free_user_handle('admin')) RETURNING id`, string(hash)); err != nil {
 			return org, fmt.Errorf("create demo user: %w", err)
 		}
+	}
+	// The demo admin is @admin (SPEC §13), also when the user predates
+	// handles (the migration derived "admin_user"), unless someone else
+	// took it meanwhile.
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET handle = 'admin' WHERE id = $1 AND handle <> 'admin'
+		AND NOT EXISTS (SELECT 1 FROM users WHERE handle = 'admin')`, userID); err != nil {
+		return org, fmt.Errorf("demo user's handle: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO organization_memberships (organization_id, user_id, role, status)
 		VALUES ($1, $2, 'owner', 'active') ON CONFLICT (organization_id, user_id) DO UPDATE SET role = 'owner', status = 'active'`, org.ID, userID)

@@ -27,9 +27,10 @@ func (m Membership) IsAdmin() bool { return m.Role == "owner" || m.Role == "admi
 
 // User is the signed-in person as the header shows them.
 type User struct {
-	ID    int64
-	Name  string
-	Email string
+	ID     int64
+	Name   string
+	Email  string
+	Handle string // their profile is /u/<Handle>
 }
 
 // Flash is a one-time message shown on the next page.

@@ -39,6 +39,8 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 		"sub":        func(a, b int64) int64 { return a - b },
 		"causeLabel": causeLabel,
 		"ago":        ago,
+		"avatar":     NewAvatar,
+		"avatarLg":   LargeAvatar,
 		"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
 			if s == "" {

@@ -15,15 +15,15 @@ import (
 func TestParseRefusesNamingTheStep(t *testing.T) {
 	t.Parallel()
 	for def, want := range map[string]string{
-		`{"trigger":{"signal":"forum.nothing"},"steps":[{"id":"a","delay":"1m"}]}`:                                            "not a signal workflows can react to",
-		`{"trigger":{"signal":"forum.post.created"},"steps":[]}`:                                                              "has no steps",
-		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m","agent":"x","prompt":"p"}]}`:              `step "a" must be exactly one`,
-		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m"},{"id":"a","delay":"2m"}]}`:               `step "a" appears twice`,
-		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m","needs":["b"]}]}`:                         `step "a" needs "b"`,
+		`{"trigger":{"signal":"forum.nothing"},"steps":[{"id":"a","delay":"1m"}]}`:                                                          "not a signal workflows can react to",
+		`{"trigger":{"signal":"forum.post.created"},"steps":[]}`:                                                                            "has no steps",
+		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m","agent":"x","prompt":"p"}]}`:                            `step "a" must be exactly one`,
+		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m"},{"id":"a","delay":"2m"}]}`:                             `step "a" appears twice`,
+		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m","needs":["b"]}]}`:                                       `step "a" needs "b"`,
 		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m","needs":["b"]},{"id":"b","delay":"1m","needs":["a"]}]}`: "cycle",
-		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","agent":"x","prompt":"{{.trigger.title"}]}`:            `step "a"`,
-		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"soon"}]}`:                                     `step "a": delay "soon"`,
-		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m"}],"extra":1}`:                             "not a workflow definition",
+		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","agent":"x","prompt":"{{.trigger.title"}]}`:                          `step "a"`,
+		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"soon"}]}`:                                                   `step "a": delay "soon"`,
+		`{"trigger":{"signal":"forum.post.created"},"steps":[{"id":"a","delay":"1m"}],"extra":1}`:                                           "not a workflow definition",
 	} {
 		_, err := workflow.Parse(def)
 		var v *store.ValidationError
