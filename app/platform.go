@@ -15,6 +15,7 @@ import (
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/forumagent"
 	"fleetprompt/jobs/signal"
 	"fleetprompt/jobs/workflow"
 	"fleetprompt/store"
@@ -23,6 +24,7 @@ import (
 // platform is the background half of FleetPrompt: the engines (directives,
 // signal subscribers), the job runner that carries their work, and cron.
 type platform struct {
+	forum     *forumagent.Forum
 	dirs      *directive.Engine
 	bus       *signal.Bus
 	agents    *agent.Engine
@@ -44,6 +46,7 @@ func directiveKinds(st *store.Store, p *platform) []directive.Kind {
 	kinds = append(kinds, executor.Forum(st)...)
 	kinds = append(kinds, p.agents.Kinds()...)    // agent.execute, agent.deploy
 	kinds = append(kinds, p.workflows.Kinds()...) // workflow.run.start
+	kinds = append(kinds, p.forum.Kinds()...)     // forum.agent.reply
 	return kinds
 }
 
@@ -52,7 +55,8 @@ func subscribers(st *store.Store, p *platform) []signal.Subscriber {
 	subs := []signal.Subscriber{
 		activity.Subscriber(st), // daily counts for the dashboard
 	}
-	return append(subs, p.workflows.Subscribers()...) // triggers, directive steps' outcomes
+	subs = append(subs, p.workflows.Subscribers()...) // triggers, directive steps' outcomes
+	return append(subs, p.forum.Subscribers()...)     // @mentions of agents
 }
 
 // newPlatform wires every engine, kind, subscriber and job kind.
@@ -63,7 +67,9 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 	p.agents = agent.New(agent.Config{Store: st, LLM: modelProvider(cfg, log), Secrets: []string{cfg.LLM.APIKey},
 		Prices: cfg.Prices, Stream: p.output, Logger: log})
 	p.workflows = workflow.New(st, func() *directive.Engine { return p.dirs }, log)
+	p.forum = forumagent.New(st)
 	p.agents.Handle(p.workflows.Purpose()) // agent steps' runs
+	p.agents.Handle(p.forum.Purpose())     // answers in the forums
 	p.dirs = directive.New(st, log, directiveKinds(st, p)...)
 	p.bus = signal.New(signal.Config{Store: st, DSN: dsn, Logger: log})
 	for _, s := range subscribers(st, p) {

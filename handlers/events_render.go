@@ -115,6 +115,10 @@ func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal
 			member = oob([]byte(`<article id="post-`+post.ID+`"></article>`), "delete")
 		}
 		mod = oob(mod, "outerHTML")
+	} else if post.ExecutionID.Valid {
+		// An agent's answer: it replaces the text it streamed.
+		gone := oob([]byte(`<article id="agent-answer-`+post.ExecutionID.String+`"></article>`), "delete")
+		member, mod = append(gone, member...), append(append([]byte(nil), gone...), mod...)
 	}
 	return withAuditRow([]live.Fragment{
 		{Kind: live.KindThread, HTML: member, For: live.MembersOnly},

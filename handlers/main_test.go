@@ -23,6 +23,7 @@ import (
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/forumagent"
 	"fleetprompt/jobs/signal"
 	"fleetprompt/static"
 	"fleetprompt/store"
@@ -104,8 +105,13 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		kinds = sc.directives(st)
 	}
 	if sc.agents {
+		// The agent engine with the forum's agents (mentions, "ask an
+		// agent"), as app/platform.go wires them.
 		s.agents = agent.New(agent.Config{Store: st, LLM: sc.llm, Logger: s.log, SaveEvery: 100 * time.Millisecond})
-		kinds = append(kinds, s.agents.Kinds()...)
+		forum := forumagent.New(st)
+		s.agents.Handle(forum.Purpose())
+		kinds = append(append(kinds, s.agents.Kinds()...), forum.Kinds()...)
+		s.subscribers = append(s.subscribers, forum.Subscribers()...)
 	}
 	s.dirs = directive.New(st, s.log, kinds...)
 	s.bus = signal.New(signal.Config{Store: st, Logger: s.log})

@@ -84,6 +84,8 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/forums/categories", h.wrap(h.forumCategoryCreate))
 	manage.POST("/forums/c/:slug/archive", h.wrap(h.forumCategoryArchive))
 	manage.POST("/forums/c/:slug/restore", h.wrap(h.forumCategoryRestore))
+	manage.GET("/forums/t/:id/ask", h.wrap(h.forumAskPage))
+	manage.POST("/forums/t/:id/ask", h.wrap(h.forumAsk))
 	manage.POST("/forums/t/:id/lock", h.wrap(h.forumThreadLock))
 	manage.POST("/forums/t/:id/unlock", h.wrap(h.forumThreadUnlock))
 	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))

@@ -19,10 +19,12 @@ const postSelect = `SELECT ` + postColumns + ` FROM {tenant}.forum_posts p ` + p
 // postColumns and postAuthor are postSelect over another row source named
 // p (a CTE returning a new post).
 const (
-	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.created_at, p.updated_at,
-		coalesce(u.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
+	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.execution_id::text AS execution_id,
+		p.created_at, p.updated_at,
+		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
 	postAuthor = `LEFT JOIN LATERAL (SELECT name FROM public.users
-		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true `
+		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true
+		LEFT JOIN LATERAL (SELECT name FROM {tenant}.agents WHERE p.author_type = 'agent' AND id::text = p.author_id) ag ON true `
 )
 
 // insertPost writes one human post of actorUserID, with its Markdown

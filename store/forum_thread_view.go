@@ -90,8 +90,8 @@ const threadHeadSQL = `SELECT th.id, th.category_id, th.title, th.status, th.cre
 // content_html): every value read is decoded on both sides, fifty times
 // a page.
 const threadPostsSQL = `SELECT p.id, CASE WHEN p.content_html IS NULL THEN p.content ELSE '' END, p.content_html, p.status,
-		p.created_at,
-		coalesce(u.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END)
+		p.created_at, p.author_type, p.execution_id::text,
+		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END)
 	FROM (SELECT * FROM {tenant}.forum_posts p WHERE p.thread_id = $1 AND ($2 OR p.status = 'published')
 		ORDER BY p.created_at, p.id LIMIT $3 OFFSET $4) p ` + postAuthor + `
 	ORDER BY p.created_at, p.id`
@@ -108,7 +108,7 @@ func scanPosts(rows *sql.Rows, thread string, capacity int) ([]ForumPost, error)
 	ps := make([]ForumPost, 0, capacity)
 	for rows.Next() {
 		p := ForumPost{ThreadID: thread}
-		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.AuthorName); err != nil {
+		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.AuthorType, &p.ExecutionID, &p.AuthorName); err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)
