@@ -51,6 +51,10 @@ func (h *Handler) events(c *gin.Context) error {
 		if !ex.VisibleTo(a.Session.UserID) {
 			return errNotFound
 		}
+	case live.KindRun:
+		if _, err := h.store.Run(ctx, t, topic.Arg); err != nil {
+			return err
+		}
 	default:
 		// A kind this handler does not check is never served.
 		return errNotFound

@@ -18,6 +18,7 @@ func (h *Handler) registerLiveFragments() {
 	h.live.Render("forum.thread.", h.liveThread)
 	h.live.Render("directive.", h.liveDirective)
 	h.live.Render("package.", h.liveInstall)
+	h.live.Render("workflow.", h.liveRun)
 }
 
 // livePayload holds the routing fields signals carry.

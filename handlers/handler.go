@@ -15,6 +15,7 @@ import (
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/workflow"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -42,6 +43,10 @@ type Config struct {
 	// Agents is the execution engine (the toolbox for the skills page,
 	// cancelling a run in this process); nil in tests that run no agent.
 	Agents *agent.Engine
+	// Workflows is the workflow engine: the editor's checks, and what an
+	// operator does to a run. Nil builds one over Store and Directives
+	// (the pages need no more; the workers run the steps).
+	Workflows *workflow.Engine
 	// Signals replays signals to their subscribers from the admin's
 	// signals page; nil makes a replay fail (tests that need none).
 	Signals *signal.Bus
@@ -72,6 +77,7 @@ type Handler struct {
 	live     *live.Hub
 	signals  *signal.Bus
 	engine   *agent.Engine
+	flows    *workflow.Engine
 	// llmOn says a model provider is configured (else the built-in
 	// responder answers, and the chat page says so).
 	llmOn bool
@@ -108,7 +114,11 @@ func New(cfg Config) *Handler {
 		live:     cfg.Live,
 		signals:  cfg.Signals,
 		engine:   cfg.Agents,
+		flows:    cfg.Workflows,
 		llmOn:    cfg.LLM.Configured(),
+	}
+	if h.flows == nil {
+		h.flows = workflow.New(cfg.Store, func() *directive.Engine { return cfg.Directives }, cfg.Logger)
 	}
 	// Pages are kept only when the live hub tells this process of every
 	// signal, other processes' included.

@@ -56,6 +56,8 @@ var memberRoutes = map[string]bool{
 	"GET /settings": true, "POST /settings/profile": true, "POST /settings/password": true,
 	"GET /settings/sessions": true, "POST /settings/sessions/revoke-others": true,
 	"GET /u/:handle": true,
+	// Workflows and their runs are read by every member (SPEC §13).
+	"GET /workflows": true, "GET /workflows/:id": true, "GET /workflows/runs/:id": true,
 }
 
 // tokenRoutes take their credential in the path: whoever holds an
@@ -73,7 +75,7 @@ type orgB struct {
 	catSlug, catID, threadID, postID              string
 	agentID, directiveID, installationID, pkgSlug string
 	conversationID, actionID                      string
-	executionID                                   string
+	executionID, workflowID, runID                string
 	memberHandle, invitationID, inviteToken       string
 }
 
@@ -144,6 +146,22 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ($1, $2, 'run', $3, $4, 'user') RETURNING id`), b.agentID, "Agent "+b.marker, "Input "+b.marker, "Output "+b.marker); err != nil {
 		t.Fatal(err)
 	}
+	// A workflow of B's and a run waiting for an approval.
+	wf, err := as.store.CreateWorkflow(ctx, tn, store.WorkflowSpec{Name: "Workflow " + b.marker, TriggerSignal: "forum.thread.created",
+		Definition: `{"trigger":{"signal":"forum.thread.created"},"steps":[{"id":"approval","approval":{"prompt":"Prompt ` + b.marker + `"}}]}`}, b.memberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.workflowID = wf.ID
+	if err := as.store.DB.GetContext(ctx, &b.runID, tn.SQL(`INSERT INTO {tenant}.workflow_runs (workflow_id, workflow_name, definition,
+		trigger_seq, trigger_id, trigger_name, trigger, status) VALUES ($1, $2, $3, 1, gen_random_uuid(), 'forum.thread.created', $4, 'waiting')
+		RETURNING id`), wf.ID, wf.Name, string(wf.Definition), `{"title":"Trigger `+b.marker+`"}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`INSERT INTO {tenant}.workflow_steps (run_id, step_id, position, kind, status, input)
+		VALUES ($1, 'approval', 0, 'approval', 'waiting', $2)`), b.runID, "Input "+b.marker); err != nil {
+		t.Fatal(err)
+	}
 	// Packages are the global catalogue: anyone may see one, but B's
 	// install state of it must not show.
 	b.pkgSlug = "isopkg-" + strconv.Itoa(int(b.memberID))
@@ -178,6 +196,12 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return b.conversationID, false, true
 	case param == "action_id" && strings.HasPrefix(path, "/chat/"):
 		return b.actionID, false, true
+	case param == "id" && strings.HasPrefix(path, "/workflows/runs/"):
+		return b.runID, false, true
+	case param == "step" && strings.HasPrefix(path, "/workflows/runs/"):
+		return "approval", false, true
+	case param == "id" && strings.HasPrefix(path, "/workflows/"):
+		return b.workflowID, false, true
 	case param == "user_id" && strings.HasPrefix(path, "/admin/members/"):
 		return strconv.FormatInt(b.memberID, 10), false, true
 	case param == "handle" && strings.HasPrefix(path, "/u/"):
@@ -328,6 +352,12 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	}
 	if th, err := as.store.ForumThread(ctx, tn, b.threadID); err != nil || th.Status != store.ThreadOpen {
 		t.Errorf("B's thread: %v %v", th.Status, err)
+	}
+	if w, err := as.store.Workflow(ctx, tn, b.workflowID); err != nil || w.Enabled || w.Name != "Workflow "+b.marker {
+		t.Errorf("B's workflow: %+v %v", w, err)
+	}
+	if steps, err := as.store.Steps(ctx, as.store.DB, tn, b.runID); err != nil || len(steps) != 1 || steps[0].Status != store.StepWaiting {
+		t.Errorf("B's run: %+v %v", steps, err)
 	}
 	if inv, err := as.store.InvitationByToken(ctx, b.inviteToken); err != nil || inv.State(time.Now()) != store.InvitationPending {
 		t.Errorf("B's invitation: %+v %v", inv, err)

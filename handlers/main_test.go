@@ -25,6 +25,7 @@ import (
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/forumagent"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/workflow"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -43,9 +44,12 @@ type site struct {
 	dirs   *directive.Engine // its kinds are siteConfig.directives'
 	bus    *signal.Bus       // unstarted: the admin's replays; runJobs delivers
 	agents *agent.Engine     // nil unless siteConfig.agents
+	flows  *workflow.Engine  // runs steps only with siteConfig.workflows
 	hub    *live.Hub         // nil unless siteConfig.live
 	log    *slog.Logger
 	events chan jobs.Event // the outcomes of runJobs' runners
+	// workflows says runJobs runs workflow steps too.
+	workflows bool
 
 	subscribers []signal.Subscriber
 }
@@ -61,6 +65,9 @@ type siteConfig struct {
 	// agents runs the agent engine (its kinds join the directives), with
 	// llm as its provider.
 	agents bool
+	// workflows runs the workflow engine's kinds, subscribers and step
+	// jobs (with agents, its agent steps).
+	workflows bool
 	// remoteOutput makes the engine's output reach the pages over NOTIFY
 	// only, as from a worker process, instead of directly.
 	remoteOutput bool
@@ -99,7 +106,7 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	if sc.logTo == nil {
 		sc.logTo = io.Discard
 	}
-	s := &site{t: t, store: st, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000), subscribers: sc.subscribers}
+	s := &site{t: t, workflows: sc.workflows, store: st, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000), subscribers: sc.subscribers}
 	var kinds []directive.Kind
 	if sc.directives != nil {
 		kinds = sc.directives(st)
@@ -113,13 +120,21 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		kinds = append(append(kinds, s.agents.Kinds()...), forum.Kinds()...)
 		s.subscribers = append(s.subscribers, forum.Subscribers()...)
 	}
+	s.flows = workflow.New(st, func() *directive.Engine { return s.dirs }, s.log)
+	if sc.workflows {
+		kinds = append(kinds, s.flows.Kinds()...)
+		s.subscribers = append(s.subscribers, s.flows.Subscribers()...)
+		if s.agents != nil {
+			s.agents.Handle(s.flows.Purpose())
+		}
+	}
 	s.dirs = directive.New(st, s.log, kinds...)
 	s.bus = signal.New(signal.Config{Store: st, Logger: s.log})
 	for _, sub := range sc.subscribers {
 		s.bus.Subscribe(sub)
 	}
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
-		Directives: s.dirs, Agents: s.agents, SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
+		Directives: s.dirs, Agents: s.agents, Workflows: s.flows, SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
 	if sc.live {
 		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub
@@ -174,6 +189,9 @@ func (s *site) runJobs(slug string) {
 			}
 		}})
 	s.dirs.RegisterJobs(r)
+	if s.workflows {
+		s.flows.RegisterJobs(r)
+	}
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,10 @@ func (h *Handler) Routes() *gin.Engine {
 	if h.live != nil {
 		h.registerExecutionLive()
 	}
+	// Workflows (SPEC §13): members read them and their runs.
+	member.GET("/workflows", h.wrap(h.workflows))
+	member.GET("/workflows/runs/:id", h.wrap(h.workflowRun))
+	member.GET("/workflows/:id", h.wrap(h.workflowShow))
 	// Chat: conversations are their owner's alone (others get 404);
 	// confirming an action checks the action's own role rule.
 	member.GET("/chat", h.wrap(h.chatIndex))
@@ -98,6 +102,16 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/agents/:id", h.wrap(h.agentUpdate))
 	manage.POST("/agents/:id/archive", h.wrap(h.agentArchive))
 	manage.POST("/agents/:id/transitions", h.wrap(h.agentTransition))
+	manage.GET("/workflows/new", h.wrap(h.workflowNew))
+	manage.POST("/workflows", h.wrap(h.workflowCreate))
+	manage.GET("/workflows/:id/edit", h.wrap(h.workflowEdit))
+	manage.POST("/workflows/:id", h.wrap(h.workflowUpdate))
+	manage.POST("/workflows/:id/enable", h.wrap(h.workflowEnable))
+	manage.POST("/workflows/:id/disable", h.wrap(h.workflowDisable))
+	manage.POST("/workflows/runs/:id/retry", h.wrap(h.workflowRunRetry))
+	manage.POST("/workflows/runs/:id/cancel", h.wrap(h.workflowRunCancel))
+	manage.POST("/workflows/runs/:id/steps/:step/approve", h.wrap(h.workflowStepApprove))
+	manage.POST("/workflows/runs/:id/steps/:step/reject", h.wrap(h.workflowStepReject))
 	manage.POST("/marketplace/install", h.wrap(h.marketplaceInstall))
 	manage.POST("/marketplace/uninstall", h.wrap(h.marketplaceUninstall))
 

@@ -59,6 +59,15 @@ func (r WorkflowRun) Finished() bool {
 	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCanceled
 }
 
+// Took is how long the run took (so far).
+func (r WorkflowRun) Took() time.Duration {
+	end := time.Now()
+	if r.FinishedAt.Valid {
+		end = r.FinishedAt.Time
+	}
+	return end.Sub(r.StartedAt).Round(time.Millisecond)
+}
+
 const runColumns = `id, coalesce(workflow_id::text, '') AS workflow_id, workflow_name, definition, trigger_seq, trigger_id,
 	trigger_name, trigger, depth, status, coalesce(error, '') AS error, coalesce(directive_id::text, '') AS directive_id,
 	started_at, finished_at, updated_at`
@@ -291,6 +300,20 @@ func (s *Store) WorkflowRuns(ctx context.Context, t Tenant, workflowID string, l
 	}
 	if err := s.DB.SelectContext(ctx, &out, t.SQL(q+` ORDER BY started_at DESC LIMIT $1`), args...); err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// LatestRuns is each workflow's newest run, by workflow id.
+func (s *Store) LatestRuns(ctx context.Context, t Tenant) (map[string]WorkflowRun, error) {
+	var rows []WorkflowRun
+	if err := s.DB.SelectContext(ctx, &rows, t.SQL(`SELECT DISTINCT ON (workflow_id) `+runColumns+`
+		FROM {tenant}.workflow_runs WHERE workflow_id IS NOT NULL ORDER BY workflow_id, started_at DESC`)); err != nil {
+		return nil, fmt.Errorf("latest runs: %w", err)
+	}
+	out := make(map[string]WorkflowRun, len(rows))
+	for _, r := range rows {
+		out[r.WorkflowID] = r
 	}
 	return out, nil
 }

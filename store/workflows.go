@@ -213,3 +213,25 @@ const (
 	SubjectWorkflow    = "workflow"
 	SubjectWorkflowRun = "workflow_run"
 )
+
+// WorkflowAllowance is how many workflows the tier lets the organization
+// enable, and how many are.
+type WorkflowAllowance struct {
+	Tier    string `db:"tier"`
+	Limit   int    `db:"workflow_limit"`
+	Enabled int    `db:"enabled"`
+}
+
+// Full reports whether enabling one more would be refused.
+func (a WorkflowAllowance) Full() bool { return a.Enabled >= a.Limit }
+
+// WorkflowAllowanceOf reads the tenant's allowance.
+func (s *Store) WorkflowAllowanceOf(ctx context.Context, t Tenant) (WorkflowAllowance, error) {
+	var a WorkflowAllowance
+	err := s.DB.GetContext(ctx, &a, t.SQL(`SELECT o.tier, o.workflow_limit,
+		(SELECT count(*) FROM {tenant}.workflows WHERE enabled) AS enabled FROM organizations o WHERE o.id = $1`), t.OrgID)
+	if err != nil {
+		return a, fmt.Errorf("workflow allowance: %w", err)
+	}
+	return a, nil
+}

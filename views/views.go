@@ -36,6 +36,8 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 		"asset":      assets.URL,
 		"dict":       dict,
 		"hasPrefix":  strings.HasPrefix,
+		"lower":      strings.ToLower,
+		"join":       strings.Join,
 		"sub":        func(a, b int64) int64 { return a - b },
 		"causeLabel": causeLabel,
 		"ago":        ago,
