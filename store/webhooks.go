@@ -236,3 +236,13 @@ func (s *Store) TestWebhookEndpoint(ctx context.Context, t Tenant, actorUserID i
 	})
 	return sig, err
 }
+
+// EnabledWebhookEndpointsTx lists the endpoints that take deliveries, in
+// the webhook subscriber's transaction.
+func (s *Store) EnabledWebhookEndpointsTx(ctx context.Context, tx *sqlx.Tx, t Tenant) ([]WebhookEndpoint, error) {
+	var out []WebhookEndpoint
+	if err := tx.SelectContext(ctx, &out, t.SQL(`SELECT `+webhookEndpointColumns+` FROM {tenant}.webhook_endpoints WHERE enabled`)); err != nil {
+		return nil, fmt.Errorf("list enabled webhook endpoints: %w", err)
+	}
+	return out, nil
+}
