@@ -11,6 +11,7 @@ import (
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
 	"fleetprompt/store"
 )
 
@@ -19,8 +20,12 @@ import (
 type platform struct {
 	dirs   *directive.Engine
 	bus    *signal.Bus
+	hooks  *webhook.Engine
 	runner *jobs.Runner
-	cron   *jobs.Cron // nil in a worker-only process
+	// deliveries runs webhook attempts alone: one may wait 10 s on a slow
+	// receiver, which must not hold up directives.
+	deliveries *jobs.Runner
+	cron       *jobs.Cron // nil in a worker-only process
 }
 
 // directiveKinds is the table of directive kinds: what can be requested,
@@ -34,20 +39,26 @@ func directiveKinds(st *store.Store) []directive.Kind {
 }
 
 // subscribers are the signal subscribers, in one list.
-func subscribers(st *store.Store) []signal.Subscriber {
+func subscribers(st *store.Store, hooks *webhook.Engine) []signal.Subscriber {
 	return []signal.Subscriber{
 		activity.Subscriber(st), // daily counts for the dashboard
+		hooks.Subscriber(),      // webhook deliveries
 	}
 }
+
+// webhookWorkers is how many webhook attempts a process makes at once:
+// they mostly wait on the network.
+const webhookWorkers = 64
 
 // newPlatform wires every engine, kind, subscriber and job kind.
 // Registration happens here, in one place, before anything starts.
 func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *slog.Logger) (*platform, error) {
 	p := &platform{
-		dirs: directive.New(st, log, directiveKinds(st)...),
-		bus:  signal.New(signal.Config{Store: st, DSN: dsn, Logger: log}),
+		dirs:  directive.New(st, log, directiveKinds(st)...),
+		bus:   signal.New(signal.Config{Store: st, DSN: dsn, Logger: log}),
+		hooks: webhook.New(webhook.Config{Store: st, AllowPrivate: cfg.WebhookAllowPrivate, Logger: log}),
 	}
-	for _, s := range subscribers(st) {
+	for _, s := range subscribers(st, p.hooks) {
 		p.bus.Subscribe(s)
 	}
 
@@ -56,10 +67,14 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 	p.runner.Handle(jobs.KindReplaySignals, p.bus.CatchUpJob)
 	p.runner.Handle(jobs.KindDeleteSessions, jobs.CleanupHandler("expired sessions", st.DeleteExpiredSessions, log))
 	p.runner.Handle(store.LoginFailuresPruneJob, jobs.CleanupHandler("forgotten sign-in failures", st.PruneLoginFailures, log))
+	p.runner.Handle(store.APIIdempotencyPruneJob, jobs.CleanupHandler("expired idempotency records", st.PruneAPIIdempotency, log))
+	p.deliveries = jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: webhookWorkers, Logger: log})
+	p.hooks.RegisterJobs(p.deliveries)
 
 	if withCron {
 		pruneLogins := jobs.CronTask{Name: "prune_login_failures", Schedule: "@every 1h", Job: jobs.Params{Kind: store.LoginFailuresPruneJob, MaxAttempts: 3}}
-		c, err := jobs.NewCron(st.DB, jobs.CronConfig{Logger: log, Extra: []jobs.CronTask{pruneLogins}})
+		pruneIdempotency := jobs.CronTask{Name: "prune_api_idempotency", Schedule: "@every 1h", Job: jobs.Params{Kind: store.APIIdempotencyPruneJob, MaxAttempts: 3}}
+		c, err := jobs.NewCron(st.DB, jobs.CronConfig{Logger: log, Extra: []jobs.CronTask{pruneLogins, pruneIdempotency}})
 		if err != nil {
 			return nil, err
 		}
@@ -70,6 +85,9 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 
 func (p *platform) start(ctx context.Context) error {
 	if err := p.runner.Start(ctx); err != nil {
+		return err
+	}
+	if err := p.deliveries.Start(ctx); err != nil {
 		return err
 	}
 	if err := p.bus.Start(ctx); err != nil {
@@ -95,7 +113,9 @@ func (p *platform) stop(log *slog.Logger, grace time.Duration) {
 	if err := p.bus.Stop(ctx); err != nil {
 		log.Warn("signal subscribers stop", "err", err)
 	}
-	if err := p.runner.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("job runner stop", "err", err)
+	for _, r := range []*jobs.Runner{p.runner, p.deliveries} {
+		if err := r.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("job runner stop", "err", err)
+		}
 	}
 }

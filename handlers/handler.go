@@ -14,6 +14,7 @@ import (
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -48,6 +49,13 @@ type Config struct {
 	// TrustedProxies (IPs, CIDRs) are the peers whose X-Forwarded-For and
 	// X-Real-IP name the client; nil trusts none (TRUSTED_PROXIES).
 	TrustedProxies []string
+	// Webhooks sends the organization's signals to its webhook endpoints;
+	// the admin's webhook pages check URLs with it. nil: a 503 there.
+	Webhooks *webhook.Engine
+	// APIRateLimit is how many requests an API key may make per
+	// APIRateWindow (default 600 a minute), across every process.
+	APIRateLimit  int
+	APIRateWindow time.Duration
 }
 
 // Handler serves every route.
@@ -68,6 +76,11 @@ type Handler struct {
 	// without a live hub (session_cache.go, thread_cache.go).
 	sessions *sessionCache
 	threads  *threadCache
+	// hooks, apiLimit and apiWindow are Config's Webhooks, APIRateLimit
+	// and APIRateWindow.
+	hooks     *webhook.Engine
+	apiLimit  int
+	apiWindow time.Duration
 }
 
 // New builds the handlers.
@@ -77,6 +90,12 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.APIRateLimit <= 0 {
+		cfg.APIRateLimit = defaultAPIRateLimit
+	}
+	if cfg.APIRateWindow < time.Second {
+		cfg.APIRateWindow = defaultAPIRateWindow
 	}
 	// Separate keys for signing and encryption, derived from one secret.
 	hashKey := sha256.Sum256(append([]byte("fleetprompt-cookie-hash:"), cfg.SessionSecret...))
@@ -96,6 +115,10 @@ func New(cfg Config) *Handler {
 		live:     cfg.Live,
 		signals:  cfg.Signals,
 		chat:     newChatState(cfg.LLM),
+
+		hooks:     cfg.Webhooks,
+		apiLimit:  cfg.APIRateLimit,
+		apiWindow: cfg.APIRateWindow,
 	}
 	if cfg.Live != nil {
 		h.sessions, h.threads = newSessionCache(), newThreadCache()
