@@ -33,12 +33,20 @@ const (
 	DeliveryFailed    = "failed"
 )
 
-// WebhookDeliveryArgs are a WebhookDeliverJob's arguments: the attempt it
-// is for, so a job made stale by a redelivery finds nothing to do.
+// WebhookDeliveryArgs are a WebhookDeliverJob's arguments: the deliveries
+// it attempts and which attempt of theirs it makes, so a job made stale by
+// a redelivery (or run again after its worker died) skips what was done.
+// A signal's first attempts to its endpoints share a job (up to
+// webhookJobBatch of them): a job costs three writes of public.jobs and a
+// wake-up, which at a hundred endpoints per signal was most of a
+// delivery's cost. Retries are a job per delivery, each at its own time.
 type WebhookDeliveryArgs struct {
-	ID      string `json:"id"`
-	Attempt int    `json:"attempt"`
+	IDs     []string `json:"ids"`
+	Attempt int      `json:"attempt"`
 }
+
+// webhookJobBatch bounds the deliveries of one job.
+const webhookJobBatch = 100
 
 // WebhookMessageID is the webhook-id of a signal sent to an endpoint: the
 // same for every attempt and every redelivery, so receivers drop repeats.
@@ -47,13 +55,15 @@ func WebhookMessageID(signalID, endpointID string) string {
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
 
+// webhookJobKey names the job of a delivery's attempt (the first
+// delivery's, for a shared job).
 func webhookJobKey(t Tenant, deliveryID string, attempt int) string {
 	return fmt.Sprintf("webhook:%s:%s:%d", t.Schema(), deliveryID, attempt)
 }
 
-func webhookJob(t Tenant, deliveryID string, attempt int, at time.Time) jobs.Params {
-	return jobs.Params{Kind: WebhookDeliverJob, Tenant: t.Schema(), Args: WebhookDeliveryArgs{ID: deliveryID, Attempt: attempt},
-		ScheduledAt: at, UniqueKey: webhookJobKey(t, deliveryID, attempt), MaxAttempts: 3}
+func webhookJob(t Tenant, ids []string, attempt int, at time.Time) jobs.Params {
+	return jobs.Params{Kind: WebhookDeliverJob, Tenant: t.Schema(), Args: WebhookDeliveryArgs{IDs: ids, Attempt: attempt},
+		ScheduledAt: at, UniqueKey: webhookJobKey(t, ids[0], attempt), MaxAttempts: 3}
 }
 
 // WebhookDelivery is one signal for one endpoint and how it went.
@@ -112,9 +122,10 @@ func (s *Store) AddWebhookDeliveriesTx(ctx context.Context, tx *sqlx.Tx, t Tenan
 		pq.Array(endpoints), pq.Array(seqs), pq.Array(names), pq.Array(msgs)); err != nil {
 		return fmt.Errorf("record webhook deliveries: %w", err)
 	}
-	ps := make([]jobs.Params, len(ids))
-	for i, id := range ids {
-		ps[i] = webhookJob(t, id, 1, time.Time{})
+	var ps []jobs.Params
+	for len(ids) > 0 {
+		n := min(len(ids), webhookJobBatch)
+		ps, ids = append(ps, webhookJob(t, ids[:n], 1, time.Time{})), ids[n:]
 	}
 	_, err := jobs.EnqueueMany(ctx, tx, ps)
 	return err
@@ -128,14 +139,18 @@ type WebhookSend struct {
 	Signal   Signal          `db:"s"`
 }
 
-// WebhookSendFor reads the delivery attempt args ask for, in one query.
-// ok is false when there is nothing to send: the delivery is gone, or the
-// attempt is not its next one (it succeeded, or a redelivery took over).
-func (s *Store) WebhookSendFor(ctx context.Context, t Tenant, args WebhookDeliveryArgs) (w WebhookSend, ok bool, err error) {
-	if !IsUUID(args.ID) {
-		return w, false, nil
+// WebhookSendsFor reads the deliveries a job attempts, in one query:
+// only those for which this is the next attempt (not succeeded, not
+// redelivered since, not gone).
+func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliveryArgs) ([]WebhookSend, error) {
+	ids := make([]string, 0, len(args.IDs))
+	for _, id := range args.IDs {
+		if IsUUID(id) {
+			ids = append(ids, id)
+		}
 	}
-	err = s.getPrepared(ctx, nil, &w, t.SQL(`SELECT
+	var out []WebhookSend
+	err := s.selectPrepared(ctx, nil, &out, t.SQL(`SELECT
 		d.id AS "d.id", d.endpoint_id AS "d.endpoint_id", d.signal_seq AS "d.signal_seq", d.signal_name AS "d.signal_name",
 		d.message_id AS "d.message_id", d.status AS "d.status", d.attempts AS "d.attempts", d.next_attempt_at AS "d.next_attempt_at",
 		d.last_status AS "d.last_status", d.last_error AS "d.last_error", d.created_at AS "d.created_at", d.delivered_at AS "d.delivered_at",
@@ -149,13 +164,11 @@ func (s *Store) WebhookSendFor(ctx context.Context, t Tenant, args WebhookDelive
 		FROM {tenant}.webhook_deliveries d
 		JOIN {tenant}.webhook_endpoints e ON e.id = d.endpoint_id
 		JOIN {tenant}.signals s ON s.seq = d.signal_seq
-		WHERE d.id = $1 AND d.attempts = $2 - 1 AND d.status IN ('pending', 'retrying')`), args.ID, args.Attempt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, false, nil
-	} else if err != nil {
-		return w, false, fmt.Errorf("read webhook delivery %s: %w", args.ID, err)
+		WHERE d.id = ANY($1::uuid[]) AND d.attempts = $2 - 1 AND d.status IN ('pending', 'retrying')`), pq.Array(ids), args.Attempt)
+	if err != nil {
+		return nil, fmt.Errorf("read webhook deliveries: %w", err)
 	}
-	return w, true, nil
+	return out, nil
 }
 
 // WebhookAttempt is the outcome of one attempt, to record.
@@ -191,7 +204,7 @@ func (s *Store) RecordWebhookAttempts(ctx context.Context, t Tenant, as []Webhoo
 		var retries []jobs.Params
 		for _, a := range recorded {
 			if !a.OK && !a.RetryAt.IsZero() {
-				retries = append(retries, webhookJob(t, a.DeliveryID, a.Attempt+1, a.RetryAt))
+				retries = append(retries, webhookJob(t, []string{a.DeliveryID}, a.Attempt+1, a.RetryAt))
 			}
 		}
 		if _, err := jobs.EnqueueMany(ctx, tx, retries); err != nil {
@@ -353,6 +366,10 @@ func (s *Store) RedeliverWebhook(ctx context.Context, t Tenant, id string) (d We
 		if !e.Enabled {
 			return Invalid("", "This endpoint is disabled: enable it to redeliver.")
 		}
+		if d.Attempts == 0 {
+			// Its first attempt is queued (in its signal's shared job).
+			return Invalid("", "This delivery has not been attempted yet: it is on its way.")
+		}
 		if _, err := jobs.CancelByKey(ctx, tx, webhookJobKey(t, d.ID, d.Attempts+1)); err != nil {
 			return err
 		}
@@ -360,7 +377,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, t Tenant, id string) (d We
 			WHERE d.id = $1 RETURNING `+webhookDeliveryColumns), id); err != nil {
 			return fmt.Errorf("redeliver webhook: %w", err)
 		}
-		_, _, err = jobs.Enqueue(ctx, tx, webhookJob(t, d.ID, d.Attempts+1, time.Time{}))
+		_, _, err = jobs.Enqueue(ctx, tx, webhookJob(t, []string{d.ID}, d.Attempts+1, time.Time{}))
 		return err
 	})
 	return d, err

@@ -103,7 +103,10 @@ func newClient(cfg Config) *http.Client {
 		Timeout: cfg.Timeout,
 		Transport: &http.Transport{
 			DialContext: d.DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: cfg.Timeout,
-			MaxIdleConns: 1024, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
+			// Kept connections: many endpoints are often one receiver (one
+			// host), and a new connection per attempt cost more than the
+			// attempt.
+			MaxIdleConns: 4096, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second,
 		},
 		// A redirect is the receiver's answer, not an instruction to
 		// POST elsewhere: recorded as a failure.
@@ -156,7 +159,13 @@ func private(sig store.Signal) bool {
 // must not hold up directives.
 func (e *Engine) RegisterJobs(r *jobs.Runner) { r.Handle(store.WebhookDeliverJob, e.deliver) }
 
-// deliver makes one attempt of a delivery and records it.
+// attemptsPerJob bounds the attempts one job makes at once.
+const attemptsPerJob = 16
+
+// deliver makes the attempts of a job, up to attemptsPerJob at once: each is
+// recorded as soon as it is done, so a slow receiver holds up neither
+// the others nor their records. A delivery whose record failed is tried
+// again by the job's retry (the others are skipped then).
 func (e *Engine) deliver(ctx context.Context, j *jobs.Job) error {
 	var args store.WebhookDeliveryArgs
 	if err := j.DecodeArgs(&args); err != nil {
@@ -168,18 +177,35 @@ func (e *Engine) deliver(ctx context.Context, j *jobs.Job) error {
 	} else if err != nil {
 		return err
 	}
-	w, ok, err := e.st.WebhookSendFor(ctx, t, args)
-	if err != nil || !ok {
-		return err // nothing to send: done, redelivered, or gone
-	}
-	a := e.attempt(ctx, w, args.Attempt)
-	if err := e.rec.record(ctx, t, a); err != nil {
+	sends, err := e.st.WebhookSendsFor(ctx, t, args)
+	if err != nil {
 		return err
 	}
-	if e.cfg.OnAttemptFunc != nil {
-		e.cfg.OnAttemptFunc(t, a)
+	// A signal's body is the same for every endpoint: built once.
+	bodies := map[int64][]byte{}
+	for _, w := range sends {
+		if _, ok := bodies[w.Signal.Seq]; !ok {
+			if bodies[w.Signal.Seq], err = Body(w.Signal); err != nil {
+				return jobs.Permanent(err)
+			}
+		}
 	}
-	return nil
+	errs := make([]error, len(sends))
+	var wg sync.WaitGroup
+	lanes := make(chan struct{}, attemptsPerJob)
+	for i, w := range sends {
+		wg.Add(1)
+		lanes <- struct{}{}
+		go func() {
+			defer func() { <-lanes; wg.Done() }()
+			a := e.attempt(ctx, w, bodies[w.Signal.Seq], args.Attempt)
+			if errs[i] = e.rec.record(ctx, t, a); errs[i] == nil && e.cfg.OnAttemptFunc != nil {
+				e.cfg.OnAttemptFunc(t, a)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // tenant is TenantBySchema, remembered: an organization's id and slug

@@ -24,14 +24,14 @@ const maxDrain = 64 << 10
 
 // attempt sends a delivery once and says how it went, with the retry it
 // needs. It never fails: every outcome is an attempt to record.
-func (e *Engine) attempt(ctx context.Context, w store.WebhookSend, n int) store.WebhookAttempt {
+func (e *Engine) attempt(ctx context.Context, w store.WebhookSend, body []byte, n int) store.WebhookAttempt {
 	start := time.Now()
 	a := store.WebhookAttempt{DeliveryID: w.Delivery.ID, EndpointID: w.Endpoint.ID, Attempt: n, At: start}
 	if !w.Endpoint.Enabled {
 		a.Error = "not sent: the endpoint is disabled"
 		return a // failed for good; an admin may redeliver once it is enabled
 	}
-	a.StatusCode, a.Response, a.Error = e.post(ctx, w, start)
+	a.StatusCode, a.Response, a.Error = e.post(ctx, w, body, start)
 	a.Latency = time.Since(start)
 	a.OK = a.Error == ""
 	if !a.OK {
@@ -41,11 +41,7 @@ func (e *Engine) attempt(ctx context.Context, w store.WebhookSend, n int) store.
 }
 
 // post signs and sends the message; errText is "" for a 2xx.
-func (e *Engine) post(ctx context.Context, w store.WebhookSend, now time.Time) (status int, excerpt, errText string) {
-	body, err := Body(w.Signal)
-	if err != nil {
-		return 0, "", "could not build the message: " + err.Error()
-	}
+func (e *Engine) post(ctx context.Context, w store.WebhookSend, body []byte, now time.Time) (status int, excerpt, errText string) {
 	ts := now.Unix()
 	sig, err := Sign(w.Endpoint.Secrets(now), w.Delivery.MessageID, ts, body)
 	if err != nil {
