@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-webhooks bench-api clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -42,7 +42,7 @@ deps-chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-webhooks bench-api
 
 ## bench-startup: cold and warm start to the first 200 from /healthz, idle RSS
 bench-startup: deps-postgres
@@ -67,6 +67,15 @@ bench-http: deps-postgres
 ## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
 bench-chat: deps-postgres
 	$(GO) run ./bench/chat
+
+## bench-webhooks: 100 endpoints on forum.* at 100 replies/s (commit → received latency,
+## deliveries/s, loss), then a receiver down for 60 s (every delivery arrives, none beyond its retries)
+bench-webhooks: deps-postgres
+	$(GO) run ./bench/webhooks -endpoints 100 -rate 100 -duration 20s -down 60s
+
+## bench-api: GET /api/v1/signals?after= paging through 100,000 signals: time per page
+bench-api: deps-postgres
+	$(GO) run ./bench/api -signals 100000
 
 clean:
 	rm -rf fleetprompt .fleetprompt

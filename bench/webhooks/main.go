@@ -214,9 +214,9 @@ func fanout(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, 
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	got, dup := rcv.unique("fan"), rcv.duplicates("fan")
-	return fmt.Sprintf("fanout: %d deliveries of %d replies to %d endpoints in %s → %.0f deliveries/s; commit → received p50 %s, p99 %s, max %s; lost %d, duplicates %d",
+	return fmt.Sprintf("fanout: %d deliveries of %d replies to %d endpoints in %s → %.0f deliveries/s; commit → received p50 %s, p99 %s, max %s; lost %d, duplicates %d\n        where the time went (p99): %s",
 		got, len(committed), eps, elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds(),
-		pct(lat, 50), pct(lat, 99), pct(lat, 100), want-got, dup)
+		pct(lat, 50), pct(lat, 99), pct(lat, 100), want-got, dup, stages(ctx, r))
 }
 
 func outage(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, rcv *receiver, eps, rate int, down time.Duration) string {
@@ -247,6 +247,22 @@ func outage(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, 
 	extra := seen - recorded
 	return fmt.Sprintf("outage: %d of %d deliveries arrived (lost %d), all within %s of the receiver's return; %d requests seen for %d attempts recorded (%d beyond their retries), at most %d attempts for one delivery, %d received twice",
 		rcv.unique("down"), want, want-rcv.unique("down"), recovered.Round(time.Millisecond), seen, recorded, max(extra, 0), maxAttempts, rcv.duplicates("down"))
+}
+
+// stages splits the latency: signal → delivery row (the subscriber),
+// delivery row → attempt (the job queue and the POST).
+func stages(ctx context.Context, r *rig) string {
+	var sub, send float64
+	err := r.st.DB.QueryRowContext(ctx, r.tn.SQL(`
+		SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.created_at - s.occurred_at)),
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM a.attempted_at - d.created_at))
+		FROM {tenant}.webhook_deliveries d JOIN {tenant}.signals s ON s.seq = d.signal_seq
+		JOIN {tenant}.webhook_attempts a ON a.delivery_id = d.id AND a.attempt = 1`)).Scan(&sub, &send)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("signal → delivery recorded %s, recorded → attempt started %s",
+		time.Duration(sub*float64(time.Second)).Round(time.Millisecond), time.Duration(send*float64(time.Second)).Round(time.Millisecond))
 }
 
 func pct(d []time.Duration, p int) time.Duration {
