@@ -50,8 +50,8 @@ type apiDocsParam struct{ Name, In, Description string }
 
 // openAPI is the part of the document the page reads.
 type openAPI struct {
-	Info struct{ Title, Description string }
-	Tags []struct{ Name string }
+	Info  struct{ Title, Description string }
+	Tags  []struct{ Name string }
 	Paths map[string]map[string]struct {
 		OperationID string `json:"operationId"`
 		Summary     string

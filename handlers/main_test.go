@@ -18,8 +18,8 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/signal"

@@ -116,8 +116,16 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.POST("/webhooks/:id/test", h.wrap(h.adminWebhookTest))
 	admin.POST("/webhooks/deliveries/:id/redeliver", h.wrap(h.adminWebhookRedeliver))
 
-	// The JSON API (SPEC §15): a bearer API key, never a session; the
-	// tenant comes from the key. Its document and its page are public.
+	h.apiRoutes(r)
+
+	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
+	return r
+}
+
+// apiRoutes are the JSON API (SPEC §15): a bearer API key, never a
+// session; the tenant comes from the key. Its document and its page are
+// public.
+func (h *Handler) apiRoutes(r *gin.Engine) {
 	r.GET("/api/v1/openapi.json", h.wrap(h.apiOpenAPI))
 	r.GET("/docs/api", h.wrap(h.apiDocs))
 	api := r.Group("/api/v1", h.apiAuth)
@@ -134,7 +142,4 @@ func (h *Handler) Routes() *gin.Engine {
 	writes.POST("/agents/:id/executions", h.wrap(h.apiExecute))
 	writes.POST("/forums/threads", h.wrap(h.apiThreadCreate))
 	writes.POST("/forums/threads/:id/posts", h.wrap(h.apiPostCreate))
-
-	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
-	return r
 }

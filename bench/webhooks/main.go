@@ -277,9 +277,9 @@ func pct(d []time.Duration, p int) time.Duration {
 // endpoint's number (each endpoint its own receiver, as in life), counting
 // requests and successful arrivals per (endpoint, signal).
 type receiver struct {
-	srv   *http.Server
-	urls  []string // one listener each
-	down  atomic.Bool
+	srv  *http.Server
+	urls []string // one listener each
+	down atomic.Bool
 
 	mu       sync.Mutex
 	arrivals map[arrivalKey][]time.Time // successful deliveries

@@ -241,7 +241,42 @@ func TestDeliveriesAreSignedRetriedAndNothingIsLost(t *testing.T) {
 		return err == nil && done == 3
 	})
 
-	reqs := rcv.requests()
+	checkMessages(t, rcv.requests(), sent)
+	for _, r := range all.requests() {
+		if strings.Contains(string(r.Body), "chat.") {
+			t.Errorf("private chat signal delivered: %s", r.Body)
+		}
+	}
+	if n := len(nonWebhook(all.requests())); n != 4 {
+		t.Errorf("catch-all receiver got %d requests, want 4", n)
+	}
+	ds, _, err := e.st.WebhookDeliveries(ctx, e.tn, ep.ID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	for _, d := range ds {
+		if d.Status != store.DeliverySucceeded {
+			t.Errorf("delivery %s is %s", d.ID, d.Status)
+		}
+		attempts += len(d.Log)
+		if d.Attempts != len(d.Log) {
+			t.Errorf("delivery %s: %d attempts, %d logged", d.ID, d.Attempts, len(d.Log))
+		}
+	}
+	if attempts != 5 {
+		t.Errorf("%d attempts recorded, want 5", attempts)
+	}
+	if got, _ := e.st.WebhookEndpointByID(ctx, e.tn, ep.ID); got.FailingSince.Valid {
+		t.Errorf("endpoint still failing after a success")
+	}
+}
+
+// checkMessages checks what the receiver that failed twice got: five
+// verified requests carrying the three signals sent, each signal's
+// webhook-id the same on its retry.
+func checkMessages(t *testing.T, reqs []received, sent []store.Signal) {
+	t.Helper()
 	if len(reqs) != 5 {
 		t.Fatalf("forum receiver got %d requests, want 5 (3 signals, 2 failed first)", len(reqs))
 	}
@@ -272,34 +307,6 @@ func TestDeliveriesAreSignedRetriedAndNothingIsLost(t *testing.T) {
 	}
 	if len(ids) != 3 {
 		t.Errorf("%d distinct webhook-ids, want 3 (stable across retries): %v", len(ids), ids)
-	}
-	for _, r := range all.requests() {
-		if strings.Contains(string(r.Body), "chat.") {
-			t.Errorf("private chat signal delivered: %s", r.Body)
-		}
-	}
-	if n := len(nonWebhook(all.requests())); n != 4 {
-		t.Errorf("catch-all receiver got %d requests, want 4", n)
-	}
-	ds, _, err := e.st.WebhookDeliveries(ctx, e.tn, ep.ID, "", 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	attempts := 0
-	for _, d := range ds {
-		if d.Status != store.DeliverySucceeded {
-			t.Errorf("delivery %s is %s", d.ID, d.Status)
-		}
-		attempts += len(d.Log)
-		if d.Attempts != len(d.Log) {
-			t.Errorf("delivery %s: %d attempts, %d logged", d.ID, d.Attempts, len(d.Log))
-		}
-	}
-	if attempts != 5 {
-		t.Errorf("%d attempts recorded, want 5", attempts)
-	}
-	if got, _ := e.st.WebhookEndpointByID(ctx, e.tn, ep.ID); got.FailingSince.Valid {
-		t.Errorf("endpoint still failing after a success")
 	}
 }
 
