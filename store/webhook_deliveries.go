@@ -156,7 +156,7 @@ func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliv
 		d.last_status AS "d.last_status", d.last_error AS "d.last_error", d.created_at AS "d.created_at", d.delivered_at AS "d.delivered_at",
 		e.id AS "e.id", e.url AS "e.url", e.description AS "e.description", e.events AS "e.events", e.secret AS "e.secret",
 		e.previous_secret AS "e.previous_secret", e.previous_expires_at AS "e.previous_expires_at", e.enabled AS "e.enabled",
-		e.disabled_reason AS "e.disabled_reason", e.failing_since AS "e.failing_since", e.created_at AS "e.created_at", e.updated_at AS "e.updated_at",
+		e.disabled_reason AS "e.disabled_reason", e.failing_since AS "e.failing_since", e.from_seq AS "e.from_seq", e.created_at AS "e.created_at", e.updated_at AS "e.updated_at",
 		s.seq AS "s.seq", s.id AS "s.id", s.name AS "s.name", coalesce(s.dedupe_key, '') AS "s.dedupe_key", s.payload AS "s.payload",
 		s.metadata AS "s.metadata", s.occurred_at AS "s.occurred_at", coalesce(s.actor_type, '') AS "s.actor_type",
 		coalesce(s.actor_id, '') AS "s.actor_id", coalesce(s.subject_type, '') AS "s.subject_type", coalesce(s.subject_id, '') AS "s.subject_id",
@@ -301,7 +301,7 @@ func (s *Store) trackEndpointFailures(ctx context.Context, tx *sqlx.Tx, t Tenant
 		return fmt.Errorf("disable failing webhook endpoints: %w", err)
 	}
 	for _, e := range disabled {
-		if err := s.emitWebhookEndpoint(ctx, tx, t, SystemActor("webhooks"), "webhook.endpoint.disabled", e,
+		if _, err := s.emitWebhookEndpoint(ctx, tx, t, SystemActor("webhooks"), "webhook.endpoint.disabled", e,
 			map[string]any{"reason": e.DisabledReason.String, "failing_since": e.FailingSince.Time}); err != nil {
 			return err
 		}

@@ -45,6 +45,7 @@ type WebhookEndpoint struct {
 	Enabled           bool           `db:"enabled"`
 	DisabledReason    sql.NullString `db:"disabled_reason"`
 	FailingSince      sql.NullTime   `db:"failing_since"`
+	FromSeq           int64          `db:"from_seq"`
 	CreatedAt         time.Time      `db:"created_at"`
 	UpdatedAt         time.Time      `db:"updated_at"`
 }
@@ -59,8 +60,12 @@ func (e WebhookEndpoint) Secrets(now time.Time) []string {
 	return out
 }
 
-// Wants reports whether the endpoint gets sig.
+// Wants reports whether the endpoint gets sig: one of its patterns
+// matches, and it happened since the endpoint was made.
 func (e WebhookEndpoint) Wants(sig Signal) bool {
+	if sig.Seq < e.FromSeq {
+		return false
+	}
 	if sig.Name == SignalWebhookTest {
 		return sig.SubjectType == SubjectWebhookEndpoint && sig.SubjectID == e.ID
 	}
@@ -68,7 +73,7 @@ func (e WebhookEndpoint) Wants(sig Signal) bool {
 }
 
 const webhookEndpointColumns = `id::text AS id, url, description, events, secret, previous_secret, previous_expires_at,
-	enabled, disabled_reason, failing_since, created_at, updated_at`
+	enabled, disabled_reason, failing_since, from_seq, created_at, updated_at`
 
 // NewWebhookSecret is whsec_ and the standard base64 of 24 random bytes.
 func NewWebhookSecret() string {
@@ -124,21 +129,29 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, t Tenant, actorUserID
 			n.URL, n.Description, pq.StringArray(n.Events), NewWebhookSecret(), nullUser(actorUserID)); err != nil {
 			return fmt.Errorf("insert webhook endpoint: %w", err)
 		}
-		return s.emitWebhookEndpoint(ctx, tx, t, UserActor(actorUserID), "webhook.endpoint.created", e, nil)
+		sig, err := s.emitWebhookEndpoint(ctx, tx, t, UserActor(actorUserID), "webhook.endpoint.created", e, nil)
+		if err != nil {
+			return err
+		}
+		// Under the tenant's emit lock, every signal below this seq has
+		// committed: the endpoint gets this one and what follows.
+		e.FromSeq = sig.Seq
+		_, err = tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.webhook_endpoints SET from_seq = $2 WHERE id = $1`), e.ID, sig.Seq)
+		return err
 	})
 	return e, err
 }
 
 // emitWebhookEndpoint emits a webhook.endpoint.* signal in tx; secrets
 // are never in it.
-func (s *Store) emitWebhookEndpoint(ctx context.Context, tx *sqlx.Tx, t Tenant, actor Actor, name string, e WebhookEndpoint, extra map[string]any) error {
+func (s *Store) emitWebhookEndpoint(ctx context.Context, tx *sqlx.Tx, t Tenant, actor Actor, name string, e WebhookEndpoint, extra map[string]any) (Signal, error) {
 	payload := map[string]any{"endpoint_id": e.ID, "url": e.URL, "events": []string(e.Events)}
 	for k, v := range extra {
 		payload[k] = v
 	}
-	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{Name: name, Actor: actor, Payload: payload,
+	sig, _, err := s.EmitSignal(ctx, tx, t, NewSignal{Name: name, Actor: actor, Payload: payload,
 		Subject: Subject{Type: SubjectWebhookEndpoint, ID: e.ID}, Source: "webhooks"})
-	return err
+	return sig, err
 }
 
 // WebhookEndpoints lists the organization's endpoints, oldest first.
@@ -187,8 +200,9 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, t Tenant, actorUserID i
 		} else if err != nil {
 			return fmt.Errorf("rotate webhook secret: %w", err)
 		}
-		return s.emitWebhookEndpoint(ctx, tx, t, UserActor(actorUserID), "webhook.endpoint.rotated", e,
+		_, err = s.emitWebhookEndpoint(ctx, tx, t, UserActor(actorUserID), "webhook.endpoint.rotated", e,
 			map[string]any{"previous_expires_at": e.PreviousExpiresAt.Time})
+		return err
 	})
 	return e, err
 }
@@ -213,7 +227,8 @@ func (s *Store) SetWebhookEnabled(ctx context.Context, t Tenant, actorUserID int
 		if !enabled {
 			name, extra = "webhook.endpoint.disabled", map[string]any{"reason": reason.String}
 		}
-		return s.emitWebhookEndpoint(ctx, tx, t, UserActor(actorUserID), name, e, extra)
+		_, err = s.emitWebhookEndpoint(ctx, tx, t, UserActor(actorUserID), name, e, extra)
+		return err
 	})
 	return e, err
 }

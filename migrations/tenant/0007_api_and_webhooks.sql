@@ -33,6 +33,10 @@ CREATE TABLE webhook_endpoints (
     -- The first failed attempt of the current run of failures; a success
     -- clears it. Failing for 5 days disables the endpoint.
     failing_since       timestamptz,
+    -- The seq of the endpoint's webhook.endpoint.created: it gets the
+    -- signals from there on, never older ones (a subscriber catching up
+    -- after a restart, a replay).
+    from_seq            bigint NOT NULL DEFAULT 0,
     created_by_user_id  bigint,
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now()
