@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // The JSON API's Idempotency-Key (SPEC §15): a POST sent again with the
@@ -104,7 +105,9 @@ func claimAPIOnce(ctx context.Context, tx *sqlx.Tx, t Tenant, once APIOnce) (res
 	return APIResponse{Status: row.Status, Body: row.Body}, true, nil
 }
 
-// PruneAPIIdempotency deletes expired records in every tenant.
+// PruneAPIIdempotency deletes expired records in every tenant. A tenant
+// whose migrations have not reached the table (a failed migration, which
+// boot and /healthz report) is passed over.
 func (s *Store) PruneAPIIdempotency(ctx context.Context) (int64, error) {
 	tenants, err := s.Tenants(ctx)
 	if err != nil {
@@ -113,7 +116,10 @@ func (s *Store) PruneAPIIdempotency(ctx context.Context) (int64, error) {
 	var n int64
 	for _, t := range tenants {
 		res, err := s.DB.ExecContext(ctx, t.SQL(`DELETE FROM {tenant}.api_idempotency WHERE expires_at < now()`))
-		if err != nil {
+		var pqErr *pq.Error
+		if errors.As(err, &pqErr) && pqErr.Code == "42P01" { // undefined_table
+			continue
+		} else if err != nil {
 			return n, fmt.Errorf("prune idempotency records of %s: %w", t.Schema(), err)
 		}
 		d, _ := res.RowsAffected()
