@@ -67,6 +67,9 @@ type openAPI struct {
 			Description string
 		}
 	}
+	Components struct {
+		Responses map[string]struct{ Description string }
+	}
 }
 
 // apiDocs is GET /docs/api.
@@ -97,8 +100,8 @@ func (h *Handler) apiDocs(c *gin.Context) error {
 				}
 				for code, r := range op.Responses {
 					desc := r.Description
-					if desc == "" {
-						desc = strings.TrimPrefix(r.Ref, "#/components/responses/")
+					if desc == "" { // a shared refusal
+						desc = doc.Components.Responses[strings.TrimPrefix(r.Ref, "#/components/responses/")].Description
 					}
 					o.Responses = append(o.Responses, code+" "+desc)
 				}

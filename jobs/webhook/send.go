@@ -47,8 +47,7 @@ func (e *Engine) post(ctx context.Context, w store.WebhookSend, body []byte, now
 	if err != nil {
 		return 0, "", err.Error()
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
-	defer cancel()
+	// The client's Timeout bounds the whole exchange, body included.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.Endpoint.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", "bad endpoint URL: " + err.Error()
