@@ -4,14 +4,16 @@
 //
 // Two halves. The subscriber (Subscriber) reads each tenant's signal log
 // from its cursor like every subscriber; its handler only records a
-// delivery row per matching endpoint and enqueues that delivery's job, in
+// delivery row per matching endpoint and enqueues the deliveries' job, in
 // the cursor's transaction, so "delivered to the webhook engine" and "the
-// deliveries exist" commit together, once per signal. A job per delivery
-// attempt then does the HTTP POST outside any transaction (10 s timeout,
-// no redirects, the SSRF guard at dial time, the response's first 1 KB
-// kept), and records the attempt with the delivery's new status and the
-// job of its retry in one transaction. Retries back off for about a day;
-// an endpoint that has been failing for 5 days is disabled.
+// deliveries exist" commit together, once per signal. The delivery job
+// then does each HTTP POST outside any transaction (10 s timeout, no
+// redirects, the SSRF guard at dial time, the response's first 1 KB kept)
+// and records each attempt with its delivery's new status and the job of
+// its retry in one transaction. A signal batch's first attempts share a
+// job (a job per delivery was most of the cost of a hundred-endpoint
+// fanout); each retry is a job of its own, at its own time. Retries back
+// off for about a day; an endpoint failing for 5 days is disabled.
 //
 // Delivery is at least once: a worker killed between the POST and its
 // record sends again, with the same webhook-id, which receivers use to
