@@ -40,13 +40,13 @@ func isAPI(c *gin.Context) bool { return strings.HasPrefix(c.Request.URL.Path, a
 // PostgreSQL), sets the RateLimit headers, and refuses with 401 or 429.
 func (h *Handler) apiAuth(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	key, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(key) == "" {
+	key, ok := bearer(c.GetHeader("Authorization"))
+	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="FleetPrompt API"`)
 		h.fail(c, errNoKey)
 		return
 	}
-	caller, err := h.store.AuthenticateAPIKey(c.Request.Context(), strings.TrimSpace(key), h.apiWindow)
+	caller, err := h.store.AuthenticateAPIKey(c.Request.Context(), key, h.apiWindow)
 	if errors.Is(err, store.ErrNotFound) {
 		c.Header("WWW-Authenticate", `Bearer realm="FleetPrompt API", error="invalid_token"`)
 		h.fail(c, errBadKey)
@@ -69,6 +69,13 @@ func (h *Handler) apiAuth(c *gin.Context) {
 	}
 	c.Set("api", &caller)
 	c.Next()
+}
+
+// bearer reads "Bearer <key>" (the scheme's case does not matter).
+func bearer(header string) (string, bool) {
+	scheme, key, _ := strings.Cut(strings.TrimSpace(header), " ")
+	key = strings.TrimSpace(key)
+	return key, strings.EqualFold(scheme, "Bearer") && key != ""
 }
 
 // apiWrites refuses a read key on a route that changes something.
