@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -42,7 +42,7 @@ deps-chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -71,6 +71,15 @@ bench-chat: deps-postgres
 ## bench-faults: kill -9 loop, database restart and hostile clients against the real binary (≤ ~10 min)
 bench-faults: deps-postgres
 	$(GO) run ./bench/faults
+
+## bench-webhooks: 100 endpoints on forum.* at 100 replies/s (commit → received latency,
+## deliveries/s, loss), then a receiver down for 60 s (every delivery arrives, none beyond its retries)
+bench-webhooks: deps-postgres
+	$(GO) run ./bench/webhooks -endpoints 100 -rate 100 -duration 20s -down 60s
+
+## bench-api: GET /api/v1/signals?after= paging through 100,000 signals: time per page
+bench-api: deps-postgres
+	$(GO) run ./bench/api -signals 100000
 
 clean:
 	rm -rf fleetprompt .fleetprompt

@@ -38,6 +38,9 @@ type Config struct {
 	LLM llm.Config
 	// Prices give each model's cost per million tokens (LLM_PRICES).
 	Prices agent.Prices
+	// WebhookAllowPrivate lets webhook endpoints be, and deliveries reach,
+	// loopback and private addresses (tests, local development only).
+	WebhookAllowPrivate bool
 }
 
 // Commands lists what the binary can do.
@@ -75,6 +78,10 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	if err != nil {
 		return Config{}, "", nil, fmt.Errorf("DATABASE_POOLED: %w", err)
 	}
+	private, err := strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		return Config{}, "", nil, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: %w", err)
+	}
 	var c Config
 	var level, proxies string
 	fs := flag.NewFlagSet("fleetprompt "+cmd, flag.ContinueOnError)
@@ -90,6 +97,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.IntVar(&c.Workers, "workers", workers, "job workers (WORKERS)")
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", cost, "bcrypt work factor (BCRYPT_COST)")
 	fs.StringVar(&c.LLM.BaseURL, "llm-base-url", getenv("LLM_BASE_URL"), "OpenAI-compatible API root for chat (LLM_BASE_URL)")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", private, "let webhooks reach loopback and private addresses (WEBHOOK_ALLOW_PRIVATE)")
 	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
 	// The API key is read from the environment only: flags show up in ps.
 	c.LLM.APIKey = getenv("LLM_API_KEY")

@@ -69,3 +69,19 @@ func TestLoadConfigOperations(t *testing.T) {
 		t.Error("DIRECT_DATABASE_URL / DATABASE_POOLED without DATABASE_URL accepted")
 	}
 }
+
+func TestLoadConfigWebhookAllowPrivate(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if cfg, _, _, err := LoadConfig(nil, getenv); err != nil || cfg.WebhookAllowPrivate {
+		t.Fatalf("webhooks must refuse private addresses by default: %+v %v", cfg.WebhookAllowPrivate, err)
+	}
+	env["WEBHOOK_ALLOW_PRIVATE"] = "true"
+	if cfg, _, _, err := LoadConfig(nil, getenv); err != nil || !cfg.WebhookAllowPrivate {
+		t.Errorf("WEBHOOK_ALLOW_PRIVATE=true: %v %v", cfg.WebhookAllowPrivate, err)
+	}
+	env["WEBHOOK_ALLOW_PRIVATE"] = "maybe"
+	if _, _, _, err := LoadConfig(nil, getenv); err == nil {
+		t.Error("WEBHOOK_ALLOW_PRIVATE=maybe accepted")
+	}
+}

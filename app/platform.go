@@ -17,6 +17,7 @@ import (
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/forumagent"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
 	"fleetprompt/jobs/workflow"
 	"fleetprompt/store"
 )
@@ -29,7 +30,11 @@ type platform struct {
 	bus       *signal.Bus
 	agents    *agent.Engine
 	workflows *workflow.Engine
+	hooks     *webhook.Engine
 	runner    *jobs.Runner
+	// deliveries runs webhook attempts alone: one may wait 10 s on a slow
+	// receiver, which must not hold up directives.
+	deliveries *jobs.Runner
 	cron      *jobs.Cron // nil in a worker-only process
 	// output carries executions' output to the other processes' pages;
 	// origin names this process in it.
@@ -54,10 +59,15 @@ func directiveKinds(st *store.Store, p *platform) []directive.Kind {
 func subscribers(st *store.Store, p *platform) []signal.Subscriber {
 	subs := []signal.Subscriber{
 		activity.Subscriber(st), // daily counts for the dashboard
+		p.hooks.Subscriber(),    // webhook deliveries
 	}
 	subs = append(subs, p.workflows.Subscribers()...) // triggers, directive steps' outcomes
 	return append(subs, p.forum.Subscribers()...)     // @mentions of agents
 }
+
+// webhookWorkers is how many webhook attempts a process makes at once:
+// they mostly wait on the network.
+const webhookWorkers = 64
 
 // newPlatform wires every engine, kind, subscriber and job kind.
 // Registration happens here, in one place, before anything starts.
@@ -68,6 +78,7 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 		Prices: cfg.Prices, Stream: p.output, Logger: log})
 	p.workflows = workflow.New(st, func() *directive.Engine { return p.dirs }, log)
 	p.forum = forumagent.New(st)
+	p.hooks = webhook.New(webhook.Config{Store: st, AllowPrivate: cfg.WebhookAllowPrivate, Logger: log})
 	p.agents.Handle(p.workflows.Purpose()) // agent steps' runs
 	p.agents.Handle(p.forum.Purpose())     // answers in the forums
 	p.dirs = directive.New(st, log, directiveKinds(st, p)...)
@@ -82,10 +93,14 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 	p.runner.Handle(jobs.KindReplaySignals, p.bus.CatchUpJob)
 	p.runner.Handle(jobs.KindDeleteSessions, jobs.CleanupHandler("expired sessions", st.DeleteExpiredSessions, log))
 	p.runner.Handle(store.LoginFailuresPruneJob, jobs.CleanupHandler("forgotten sign-in failures", st.PruneLoginFailures, log))
+	p.runner.Handle(store.APIIdempotencyPruneJob, jobs.CleanupHandler("expired idempotency records", st.PruneAPIIdempotency, log))
+	p.deliveries = jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: webhookWorkers, Logger: log})
+	p.hooks.RegisterJobs(p.deliveries)
 
 	if withCron {
 		pruneLogins := jobs.CronTask{Name: "prune_login_failures", Schedule: "@every 1h", Job: jobs.Params{Kind: store.LoginFailuresPruneJob, MaxAttempts: 3}}
-		c, err := jobs.NewCron(st.DB, jobs.CronConfig{Logger: log, Extra: []jobs.CronTask{pruneLogins}})
+		pruneIdempotency := jobs.CronTask{Name: "prune_api_idempotency", Schedule: "@every 1h", Job: jobs.Params{Kind: store.APIIdempotencyPruneJob, MaxAttempts: 3}}
+		c, err := jobs.NewCron(st.DB, jobs.CronConfig{Logger: log, Extra: []jobs.CronTask{pruneLogins, pruneIdempotency}})
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +111,9 @@ func newPlatform(st *store.Store, dsn string, cfg Config, withCron bool, log *sl
 
 func (p *platform) start(ctx context.Context) error {
 	if err := p.runner.Start(ctx); err != nil {
+		return err
+	}
+	if err := p.deliveries.Start(ctx); err != nil {
 		return err
 	}
 	if err := p.bus.Start(ctx); err != nil {
@@ -121,8 +139,10 @@ func (p *platform) stop(log *slog.Logger, grace time.Duration) {
 	if err := p.bus.Stop(ctx); err != nil {
 		log.Warn("signal subscribers stop", "err", err)
 	}
-	if err := p.runner.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("job runner stop", "err", err)
+	for _, r := range []*jobs.Runner{p.runner, p.deliveries} {
+		if err := r.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("job runner stop", "err", err)
+		}
 	}
 	p.output.Close()
 }

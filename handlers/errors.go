@@ -43,6 +43,10 @@ type errorPage struct {
 const retryAfterOutage = 5
 
 func (h *Handler) fail(c *gin.Context, err error) {
+	if isAPI(c) {
+		h.apiFail(c, err) // the same table, as problem+json
+		return
+	}
 	var v *store.ValidationError
 	var tooBig *http.MaxBytesError
 	page := errorPage{Status: http.StatusInternalServerError, Heading: "Something went wrong",

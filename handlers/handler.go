@@ -15,6 +15,7 @@ import (
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
 	"fleetprompt/jobs/workflow"
 	"fleetprompt/static"
 	"fleetprompt/store"
@@ -61,6 +62,13 @@ type Config struct {
 	// ThreadCache is what the thread page keeps between requests (the
 	// default, ThreadCacheOn: everything; bench/http turns it down).
 	ThreadCache ThreadCacheMode
+	// Webhooks sends the organization's signals to its webhook endpoints;
+	// the admin's webhook pages check URLs with it. nil: a 503 there.
+	Webhooks *webhook.Engine
+	// APIRateLimit is how many requests an API key may make per
+	// APIRateWindow (default 600 a minute), across every process.
+	APIRateLimit  int
+	APIRateWindow time.Duration
 }
 
 // Handler serves every route.
@@ -86,6 +94,11 @@ type Handler struct {
 	// (thread_cache.go).
 	sessions *sessionCache
 	threads  *threadPages
+	// hooks, apiLimit and apiWindow are Config's Webhooks, APIRateLimit
+	// and APIRateWindow.
+	hooks     *webhook.Engine
+	apiLimit  int
+	apiWindow time.Duration
 }
 
 // New builds the handlers.
@@ -95,6 +108,12 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.APIRateLimit <= 0 {
+		cfg.APIRateLimit = defaultAPIRateLimit
+	}
+	if cfg.APIRateWindow < time.Second {
+		cfg.APIRateWindow = defaultAPIRateWindow
 	}
 	// Separate keys for signing and encryption, derived from one secret.
 	hashKey := sha256.Sum256(append([]byte("fleetprompt-cookie-hash:"), cfg.SessionSecret...))
@@ -116,6 +135,10 @@ func New(cfg Config) *Handler {
 		engine:   cfg.Agents,
 		flows:    cfg.Workflows,
 		llmOn:    cfg.LLM.Configured(),
+
+		hooks:     cfg.Webhooks,
+		apiLimit:  cfg.APIRateLimit,
+		apiWindow: cfg.APIRateWindow,
 	}
 	if h.flows == nil {
 		h.flows = workflow.New(cfg.Store, func() *directive.Engine { return cfg.Directives }, cfg.Logger)

@@ -8,13 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
 
 // The whole-router isolation test. It walks EVERY route registered on the
 // gin engine, fills its path parameters with real ids of organization B,
-// and checks three callers:
+// and checks three callers (for /api/v1 routes, their API-key
+// equivalents: checkAPIRoute):
 //
 //   - a visitor is sent to sign in (401 for htmx and event streams);
 //   - the owner of organization A gets 404 or 403 for B's ids, and never a
@@ -30,7 +33,7 @@ import (
 var publicRoutes = map[string]bool{
 	"GET /": true, "GET /login": true, "POST /login": true, "GET /register": true, "POST /register": true,
 	"POST /register/validate": true, "POST /logout": true, "DELETE /logout": true, "GET /healthz": true,
-	"GET /static/*path": true,
+	"GET /static/*path": true, "GET /api/v1/openapi.json": true, "GET /docs/api": true,
 }
 
 // memberRoutes are the routes a plain member may use (SPEC §3, §8):
@@ -77,6 +80,9 @@ type orgB struct {
 	conversationID, actionID                      string
 	executionID, workflowID, runID                string
 	memberHandle, invitationID, inviteToken       string
+	apiKeyID, endpointID, deliveryID              string
+	installationSlug                              string
+	readKey                                       string // a read key of B's
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -118,7 +124,8 @@ func newOrgB(as *adminSite) *orgB {
 	loc := r.Header.Get("Location")
 	b.postID = loc[strings.Index(loc, "#post-")+len("#post-"):]
 	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
-	b.installationID = as.insertInstallation(b.slug, "bpkg-"+strconv.Itoa(int(b.memberID)), store.InstallInstalled)
+	b.installationSlug = "bpkg-" + strconv.Itoa(int(b.memberID))
+	b.installationID = as.insertInstallation(b.slug, b.installationSlug, store.InstallInstalled)
 	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.package_installations SET package_name = $1 WHERE id = $2`),
 		"Installation "+b.marker, b.installationID); err != nil {
 		t.Fatal(err)
@@ -169,7 +176,40 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ('Isolation package', $1, '1.0.0', 'operations', 'free', true)`, b.pkgSlug); err != nil {
 		t.Fatal(err)
 	}
+	b.addIntegrations(as, tn)
 	return b
+}
+
+// addIntegrations gives B an API key, a webhook endpoint with a delivery,
+// and an execution, each carrying the marker where it has text.
+func (b *orgB) addIntegrations(as *adminSite, tn store.Tenant) {
+	t := as.t
+	t.Helper()
+	k, key, err := as.store.CreateAPIKey(ctx, tn, b.memberID, "Key "+b.marker, store.ScopeRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.apiKeyID, b.readKey = k.ID, key
+	ep, err := as.store.CreateWebhookEndpoint(ctx, tn, b.memberID, store.NewWebhookEndpoint{URL: "https://hooks.example.com/" + b.marker,
+		Events: []string{"*"}, Description: "Endpoint " + b.marker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.endpointID = ep.ID
+	sig, err := as.store.SignalBySeq(ctx, tn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := as.store.Tx(ctx, func(tx *sqlx.Tx) error {
+		return as.store.AddWebhookDeliveriesTx(ctx, tx, tn, []store.NewWebhookDelivery{{EndpointID: ep.ID, Signal: sig}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ds, _, err := as.store.WebhookDeliveries(ctx, tn, ep.ID, "", 1)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("B's delivery: %v %v", ds, err)
+	}
+	b.deliveryID = ds[0].ID
 }
 
 // paramValue is B's value for a route's path parameter. global reports a
@@ -210,6 +250,22 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return b.invitationID, false, true
 	case param == "token" && strings.HasPrefix(path, "/invite/"):
 		return b.inviteToken, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/api-keys/"):
+		return b.apiKeyID, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/webhooks/deliveries/"):
+		return b.deliveryID, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/webhooks/"):
+		return b.endpointID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/directives/"):
+		return b.directiveID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/forums/threads/"):
+		return b.threadID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/agents/"):
+		return b.agentID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/executions/"):
+		return b.executionID, false, true
+	case param == "slug" && strings.HasPrefix(path, "/api/v1/installations/"):
+		return b.installationSlug, false, true
 	}
 	return "", false, false
 }
@@ -301,6 +357,7 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	foreigner := as.client()
 	foreigner.register(aSlug) // owner of A: every admin check passes, only tenancy stands in the way
 	visitor := as.client()
+	foreignKey := foreigner.newAPIKey("A's writer", "write") // A's owner's write key: only tenancy stands in the way
 
 	routes := as.engine.Routes()
 	if len(routes) < 30 {
@@ -314,6 +371,10 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 		}
 		path, foreign := b.fill(t, rt.Method, rt.Path)
 		checked++
+		if strings.HasPrefix(rt.Path, "/api/") {
+			b.checkAPIRoute(t, as, foreignKey, rt.Method, rt.Path, path, foreign)
+			continue
+		}
 
 		b.checkVisitor(t, visitor, key, rt.Method, path)
 
@@ -365,4 +426,47 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	if u, err := as.store.UserByID(ctx, b.memberID); err != nil || u.Handle != b.memberHandle || !strings.Contains(u.Name, b.marker) {
 		t.Errorf("B's member's profile: %+v %v", u, err)
 	}
+}
+
+// checkAPIRoute checks one /api/v1 route: no key is a 401 (a session
+// cookie is no key); A's write key gets 404 (or 403, 422) for B's ids and
+// never a byte of B's data; B's read key cannot write.
+func (b *orgB) checkAPIRoute(t *testing.T, as *adminSite, foreignKey, method, route, path string, foreign bool) {
+	t.Helper()
+	key := method + " " + route
+	body := b.apiBody(route)
+	if r := (apiClient{s: as.site}).call(method, path, body); r.StatusCode != http.StatusUnauthorized || b.leaks(r) {
+		t.Errorf("no key %s: %d, want 401", key, r.StatusCode)
+	}
+	r := (apiClient{s: as.site, key: foreignKey}).call(method, path, body)
+	if b.leaks(r) {
+		t.Errorf("A's key %s: organization B's data in the answer (status %d)", key, r.StatusCode)
+	}
+	if r.StatusCode >= 500 {
+		t.Errorf("A's key %s: %d", key, r.StatusCode)
+	}
+	if foreign && r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusForbidden {
+		t.Errorf("A's key %s with B's ids: %d, want 404 or 403\n%s", key, r.StatusCode, r.Body)
+	}
+	if method != http.MethodGet {
+		if r := (apiClient{s: as.site, key: b.readKey}).call(method, path, body); r.StatusCode != http.StatusForbidden {
+			t.Errorf("B's read key %s: %d, want 403", key, r.StatusCode)
+		}
+	}
+}
+
+// apiBody is the JSON a walk sends to an API route: B's ids where the
+// route takes ids, and nothing that would change A if it were accepted.
+func (b *orgB) apiBody(route string) string {
+	switch route {
+	case "/api/v1/forums/threads":
+		return `{"category_id": "` + b.catID + `", "title": "Walk", "body": "Walk"}`
+	case "/api/v1/forums/threads/:id/posts":
+		return `{"body": ""}`
+	case "/api/v1/agents/:id/executions":
+		return `{"input": "walk"}`
+	case "/api/v1/installations":
+		return `{"slug": ""}`
+	}
+	return ""
 }

@@ -25,6 +25,7 @@ import (
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/forumagent"
 	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
 	"fleetprompt/jobs/workflow"
 	"fleetprompt/static"
 	"fleetprompt/store"
@@ -79,6 +80,11 @@ type siteConfig struct {
 	// trustedProxies is TRUSTED_PROXIES; "127.0.0.1" lets a test speak
 	// for many clients with X-Forwarded-For.
 	trustedProxies []string
+	// webhooks is the webhook engine (nil: URLs checked strictly);
+	// apiRateLimit and apiRateWindow the API's per-key limit (0: default).
+	webhooks      *webhook.Engine
+	apiRateLimit  int
+	apiRateWindow time.Duration
 }
 
 func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
@@ -134,7 +140,8 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		s.bus.Subscribe(sub)
 	}
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
-		Directives: s.dirs, Agents: s.agents, Workflows: s.flows, SessionSecret: []byte("test-secret-test-secret-test-secret"), TrustedProxies: sc.trustedProxies}
+		Directives: s.dirs, Agents: s.agents, Workflows: s.flows, SessionSecret: []byte("test-secret-test-secret-test-secret"),
+		TrustedProxies: sc.trustedProxies, Webhooks: sc.webhooks, APIRateLimit: sc.apiRateLimit, APIRateWindow: sc.apiRateWindow}
 	if sc.live {
 		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub

@@ -135,6 +135,19 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.GET("/jobs", h.wrap(h.adminJobs))
 	admin.GET("/usage", h.wrap(h.adminUsage))
 	admin.GET("/forums", h.wrap(h.adminForums))
+	admin.GET("/api-keys", h.wrap(h.adminAPIKeys))
+	admin.POST("/api-keys", h.wrap(h.adminAPIKeyCreate))
+	admin.POST("/api-keys/:id/revoke", h.wrap(h.adminAPIKeyRevoke))
+	admin.GET("/webhooks", h.wrap(h.adminWebhooks))
+	admin.POST("/webhooks", h.wrap(h.adminWebhookCreate))
+	admin.GET("/webhooks/:id", h.wrap(h.adminWebhook))
+	admin.POST("/webhooks/:id/rotate", h.wrap(h.adminWebhookRotate))
+	admin.POST("/webhooks/:id/disable", h.wrap(h.adminWebhookDisable))
+	admin.POST("/webhooks/:id/enable", h.wrap(h.adminWebhookEnable))
+	admin.POST("/webhooks/:id/test", h.wrap(h.adminWebhookTest))
+	admin.POST("/webhooks/deliveries/:id/redeliver", h.wrap(h.adminWebhookRedeliver))
+
+	h.apiRoutes(r)
 
 	// Accounts (SPEC §16): your settings and sessions (with or without an
 	// organization), profiles within the current organization, invitations
@@ -153,4 +166,26 @@ func (h *Handler) Routes() *gin.Engine {
 
 	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
 	return r
+}
+
+// apiRoutes are the JSON API (SPEC §15): a bearer API key, never a
+// session; the tenant comes from the key. Its document and its page are
+// public.
+func (h *Handler) apiRoutes(r *gin.Engine) {
+	r.GET("/api/v1/openapi.json", h.wrap(h.apiOpenAPI))
+	r.GET("/docs/api", h.wrap(h.apiDocs))
+	api := r.Group("/api/v1", h.apiAuth)
+	api.GET("/packages", h.wrap(h.apiPackages))
+	api.GET("/installations", h.wrap(h.apiInstallations))
+	api.GET("/directives/:id", h.wrap(h.apiDirective))
+	api.GET("/signals", h.wrap(h.apiSignals))
+	api.GET("/agents", h.wrap(h.apiAgents))
+	api.GET("/executions/:id", h.wrap(h.apiExecution))
+	api.GET("/forums/threads", h.wrap(h.apiThreads))
+	writes := api.Group("", h.apiWrites)
+	writes.POST("/installations", h.wrap(h.apiInstall))
+	writes.DELETE("/installations/:slug", h.wrap(h.apiUninstall))
+	writes.POST("/agents/:id/executions", h.wrap(h.apiExecute))
+	writes.POST("/forums/threads", h.wrap(h.apiThreadCreate))
+	writes.POST("/forums/threads/:id/posts", h.wrap(h.apiPostCreate))
 }

@@ -47,11 +47,8 @@ type NewPost struct {
 func (s *Store) CreatePostTx(ctx context.Context, tx *sqlx.Tx, t Tenant, n NewPost) (ForumPost, error) {
 	var p ForumPost
 	n.Body = strings.TrimSpace(strings.ReplaceAll(n.Body, "\r\n", "\n"))
-	v := &ValidationError{}
-	checkPostContent(v, "body", n.Body)
-	if err := v.OrNil(); err != nil {
-		return p, err
-	}
+	// The thread first: another tenant's (or none) is not found, whatever
+	// the body.
 	if !IsUUID(n.ThreadID) {
 		return p, ErrNotFound
 	}
@@ -64,6 +61,11 @@ func (s *Store) CreatePostTx(ctx context.Context, tx *sqlx.Tx, t Tenant, n NewPo
 	}
 	if !th.Open() {
 		return p, threadClosed(th)
+	}
+	v := &ValidationError{}
+	checkPostContent(v, "body", n.Body)
+	if err := v.OrNil(); err != nil {
+		return p, err
 	}
 	if err := tx.GetContext(ctx, &p, t.SQL(`WITH p AS (
 			INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id, execution_id)
