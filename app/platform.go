@@ -35,7 +35,7 @@ type platform struct {
 	// deliveries runs webhook attempts alone: one may wait 10 s on a slow
 	// receiver, which must not hold up directives.
 	deliveries *jobs.Runner
-	cron      *jobs.Cron // nil in a worker-only process
+	cron       *jobs.Cron // nil in a worker-only process
 	// output carries executions' output to the other processes' pages;
 	// origin names this process in it.
 	output *agent.NotifyStream
