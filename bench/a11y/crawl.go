@@ -24,7 +24,8 @@ type page struct {
 	Nu       []string // Nu errors, htmx attributes left out
 	NuHtmx   int      // Nu errors about htmx's own attributes
 	Header   [2]float64
-	Overflow int // px the 390-px page is wider than the screen
+	Overflow int    // px the 390-px page is wider than the screen
+	Wide     string // what sticks out
 	LH       float64
 	LHFailed []string
 }

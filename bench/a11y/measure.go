@@ -34,6 +34,9 @@ func measure(b *browser, p *page, shots string, n int) error {
 			if p.Overflow, err = eval[int](b.js, `Promise.resolve(document.documentElement.scrollWidth - 390)`); err != nil {
 				return err
 			}
+			if p.Overflow > 0 {
+				p.Wide, _ = eval[string](b.js, widest)
+			}
 		}
 		if shots != "" {
 			if err := shoot(b.js, shots, n, p, w, "js"); err != nil {
@@ -70,6 +73,21 @@ func currentURL(ctx context.Context) string {
 	u, _ := chromedp.Run(ctx, chromedp.Location())
 	return u
 }
+
+// widest names the outermost elements that stick out of a 390-px screen
+// (outside any scrolling box), to say what to fix.
+const widest = `Promise.resolve((() => {
+  const out = [];
+  const scrolls = el => { for (let e = el.parentElement; e; e = e.parentElement) { const o = getComputedStyle(e).overflowX; if (o === "auto" || o === "scroll" || o === "hidden") return true; } return false; };
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.right > 391 && !scrolls(el) && !(el.parentElement && el.parentElement.getBoundingClientRect().right > 391)) {
+      out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") + " " + Math.round(r.right) + "px");
+    }
+    if (out.length >= 3) break;
+  }
+  return out.join(", ");
+})())`
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 

@@ -26,7 +26,7 @@ func report(pages []*page, lighthouse bool) {
 		}
 		if p.Overflow > 0 {
 			overflowing++
-			fmt.Printf("wide %-40s %d px wider than a 390-px screen\n", label(p), p.Overflow)
+			fmt.Printf("wide %-40s %d px wider than a 390-px screen: %s\n", label(p), p.Overflow, p.Wide)
 		}
 		serious += p.serious()
 		nu += len(p.Nu)
