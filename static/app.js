@@ -15,10 +15,20 @@
 
   // Forms with data-confirm ask before posting, with or without htmx.
   document.addEventListener("submit", function (evt) {
-    var msg = evt.target.getAttribute && evt.target.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) {
+    var form = evt.target;
+    var msg = form.getAttribute && form.getAttribute("data-confirm");
+    if (!msg) { return; }
+    if (!window.confirm(msg)) {
       evt.preventDefault();
       evt.stopImmediatePropagation();
+      return;
+    }
+    // Asked here: the server's own confirmation page (shown without
+    // JavaScript) is not needed.
+    if (!form.querySelector("input[name=confirmed]")) {
+      var yes = document.createElement("input");
+      yes.type = "hidden"; yes.name = "confirmed"; yes.value = "1";
+      form.appendChild(yes);
     }
   }, true);
 
