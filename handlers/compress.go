@@ -56,8 +56,12 @@ func compressible(contentType string) bool {
 	return false
 }
 
+// gzipWriters are reused: a writer's tables are ~800 KB to allocate.
+// BestSpeed: on HTML it compresses nearly as well as the default (a
+// thread page ~7:1 instead of ~8:1) for a third of the CPU, and pages are
+// made per request.
 var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
 }}
 
