@@ -9,8 +9,10 @@ import (
 )
 
 // lighthouseAll runs Lighthouse's accessibility category on every plain
-// page (states reached by an action cannot be loaded by URL), with the
-// session's cookie and the same Chromium.
+// page that answers 2xx (states reached by an action cannot be loaded by
+// URL, and Lighthouse refuses to audit an error status), with the
+// session's cookie and the same Chromium. A run that fails is reported
+// and left out of the figure, not fatal.
 func lighthouseAll(b *browser, c config, pages []*page) error {
 	cookie, err := b.cookieHeader(c.url)
 	if err != nil {
@@ -18,7 +20,8 @@ func lighthouseAll(b *browser, c config, pages []*page) error {
 	}
 	cli := filepath.Join(c.tools, "node_modules/lighthouse/cli/index.js")
 	for _, p := range pages {
-		if p.State != "" {
+		if p.State != "" || p.Status >= 300 {
+			p.LH = -1
 			continue
 		}
 		args := []string{cli, c.url + p.Path, "--only-categories=accessibility", "--output=json", "--quiet",
@@ -31,7 +34,9 @@ func lighthouseAll(b *browser, c config, pages []*page) error {
 		cmd.Env = append(os.Environ(), "CHROME_PATH="+b.path)
 		out, err := cmd.Output()
 		if err != nil {
-			return fmt.Errorf("lighthouse %s: %w", p.Path, err)
+			p.LH = -1
+			fmt.Printf("lighthouse %-46s failed: %v\n", label(p), err)
+			continue
 		}
 		var rep struct {
 			Categories struct {

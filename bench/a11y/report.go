@@ -9,7 +9,7 @@ import (
 func report(pages []*page, lighthouse bool) {
 	fmt.Println()
 	rules := map[string]int{}
-	var serious, nu, htmx, overflowing, broken int
+	var serious, nu, htmx, overflowing, broken, audited int
 	var maxHeader [2]float64
 	minLH := 100.0
 	for _, p := range pages {
@@ -34,8 +34,9 @@ func report(pages []*page, lighthouse bool) {
 		for i := range maxHeader {
 			maxHeader[i] = max(maxHeader[i], p.Header[i])
 		}
-		if lighthouse && p.State == "" {
+		if lighthouse && p.LH >= 0 {
 			minLH = min(minLH, p.LH)
+			audited++
 		}
 	}
 	var ids []string
@@ -54,7 +55,7 @@ func report(pages []*page, lighthouse bool) {
 	fmt.Printf("pages wider than a 390-px screen: %d (target 0)\n", overflowing)
 	fmt.Printf("links that answer 4xx/5xx: %d (target 0)\n", broken)
 	if lighthouse {
-		fmt.Printf("Lighthouse accessibility: lowest %.0f (target ≥ 98)\n", minLH)
+		fmt.Printf("Lighthouse accessibility: lowest %.0f over %d pages (target ≥ 98; error pages and form states are not audited)\n", minLH, audited)
 	}
 	fmt.Printf("a11y: pages=%d axe_serious=%d nu_errors=%d nu_htmx=%d header_1366=%.0f header_390=%.0f overflow_390=%d\n",
 		len(pages), serious, nu, htmx, maxHeader[0], maxHeader[1], overflowing)
