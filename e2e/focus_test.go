@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -23,6 +24,14 @@ func TestFailedSubmitFocusesTheFirstInvalidField(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#register-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#name[aria-invalid=true]`)),
 	)
+	// The submit and the typed field's inline check both swap; let the
+	// last one settle (htmx keeps focus on a swapped element's id).
+	for i := 0; i < 40; i++ {
+		if id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); id == "name" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, q := range []struct {
 		dst *string
 		js  string
