@@ -84,7 +84,7 @@ func TestPackageWorkflowsInstallAndUninstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := po.get("/marketplace/" + pkg).doc(t)
-	key := d.Find(`#install-` + pkg + ` form[data-testid=uninstall-form] input[name=idempotency_key]`).AttrOr("value", "")
+	key := d.Find(`#install-`+pkg+` form[data-testid=uninstall-form] input[name=idempotency_key]`).AttrOr("value", "")
 	wantStatus(t, po.post("/marketplace/uninstall", url.Values{"slug": {pkg}, "idempotency_key": {key}}), http.StatusSeeOther)
 	ms.waitPackage(pro, pkg)
 	if wfs, _ = ms.store.Workflows(ctx, tn); len(wfs) != 0 {
