@@ -17,7 +17,10 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
+	"fleetprompt/jobs"
+	"fleetprompt/jobs/agent"
 	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/pgcluster"
@@ -31,8 +34,14 @@ type Options struct {
 	MaxConns int
 	// Posts is how many posts the thread starts with (the first included).
 	Posts int
-	// LLM is the chat's model provider (bench/chat points it at a fake).
+	// LLM is the agents' model provider (bench/agents points it at a
+	// fake); nil, the built-in responder answers.
 	LLM *llm.Client
+	// Agents runs the agent engine in the site, wired as app/serve.go
+	// wires it: its output reaches this server's pages through the
+	// execution relay. No job runner is started: a bench starts its own
+	// (Runner) when it wants executions to run.
+	Agents bool
 }
 
 // Site is a running application.
@@ -48,6 +57,10 @@ type Site struct {
 	Email    string
 	Password string
 	Durable  bool
+
+	// Agents and Directives are the engines (with Options.Agents).
+	Agents     *agent.Engine
+	Directives *directive.Engine
 
 	srv     *http.Server
 	cluster *pgcluster.Cluster
@@ -137,8 +150,17 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		s.Close()
 		return nil, err
 	}
-	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: s.Hub, LLM: o.LLM,
-		SessionSecret: []byte("bench-secret-bench-secret-bench-secret")})
+	hc := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: s.Hub, LLM: o.LLM,
+		SessionSecret: []byte("bench-secret-bench-secret-bench-secret")}
+	if o.Agents {
+		s.Agents = agent.New(agent.Config{Store: st, LLM: o.LLM, Logger: quiet})
+		s.Directives = directive.New(st, quiet, s.Agents.Kinds()...)
+		hc.Agents, hc.Directives = s.Agents, s.Directives
+	}
+	h := handlers.New(hc)
+	if s.Agents != nil {
+		s.Agents.AddStream(h.NewExecRelay("bench"))
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.Close()
@@ -154,6 +176,17 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 	s.Addr = ln.Addr().String()
 	s.URL = "http://" + s.Addr
 	return s, nil
+}
+
+// Runner builds a job runner that executes the site's directives (with
+// Options.Agents); the caller starts and stops it.
+func (s *Site) Runner(cfg jobs.Config) *jobs.Runner {
+	if cfg.DSN == "" {
+		cfg.DSN = s.DSN
+	}
+	r := jobs.New(s.Store.DB, cfg)
+	s.Directives.RegisterJobs(r)
+	return r
 }
 
 // Close stops the server, the hub and the database.
