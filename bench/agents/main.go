@@ -104,9 +104,22 @@ func run(ctx context.Context, o options) error {
 		}
 		summary = append(summary, res.summary(o.stream))
 	}
+	if o.only["responder"] {
+		fmt.Printf("\n2. built-in responder: %d forum posts, %d questions, %d workers\n", o.resp.posts, o.resp.questions, o.resp.workers)
+		res, err := responderFigure(ctx, site, o.resp)
+		if err != nil {
+			return fmt.Errorf("responder: %w", err)
+		}
+		if res.sample != "" {
+			fmt.Printf("  a sample answer, to %q:\n%s\n", res.example, indent(res.sample))
+		}
+		summary = append(summary, res.summary(o.resp))
+	}
 	fmt.Println()
 	for _, s := range summary {
 		fmt.Println(s)
 	}
 	return nil
 }
+
+func indent(s string) string { return "    | " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    | ") }

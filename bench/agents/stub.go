@@ -1,0 +1,6 @@
+package main
+
+type runnerOpts struct {
+	n, workers int
+	interrupt  bool
+}
