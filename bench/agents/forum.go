@@ -115,7 +115,9 @@ func post(rng *rand.Rand, tp topic, first bool) string {
 		}
 		parts = append(parts, f)
 	}
-	rng.Shuffle(len(parts)-btoi(first), func(i, j int) { parts[i+btoi(first)], parts[j+btoi(first)] = parts[j+btoi(first)], parts[i+btoi(first)] })
+	rng.Shuffle(len(parts)-btoi(first), func(i, j int) {
+		parts[i+btoi(first)], parts[j+btoi(first)] = parts[j+btoi(first)], parts[i+btoi(first)]
+	})
 	return strings.Join(parts, " ")
 }
 

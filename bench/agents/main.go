@@ -115,6 +115,16 @@ func run(ctx context.Context, o options) error {
 		}
 		summary = append(summary, res.summary(o.resp))
 	}
+	if o.only["runner"] {
+		fmt.Printf("\n3. %d executions through the runner, %d workers, fake provider\n", o.runs.n, o.runs.workers)
+		passes, err := runnerFigure(ctx, site, o.runs)
+		if err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		for _, p := range passes {
+			summary = append(summary, p.summary(o.runs))
+		}
+	}
 	fmt.Println()
 	for _, s := range summary {
 		fmt.Println(s)
@@ -122,4 +132,6 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-func indent(s string) string { return "    | " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    | ") }
+func indent(s string) string {
+	return "    | " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    | ")
+}

@@ -32,9 +32,9 @@ type responderOpts struct{ posts, questions, workers int }
 type responderResult struct {
 	answer, search  dist
 	job             dist // job start → commit
-	answered        int // questions the forum had something for
-	quoted          int // posts quoted in all
-	relevant        int // of them, from a thread on the question's topic
+	answered        int  // questions the forum had something for
+	quoted          int  // posts quoted in all
+	relevant        int  // of them, from a thread on the question's topic
 	cpuSelf, cpuDB  time.Duration
 	fill            time.Duration
 	sample, example string
@@ -55,7 +55,6 @@ func responderFigure(ctx context.Context, site *benchsite.Site, o responderOpts)
 	}
 	res.fill = time.Since(t0)
 	qs := questions(o.questions)
-	// explore(ctx, site, org, qs)
 	fmt.Printf("  %d posts written in %v (COPY); %d questions\n", o.posts, r(res.fill), len(qs))
 
 	for _, q := range qs {

@@ -1,6 +1,0 @@
-package main
-
-type runnerOpts struct {
-	n, workers int
-	interrupt  bool
-}
