@@ -68,6 +68,15 @@ func streamFigure(ctx context.Context, site *benchsite.Site, fake *llmtest.Serve
 	if err != nil {
 		return res, err
 	}
+	// A short round first, not counted: the pool's connections, the
+	// runner's and the streams' first use happen there.
+	warm := o
+	warm.chunks = 10
+	fake.SetScript(streamReply(warm))
+	if _, _, err := streamRound(ctx, site, c, org, agents, warm); err != nil {
+		return res, fmt.Errorf("warm-up: %w", err)
+	}
+	fake.SetScript(streamReply(o))
 	for round := 1; round <= o.rounds; round++ {
 		self0 := processCPU()
 		base, err := baseline(fake, o)
