@@ -49,7 +49,7 @@ func agentProvider(t *testing.T, deployGate chan struct{}, gap time.Duration) *l
 // the answer is there.
 func TestAgentJourney(t *testing.T) {
 	deployGate := make(chan struct{})
-	fake := agentProvider(t, deployGate, 250*time.Millisecond)
+	fake := agentProvider(t, deployGate, 150*time.Millisecond)
 	a := startApp(t, "LLM_BASE_URL="+fake.BaseURL(), "LLM_MODEL=fake-model")
 	slug := storetest.Name("e2eagent")
 	ctx := browser(t)
