@@ -275,6 +275,9 @@ const claimSQL = `
 const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
 
 func (r *Runner) claimAndRun(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return nil // shutting down: claim nothing more
+	}
 	free := r.cfg.MaxWorkers - int(r.active.Load())
 	if free <= 0 {
 		// Every slot is busy: a finishing job wakes us.
@@ -285,7 +288,14 @@ func (r *Runner) claimAndRun(ctx context.Context) error {
 	if len(r.cfg.Tenants) > 0 {
 		tenants = pq.Array(r.cfg.Tenants)
 	}
-	rows, err := r.db.QueryContext(ctx, claimSQL, free, r.cfg.ID, r.kinds, tenants)
+	// A claim once sent is seen through even if shutdown begins meanwhile:
+	// cut off after the database committed it, the jobs it took would stay
+	// running under this runner, neither run nor released, until the
+	// rescuer took them back (RescueAfter later). Claimed, they are in
+	// flight, and Stop finishes or releases them like the others.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	rows, err := r.db.QueryContext(cctx, claimSQL, free, r.cfg.ID, r.kinds, tenants)
 	if err != nil {
 		return err
 	}
