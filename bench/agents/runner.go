@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,11 +123,11 @@ func runnerPassOf(ctx context.Context, site *benchsite.Site, o runnerOpts, name 
 			return p, fmt.Errorf("restart the runner")
 		}
 	}
-	err = w.wait(10 * time.Minute)
+	err = w.wait(2 * time.Minute)
 	p.ran = time.Since(t1)
 	r.Stop(context.Background())
 	if err != nil {
-		return p, err
+		return p, errors.Join(err, unfinished(ctx, site.Store, org))
 	}
 	p.cpuSelf, p.cpuDB = cpu.per(o.n)
 	p.asked, p.jobRetries, p.jobsDiscarded = len(fake.Requests()), w.retried.Load(), w.discarded.Load()
@@ -195,4 +197,19 @@ func (p runnerPass) summary(o runnerOpts) string {
 			p.restartedAfter, p.asked-o.n)
 	}
 	return s
+}
+
+// unfinished describes the jobs that never finished, and their runs.
+func unfinished(ctx context.Context, st *store.Store, org benchOrg) error {
+	var rows []string
+	err := st.DB.SelectContext(ctx, &rows, org.t.SQL(`SELECT format('job %s %s attempt %s by %s at %s; directive %s; execution %s',
+			j.id, j.state, j.attempt, coalesce(j.attempted_by, '-'), coalesce(j.attempted_at::text, '-'), d.status, e.status)
+		  FROM public.jobs j
+		  LEFT JOIN {tenant}.directives d ON d.id::text = j.args->>'id'
+		  LEFT JOIN {tenant}.agent_executions e ON e.directive_id = d.id
+		 WHERE j.tenant_schema = $1 AND j.state NOT IN ('completed', 'discarded')`), org.t.Schema())
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("unfinished: %s", strings.Join(rows, "; "))
 }
