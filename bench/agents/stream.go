@@ -291,8 +291,9 @@ func (res streamResult) summary(o streamOpts) string {
 		"  %d samples paired (%d chunks lost of %d); alone, the app path p50=%v p99=%v max=%v (an upper bound of the overhead) "+
 		"and the fake straight to clients p50=%v p99=%v\n"+
 		"  CPU per chunk (the whole run amortised: queueing, streaming, saving, finishing): this process %v with the app vs %v for the fake "+
-		"and clients alone, so the app's share ≈ %v; PostgreSQL %v",
+		"and clients alone, so the app's share ≈ %v (%.3f× the 5ms budget); PostgreSQL %v",
 		o.execs, r(over(.5)), r(over(.9)), r(p99), verdict(p99 <= 5*time.Millisecond), float64(p99)/float64(5*time.Millisecond),
 		strings.Join(rounds, " "), len(pa), res.lost, 2*o.rounds*o.execs*o.chunks, r(app.q(.5)), r(app.q(.99)), r(app.q(1)), r(base.q(.5)), r(base.q(.99)),
-		r(res.appCPU), r(res.baseCPU), r(max(0, res.appCPU-res.baseCPU)), r(res.appDBCPU))
+		r(res.appCPU), r(res.baseCPU), r(max(0, res.appCPU-res.baseCPU)),
+		float64(max(0, res.appCPU-res.baseCPU))/float64(5*time.Millisecond), r(res.appDBCPU))
 }
