@@ -25,8 +25,10 @@ import (
 // agent.output.delta frame arrives. That path (fake → engine → relay →
 // hub → client) includes the fake's own writing and the clients' parsing;
 // the same chunks streamed by the fake straight to the same clients (the
-// baseline) measure those alone, and the difference per quantile is the
-// app's overhead.
+// baseline) measure those alone. Each round runs the two one after the
+// other (for CPU per chunk), then both at once ("paired"): on a shared
+// machine a busy neighbour slows both alike, so the difference of the
+// paired quantiles is the headline estimate of the app's overhead.
 
 type streamOpts struct {
 	execs, chunks, rounds int
