@@ -20,7 +20,7 @@ const postSelect = `SELECT ` + postColumns + ` FROM {tenant}.forum_posts p ` + p
 // p (a CTE returning a new post).
 const (
 	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.execution_id::text AS execution_id,
-		p.created_at, p.updated_at,
+		p.revision, p.edited_at, p.edited_by_user_id, p.reactions, p.flag_hidden, p.created_at, p.updated_at,
 		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
 	postAuthor = `LEFT JOIN LATERAL (SELECT name FROM public.users
 		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true
@@ -152,14 +152,18 @@ func (s *Store) replyByKey(ctx context.Context, t Tenant, actorUserID int64, thr
 // the thread is missing or closed. The signal's payload is the one
 // emitPostCreated gives a thread's first post.
 func replyInsert(t Tenant) string {
-	return t.SQL(`WITH th AS (
-		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(), updated_at = now()
+	// The post's id is drawn first (a volatile CTE runs once), so the
+	// thread's UPDATE, which must come first to take the row lock, can
+	// already name it as the thread's last post.
+	return t.SQL(`WITH nid AS (SELECT gen_random_uuid() AS id), th AS (
+		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(),
+			last_post_id = (SELECT id FROM nid), updated_at = now()
 		FROM {tenant}.forum_categories c
 		WHERE th.id = $1 AND c.id = th.category_id AND th.status = 'open' AND c.status <> 'archived'
 		RETURNING th.*, c.slug AS category_slug, c.name AS category_name, c.status AS category_status
 	), p AS (
-		INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id, idempotency_key)
-		SELECT th.id, $2, $3, 'human', $4, $5 FROM th
+		INSERT INTO {tenant}.forum_posts (id, thread_id, content, content_html, author_type, author_id, idempotency_key)
+		SELECT nid.id, th.id, $2, $3, 'human', $4, $5 FROM th, nid
 		RETURNING *
 	), fact AS (
 		SELECT p.id AS post_id, th.id AS thread_id, th.category_id, th.category_slug FROM th, p
