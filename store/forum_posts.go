@@ -131,6 +131,20 @@ func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID 
 	}
 }
 
+// ReplyByKey is the reply the form with key made, when an earlier send of
+// it did (ErrNotFound otherwise): a resent form refused for another reason
+// (the posting limit) still answers with its post.
+func (s *Store) ReplyByKey(ctx context.Context, t Tenant, actorUserID int64, threadID, key string) (ForumThread, ForumPost, error) {
+	if key == "" || !IsUUID(threadID) {
+		return ForumThread{}, ForumPost{}, ErrNotFound
+	}
+	th, p, err := s.replyByKey(ctx, t, actorUserID, threadID, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return th, p, ErrNotFound
+	}
+	return th, p, err
+}
+
 // replyByKey is the reply an earlier send of the same form made. A key
 // seen on another thread or from another author is not that form: a
 // conflict, never someone else's post.
@@ -176,6 +190,8 @@ func replyInsert(t Tenant) string {
 	SELECT ` + postColumns + `,
 		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
 		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
+		th.first_post_id::text AS "th.first_post_id", th.solution_post_id::text AS "th.solution_post_id",
+		th.last_post_id::text AS "th.last_post_id",
 		th.last_post_at AS "th.last_post_at", th.created_at AS "th.created_at", th.updated_at AS "th.updated_at",
 		th.category_slug AS "th.category_slug", th.category_name AS "th.category_name",
 		th.category_status AS "th.category_status", coalesce(tu.name, '') AS "th.author_name"

@@ -103,13 +103,14 @@ func (s *Store) React(ctx context.Context, t Tenant, userID int64, all bool, r R
 	if !IsUUID(r.PostID) {
 		return out, ErrNotFound
 	}
-	if !ValidReactionKind(r.Kind) {
-		return out, Invalid("kind", "choose one of the reactions: like, heart, laugh or celebrate")
-	}
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		// The post first: another tenant's is not found, whatever the kind.
 		p, th, err := s.lockPostTx(ctx, tx, t, r.PostID)
 		if err != nil {
 			return err
+		}
+		if !ValidReactionKind(r.Kind) {
+			return Invalid("kind", "choose one of the reactions: like, heart, laugh or celebrate")
 		}
 		if err := reactable(p, th, userID, all); err != nil {
 			return err
