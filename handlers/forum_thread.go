@@ -90,7 +90,7 @@ func (h *Handler) threadData(ctx context.Context, t store.Tenant, id string, pag
 	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod, placeholderKeys: true},
 		Pager: v.Pager, Moderator: mod, Seq: v.Seq, AuditEarlier: v.Audit.Earlier, AuditBefore: audit,
 		Solution: threadSolutionView{ThreadID: th.ID, Solution: v.Solution},
-		Posts: postsMark, Audit: auditMark,
+		Posts:    postsMark, Audit: auditMark,
 		posts: make([]string, 0, len(v.Posts)), audit: make([]string, 0, len(v.Audit.Entries))}
 	for _, p := range v.Posts {
 		f, err := h.postFragment(schema, postView(p, th, mod))
