@@ -66,7 +66,7 @@ func TestEditOverHTTPWithHistory(t *testing.T) {
 	if got := d.Find("#edit-body-" + p.anaPost).Text(); got != "Ana's answer" || d.Find(`input[name=revision]`).AttrOr("value", "") != "1" {
 		t.Fatalf("edit form: %q", got)
 	}
-	if d.Find(`textarea[aria-describedby~="edit-body-` + p.anaPost + `-hint"]`).Length() != 1 {
+	if d.Find(`textarea[aria-describedby~="edit-body-`+p.anaPost+`-hint"]`).Length() != 1 {
 		t.Error("the edit field is not tied to its hint")
 	}
 	// Someone else's post: neither the link nor the form.
