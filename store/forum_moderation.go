@@ -44,15 +44,9 @@ func (s *Store) SetThreadLockTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir 
 	if !lock {
 		from, to, signal = ThreadLocked, ThreadOpen, "forum.thread.unlocked"
 	}
-	if !IsUUID(threadID) {
-		return false, ErrNotFound
-	}
-	var th ForumThread
-	err = tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrNotFound
-	} else if err != nil {
-		return false, fmt.Errorf("lock thread row %s: %w", threadID, err)
+	th, err := s.lockThreadTx(ctx, tx, t, threadID)
+	if err != nil {
+		return false, err
 	}
 	if th.Status != from {
 		return false, nil
@@ -65,19 +59,29 @@ func (s *Store) SetThreadLockTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir 
 		Payload: map[string]any{"thread_id": th.ID, "status": to, "category_id": th.CategoryID, "category_slug": th.CategorySlug}})
 }
 
+// lockThreadTx reads a thread and locks its row until tx ends (the lock
+// replies queue on); a malformed or foreign id is ErrNotFound.
+func (s *Store) lockThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, threadID string) (ForumThread, error) {
+	var th ForumThread
+	if !IsUUID(threadID) {
+		return th, ErrNotFound
+	}
+	err := tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return th, ErrNotFound
+	} else if err != nil {
+		return th, fmt.Errorf("lock thread row %s: %w", threadID, err)
+	}
+	return th, nil
+}
+
 // SetThreadPinTx pins a thread (its lists show it first) or unpins it,
 // with forum.thread.pinned|unpinned; a thread already so is left alone
 // without a signal.
 func (s *Store) SetThreadPinTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, threadID string, pin bool) (changed bool, err error) {
-	if !IsUUID(threadID) {
-		return false, ErrNotFound
-	}
-	var th ForumThread
-	err = tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrNotFound
-	} else if err != nil {
-		return false, fmt.Errorf("lock thread row %s: %w", threadID, err)
+	th, err := s.lockThreadTx(ctx, tx, t, threadID)
+	if err != nil {
+		return false, err
 	}
 	if th.Pinned == pin {
 		return false, nil

@@ -228,7 +228,7 @@ func (s *Store) lockPostTx(ctx context.Context, tx *sqlx.Tx, t Tenant, postID st
 	} else if err != nil {
 		return p, th, fmt.Errorf("post %s: %w", postID, err)
 	}
-	if err := tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID); err != nil {
+	if th, err = s.lockThreadTx(ctx, tx, t, threadID); err != nil {
 		return p, th, fmt.Errorf("lock thread of post %s: %w", postID, err)
 	}
 	if err := tx.GetContext(ctx, &p, t.SQL(postSelect+`WHERE p.id = $1 FOR UPDATE OF p`), postID); err != nil {

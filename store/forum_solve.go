@@ -93,15 +93,9 @@ func (s *Store) UnsolveThread(ctx context.Context, t Tenant, userID int64, moder
 
 // lockSolvableTx locks a thread whose solution userID may set.
 func (s *Store) lockSolvableTx(ctx context.Context, tx *sqlx.Tx, t Tenant, userID int64, moderator bool, threadID string) (ForumThread, error) {
-	var th ForumThread
-	if !IsUUID(threadID) {
-		return th, ErrNotFound
-	}
-	err := tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return th, ErrNotFound
-	} else if err != nil {
-		return th, fmt.Errorf("lock thread %s: %w", threadID, err)
+	th, err := s.lockThreadTx(ctx, tx, t, threadID)
+	if err != nil {
+		return th, err
 	}
 	if !moderator && !th.StartedBy(userID) {
 		return th, fmt.Errorf("only the thread's starter or a moderator marks its solution: %w", ErrForbidden)

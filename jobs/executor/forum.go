@@ -73,23 +73,25 @@ func postCreate(st *store.Store) directive.RunFunc {
 }
 
 func threadLock(st *store.Store, lock bool) directive.RunFunc {
-	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
-		var m store.ForumModeration
-		if err := directive.Decode(d, &m); err != nil {
-			return nil, err
-		}
-		changed, err := st.SetThreadLockTx(ctx, tx, t, d, m.ThreadID, lock)
-		return store.ForumModerationResult{ThreadID: m.ThreadID, Changed: changed}, forumGone(err)
-	}
+	return threadModeration(func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, id string) (bool, error) {
+		return st.SetThreadLockTx(ctx, tx, t, d, id, lock)
+	})
 }
 
 func threadPin(st *store.Store, pin bool) directive.RunFunc {
+	return threadModeration(func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, id string) (bool, error) {
+		return st.SetThreadPinTx(ctx, tx, t, d, id, pin)
+	})
+}
+
+// threadModeration runs set on the thread a moderation's payload names.
+func threadModeration(set func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, threadID string) (bool, error)) directive.RunFunc {
 	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 		var m store.ForumModeration
 		if err := directive.Decode(d, &m); err != nil {
 			return nil, err
 		}
-		changed, err := st.SetThreadPinTx(ctx, tx, t, d, m.ThreadID, pin)
+		changed, err := set(ctx, tx, t, d, m.ThreadID)
 		return store.ForumModerationResult{ThreadID: m.ThreadID, Changed: changed}, forumGone(err)
 	}
 }
