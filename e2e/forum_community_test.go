@@ -33,7 +33,7 @@ func TestForumCommunityJourney(t *testing.T) {
 	markDocument(t, member)
 	markDocument(t, owner)
 
-	like := "#" + reply + " [data-testid=reaction-like]"
+	like := "#" + reply + " button.reaction[value=like]"
 	do(t, member, chromedp.Click(chromedp.CSS(like)))
 	waitJS(t, member, `document.querySelector("`+like+`").getAttribute("aria-pressed") === "true"`, "the like to be pressed")
 	countID := "rc-" + strings.TrimPrefix(reply, "post-") + "-like"

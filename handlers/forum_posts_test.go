@@ -145,7 +145,7 @@ func TestEditRefusedInALockedThread(t *testing.T) {
 func reactionState(t *testing.T, c *client, path, post, kind string) (count, pressed string) {
 	t.Helper()
 	d := c.get(path).doc(t)
-	sel := d.Find("#post-" + post + " [data-testid=reaction-" + kind + "]")
+	sel := d.Find("#post-" + post + " button.reaction[value=" + kind + "]")
 	return strings.TrimSpace(sel.Find(".count").Text()), sel.AttrOr("aria-pressed", "")
 }
 
@@ -172,7 +172,7 @@ func TestReactionsAreEachViewersOwnOnTheCachedPage(t *testing.T) {
 		if n := d.Find("#post-" + p.anaPost + " button.reaction").Length(); n != 0 {
 			t.Errorf("Ana has %d reaction buttons on her own post", n)
 		}
-		if got := text(d, "#post-"+p.anaPost+" [data-testid=reaction-like] .count"); got != "1" {
+		if got := text(d, "#post-"+p.anaPost+" span.reaction[data-kind=like] .count"); got != "1" {
 			t.Errorf("Ana's count %q", got)
 		}
 		if strings.Contains(p.bo.get(p.threadPath).Body, "<!--fpv:") {
@@ -188,7 +188,7 @@ func TestReactionsAreEachViewersOwnOnTheCachedPage(t *testing.T) {
 	r = p.bo.post(react, url.Values{"kind": {"like"}, "had": {"", "like"}}, "HX-Request", "true")
 	wantStatus(t, r, http.StatusOK)
 	d := r.doc(t)
-	if d.Find("form#reactions-"+p.anaPost).Length() != 1 || d.Find("[data-testid=reaction-like]").AttrOr("aria-pressed", "") != "false" ||
+	if d.Find("form#reactions-"+p.anaPost).Length() != 1 || d.Find("button[value=like]").AttrOr("aria-pressed", "") != "false" ||
 		strings.Contains(r.Body, "<!--fpv:") {
 		t.Errorf("htmx unlike:\n%s", r.Body)
 	}
