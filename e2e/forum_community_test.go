@@ -41,8 +41,10 @@ func TestForumCommunityJourney(t *testing.T) {
 
 	do(t, owner, chromedp.Click(chromedp.CSS("#"+reply+" [data-testid=edit-post]")))
 	editID := "#edit-body-" + strings.TrimPrefix(reply, "post-")
-	do(t, owner,
-		chromedp.WaitVisible(chromedp.CSS(editID)),
+	// htmx takes over the swapped-in form as it settles: a click before
+	// that would post it the plain way (a full page).
+	waitJS(t, owner, `!!document.querySelector("`+editID+`") && !document.querySelector(".htmx-settling, .htmx-swapping")`, "the edit form in place")
+	do(t, owner, chromedp.Sleep(200*time.Millisecond),
 		chromedp.SetValue(chromedp.CSS(editID), "Try turning it off, then on again."),
 		chromedp.Click(chromedp.CSS("#"+reply+" [data-testid=edit-form] button[type=submit]")),
 	)
