@@ -118,25 +118,35 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 		}
 		rest = fs.Args()
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return Config{}, "", nil, fmt.Errorf("LOG_LEVEL: %w", err)
-	}
-	if c.Prices, err = agent.ParsePrices(prices); err != nil {
+	if err := c.parseTexts(level, prices, postLimit, proxies); err != nil {
 		return Config{}, "", nil, err
 	}
+	return c, cmd, rest, nil
+}
+
+// parseTexts reads the settings given as text and checks the database
+// settings agree.
+func (c *Config) parseTexts(level, prices, postLimit, proxies string) error {
+	var err error
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.Prices, err = agent.ParsePrices(prices); err != nil {
+		return err
+	}
 	if c.ForumPostLimit, err = parsePostLimit(postLimit); err != nil {
-		return Config{}, "", nil, fmt.Errorf("FORUM_POST_LIMIT: %w", err)
+		return fmt.Errorf("FORUM_POST_LIMIT: %w", err)
 	}
 	if c.TrustedProxies, err = parseProxies(proxies); err != nil {
-		return Config{}, "", nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	if c.DirectDatabaseURL == "" {
 		c.DirectDatabaseURL = c.DatabaseURL
 	}
 	if c.DatabaseURL == "" && (c.DatabasePooled || c.DirectDatabaseURL != "") {
-		return Config{}, "", nil, errors.New("DIRECT_DATABASE_URL and DATABASE_POOLED need DATABASE_URL")
+		return errors.New("DIRECT_DATABASE_URL and DATABASE_POOLED need DATABASE_URL")
 	}
-	return c, cmd, rest, nil
+	return nil
 }
 
 // parsePostLimit reads "<posts>/<duration>" ("10/1m") or "off".
