@@ -77,7 +77,9 @@ func (s *Store) EditPost(ctx context.Context, t Tenant, userID int64, moderator 
 			return err
 		}
 		out = EditResult{Post: p, Thread: th}
-		if body == p.Content {
+		// Browsers send a textarea's line breaks as CRLF; replies were
+		// stored as sent, so both sides are compared with LF.
+		if body == strings.ReplaceAll(p.Content, "\r\n", "\n") {
 			return nil // unchanged, or this very edit sent again
 		}
 		if e.BaseRevision != 0 && e.BaseRevision != p.Revision {
