@@ -189,7 +189,7 @@ func (r *ExecRelay) topics(t store.Tenant, ex store.Execution) []topicView {
 		if tv, ok := r.chatView(t, c); ok {
 			out = append(out, tv)
 		}
-	case store.PurposeForumReply:
+	case store.PurposeForumReply, store.PurposeWorkflow: // a workflow's agent step with a thread
 		if c.ThreadID != "" {
 			target := "agent-answer-" + ex.ID + "-text"
 			out = append(out, topicView{live.Topic{Kind: live.KindThread, Arg: c.ThreadID}, target,

@@ -103,6 +103,13 @@ func (e *Engine) startAgent(ctx context.Context, tx *sqlx.Tx, t store.Tenant, ru
 	if err != nil {
 		return e.fail(ctx, tx, t, run, s, "prompt: "+err.Error())
 	}
+	thread, err := render(st.ID, st.Thread, data)
+	if err != nil {
+		return e.fail(ctx, tx, t, run, s, "thread: "+err.Error())
+	}
+	if thread != "" && !store.IsUUID(thread) {
+		return e.fail(ctx, tx, t, run, s, fmt.Sprintf("thread: %q is not a thread id", thread))
+	}
 	ag, err := e.st.AgentByHandle(ctx, tx, t, strings.TrimPrefix(st.Agent, "@"))
 	if errors.Is(err, store.ErrNotFound) {
 		return e.fail(ctx, tx, t, run, s, fmt.Sprintf("there is no agent @%s", st.Agent))
@@ -111,7 +118,7 @@ func (e *Engine) startAgent(ctx context.Context, tx *sqlx.Tx, t store.Tenant, ru
 	}
 	ex, err := e.st.RequestExecutionTx(ctx, tx, t, store.NewExecution{AgentID: ag.ID, Purpose: store.PurposeWorkflow, Input: prompt,
 		Cause: store.Cause{Type: "workflow_step", ID: run.ID + "/" + st.ID}, CausationID: run.ID,
-		Context:        store.ExecutionContext{RunID: run.ID, StepID: st.ID},
+		Context:        store.ExecutionContext{RunID: run.ID, StepID: st.ID, ThreadID: thread},
 		IdempotencyKey: fmt.Sprintf("wfstep:%s:%s:%d", run.ID, st.ID, s.Attempt+1)})
 	var v *store.ValidationError
 	if errors.As(err, &v) {
