@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// crashOptions shape the crash loop: threads opened in Support while
+// worker processes are killed with SIGKILL, each restarted at once.
+type crashOptions struct {
+	threads int
+	kills   int
+	every   time.Duration // between kills
+	settle  time.Duration // how long, after the last kill, every run has to end
+	logf    func(format string, args ...any)
+}
+
+// crashReport is what the crash loop found.
+type crashReport struct {
+	threads, kills int
+	// midStep counts kills that caught the victim running an agent
+	// step's execution (its agent.execute directive job).
+	midStep int
+	// rerun counts executions that had to run again: an attempt a kill
+	// cut short.
+	rerun int
+	// settled is the time from the last kill until every run had ended.
+	settled  time.Duration
+	problems []string
+}
+
+// runCrash opens the threads spread over the kill period and kills a
+// worker every o.every (the workers in turn), each time once it holds an
+// agent step's job, so the kills land mid-step; then it waits for every
+// run to end and checks what the runs did.
+func runCrash(ctx context.Context, r *rig, o crashOptions) (crashReport, error) {
+	rep := crashReport{threads: o.threads}
+	spacing := time.Duration(o.kills) * o.every / time.Duration(max(o.threads, 1))
+	var wg sync.WaitGroup
+	var openErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range o.threads {
+			if _, _, err := r.thread(ctx, fmt.Sprintf("Crash question %d", i+1)); err != nil {
+				openErr = err
+				return
+			}
+			time.Sleep(spacing)
+		}
+	}()
+	var last time.Time
+	for i := 0; i < o.kills && ctx.Err() == nil; i++ {
+		time.Sleep(o.every)
+		victim := r.workers[i%len(r.workers)]
+		if busy(ctx, r, victim.pid(), 2*time.Second) {
+			rep.midStep++
+		}
+		// Somewhere inside the step, not always at its first byte.
+		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+		victim.kill9()
+		rep.kills++
+		last = time.Now()
+		o.logf("kill %d/%d: %s", i+1, o.kills, victim.name)
+		if err := victim.start(); err != nil {
+			return rep, fmt.Errorf("restart %s: %w", victim.name, err)
+		}
+	}
+	wg.Wait()
+	if openErr != nil {
+		return rep, openErr
+	}
+	o.logf("waiting up to %s for every run to end (a killed worker's jobs are rescued after their heartbeat timeout)", o.settle)
+	if err := r.settle(ctx, o.settle); err != nil {
+		rep.problems = append(rep.problems, err.Error())
+		return rep, nil
+	}
+	rep.settled = time.Since(last)
+	return rep, check(ctx, r, &rep)
+}
+
+// busy waits until the process pid holds a running agent.execute job of
+// the organization, up to limit.
+func busy(ctx context.Context, r *rig, pid int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var n int
+		err := r.st.DB.GetContext(ctx, &n, `SELECT count(*) FROM jobs WHERE state = 'running' AND kind = 'directive.execute'
+			AND tenant_schema = $1 AND attempted_by LIKE $2`, r.tn.Schema(), fmt.Sprintf("%%:%d:%%", pid))
+		if err == nil && n > 0 {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// The checks: each query counts what breaks one promise; every count
+// must be 0. Runs are the workflow's ($1), threads are Support's ($2, or
+// $1 in a check of posts alone).
+var crashChecks = []struct {
+	what, sql string
+	postsOnly bool // about Support's posts alone: $1 is the category
+}{
+	{"threads without exactly one run", `SELECT count(*) FROM {tenant}.forum_threads th WHERE th.category_id = $2 AND
+		(SELECT count(*) FROM {tenant}.workflow_runs wr WHERE wr.workflow_id = $1 AND wr.trigger->>'thread_id' = th.id::text) <> 1`, false},
+	{"runs that did not succeed", `SELECT count(*) FROM {tenant}.workflow_runs WHERE workflow_id = $1 AND status <> 'succeeded'`, false},
+	{"runs that did not end exactly once (workflow.run.succeeded|failed|canceled)", `SELECT count(*) FROM {tenant}.workflow_runs wr
+		WHERE wr.workflow_id = $1 AND (SELECT count(*) FROM {tenant}.signals s WHERE s.subject_id = wr.id::text
+			AND s.name IN ('workflow.run.succeeded', 'workflow.run.failed', 'workflow.run.canceled')) <> 1`, false},
+	{"threads without exactly one agent post", `SELECT count(*) FROM {tenant}.forum_threads th WHERE th.category_id = $1 AND
+		(SELECT count(*) FROM {tenant}.forum_posts p WHERE p.thread_id = th.id AND p.author_type = 'agent') <> 1`, true},
+	{"agent posts not linked to their run's draft execution", `SELECT count(*) FROM {tenant}.forum_posts p
+		JOIN {tenant}.forum_threads th ON th.id = p.thread_id AND th.category_id = $2
+		WHERE p.author_type = 'agent' AND NOT EXISTS (SELECT 1 FROM {tenant}.workflow_runs wr
+			JOIN {tenant}.workflow_steps ws ON ws.run_id = wr.id AND ws.step_id = 'draft'
+			WHERE wr.workflow_id = $1 AND wr.trigger->>'thread_id' = th.id::text AND ws.execution_id = p.execution_id)`, false},
+	// A step's attempt counts its tries (1 once it ran); nothing here asks
+	// for a retry, so each step ran once, however often it was killed.
+	{"agent steps whose attempts made other than one execution each", `SELECT count(*) FROM {tenant}.workflow_steps ws
+		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1 WHERE ws.kind = 'agent' AND
+		(SELECT count(*) FROM {tenant}.agent_executions e WHERE e.cause_type = 'workflow_step' AND e.cause_id = wr.id::text || '/' || ws.step_id) <> ws.attempt
+		OR ws.kind = 'agent' AND ws.attempt <> 1`, false},
+	{"directive steps whose attempts made other than one directive each", `SELECT count(*) FROM {tenant}.workflow_steps ws
+		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1 WHERE ws.kind = 'directive' AND
+		(SELECT count(*) FROM {tenant}.directives d WHERE d.idempotency_key LIKE 'wfstep:' || wr.id || ':' || ws.step_id || ':%') <> ws.attempt
+		OR ws.kind = 'directive' AND ws.attempt <> 1`, false},
+	{"steps started or ended other than once per attempt (workflow.step.started, .succeeded)", `SELECT count(*) FROM {tenant}.workflow_steps ws
+		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1 WHERE
+		(SELECT count(*) FROM {tenant}.signals s WHERE s.subject_id = wr.id::text AND s.payload->>'step_id' = ws.step_id
+			AND s.name = 'workflow.step.started') <> ws.attempt OR
+		(SELECT count(*) FROM {tenant}.signals s WHERE s.subject_id = wr.id::text AND s.payload->>'step_id' = ws.step_id
+			AND s.name = 'workflow.step.succeeded') <> 1`, false},
+	{"agent posts announced other than once (forum.post.created)", `SELECT count(*) FROM {tenant}.forum_posts p
+		JOIN {tenant}.forum_threads th ON th.id = p.thread_id AND th.category_id = $1 WHERE p.author_type = 'agent' AND
+		(SELECT count(*) FROM {tenant}.signals s WHERE s.name = 'forum.post.created' AND s.subject_id = p.id::text) <> 1`, true},
+}
+
+// check runs crashChecks, counts the executions run again, and notes any
+// worker that exited by itself.
+func check(ctx context.Context, r *rig, rep *crashReport) error {
+	for _, c := range crashChecks {
+		args := []any{r.wfID, r.cat}
+		switch {
+		case c.postsOnly:
+			args = []any{r.cat}
+		case !strings.Contains(c.sql, "$2"):
+			args = args[:1]
+		}
+		var n int
+		if err := r.st.DB.GetContext(ctx, &n, r.tn.SQL(c.sql), args...); err != nil {
+			return fmt.Errorf("check %q: %w", c.what, err)
+		}
+		if n != 0 {
+			rep.problems = append(rep.problems, fmt.Sprintf("%d %s", n, c.what))
+		}
+	}
+	if err := r.st.DB.GetContext(ctx, &rep.rerun, r.tn.SQL(`SELECT count(*) FROM {tenant}.agent_executions
+		WHERE cause_type = 'workflow_step' AND attempt > 1`)); err != nil {
+		return err
+	}
+	for _, w := range r.workers {
+		if n := w.crashes(); n > 0 {
+			rep.problems = append(rep.problems, fmt.Sprintf("%s exited by itself %d times:\n%s", w.name, n, w.logTail(30)))
+		}
+	}
+	return nil
+}
+
+func (rep crashReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d threads, %d × kill -9 (%d mid-step), %d executions run again after a kill; every run ended %s after the last kill",
+		rep.threads, rep.kills, rep.midStep, rep.rerun, rep.settled.Round(100*time.Millisecond))
+	if len(rep.problems) == 0 {
+		b.WriteString("; every run succeeded once, one agent post per thread, one execution or directive per step attempt")
+	}
+	for _, p := range rep.problems {
+		b.WriteString("\n  PROBLEM: " + p)
+	}
+	return b.String()
+}
