@@ -101,43 +101,51 @@ func busy(ctx context.Context, r *rig, pid int, limit time.Duration) bool {
 
 // The checks: each query counts what breaks one promise; every count
 // must be 0. Runs are the workflow's ($1), threads are Support's ($2, or
-// $1 in a check of posts alone).
+// $1 in a check of posts alone). Each joins grouped counts, so checking
+// thousands of runs takes a moment, not a scan per run.
 var crashChecks = []struct {
 	what, sql string
 	postsOnly bool // about Support's posts alone: $1 is the category
 }{
-	{"threads without exactly one run", `SELECT count(*) FROM {tenant}.forum_threads th WHERE th.category_id = $2 AND
-		(SELECT count(*) FROM {tenant}.workflow_runs wr WHERE wr.workflow_id = $1 AND wr.trigger->>'thread_id' = th.id::text) <> 1`, false},
+	{"threads without exactly one run", `SELECT count(*) FROM {tenant}.forum_threads th
+		LEFT JOIN (SELECT trigger->>'thread_id' AS thread, count(*) AS n FROM {tenant}.workflow_runs WHERE workflow_id = $1 GROUP BY 1) r
+		ON r.thread = th.id::text WHERE th.category_id = $2 AND coalesce(r.n, 0) <> 1`, false},
 	{"runs that did not succeed", `SELECT count(*) FROM {tenant}.workflow_runs WHERE workflow_id = $1 AND status <> 'succeeded'`, false},
 	{"runs that did not end exactly once (workflow.run.succeeded|failed|canceled)", `SELECT count(*) FROM {tenant}.workflow_runs wr
-		WHERE wr.workflow_id = $1 AND (SELECT count(*) FROM {tenant}.signals s WHERE s.subject_id = wr.id::text
-			AND s.name IN ('workflow.run.succeeded', 'workflow.run.failed', 'workflow.run.canceled')) <> 1`, false},
-	{"threads without exactly one agent post", `SELECT count(*) FROM {tenant}.forum_threads th WHERE th.category_id = $1 AND
-		(SELECT count(*) FROM {tenant}.forum_posts p WHERE p.thread_id = th.id AND p.author_type = 'agent') <> 1`, true},
+		LEFT JOIN (SELECT subject_id, count(*) AS n FROM {tenant}.signals
+			WHERE name IN ('workflow.run.succeeded', 'workflow.run.failed', 'workflow.run.canceled') GROUP BY 1) s
+		ON s.subject_id = wr.id::text WHERE wr.workflow_id = $1 AND coalesce(s.n, 0) <> 1`, false},
+	{"threads without exactly one agent post", `SELECT count(*) FROM {tenant}.forum_threads th
+		LEFT JOIN (SELECT thread_id, count(*) AS n FROM {tenant}.forum_posts WHERE author_type = 'agent' GROUP BY 1) p
+		ON p.thread_id = th.id WHERE th.category_id = $1 AND coalesce(p.n, 0) <> 1`, true},
 	{"agent posts not linked to their run's draft execution", `SELECT count(*) FROM {tenant}.forum_posts p
 		JOIN {tenant}.forum_threads th ON th.id = p.thread_id AND th.category_id = $2
-		WHERE p.author_type = 'agent' AND NOT EXISTS (SELECT 1 FROM {tenant}.workflow_runs wr
-			JOIN {tenant}.workflow_steps ws ON ws.run_id = wr.id AND ws.step_id = 'draft'
-			WHERE wr.workflow_id = $1 AND wr.trigger->>'thread_id' = th.id::text AND ws.execution_id = p.execution_id)`, false},
+		LEFT JOIN {tenant}.workflow_steps ws ON ws.execution_id = p.execution_id AND ws.step_id = 'draft'
+		LEFT JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
+		WHERE p.author_type = 'agent' AND (wr.id IS NULL OR wr.trigger->>'thread_id' <> th.id::text)`, false},
 	// A step's attempt counts its tries (1 once it ran); nothing here asks
 	// for a retry, so each step ran once, however often it was killed.
 	{"agent steps whose attempts made other than one execution each", `SELECT count(*) FROM {tenant}.workflow_steps ws
-		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1 WHERE ws.kind = 'agent' AND
-		(SELECT count(*) FROM {tenant}.agent_executions e WHERE e.cause_type = 'workflow_step' AND e.cause_id = wr.id::text || '/' || ws.step_id) <> ws.attempt
-		OR ws.kind = 'agent' AND ws.attempt <> 1`, false},
+		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
+		LEFT JOIN (SELECT cause_id, count(*) AS n FROM {tenant}.agent_executions WHERE cause_type = 'workflow_step' GROUP BY 1) e
+		ON e.cause_id = wr.id::text || '/' || ws.step_id
+		WHERE ws.kind = 'agent' AND (coalesce(e.n, 0) <> ws.attempt OR ws.attempt <> 1)`, false},
 	{"directive steps whose attempts made other than one directive each", `SELECT count(*) FROM {tenant}.workflow_steps ws
-		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1 WHERE ws.kind = 'directive' AND
-		(SELECT count(*) FROM {tenant}.directives d WHERE d.idempotency_key LIKE 'wfstep:' || wr.id || ':' || ws.step_id || ':%') <> ws.attempt
-		OR ws.kind = 'directive' AND ws.attempt <> 1`, false},
+		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
+		LEFT JOIN (SELECT regexp_replace(idempotency_key, ':[0-9]+$', '') AS step, count(*) AS n FROM {tenant}.directives
+			WHERE idempotency_key LIKE 'wfstep:%' GROUP BY 1) d ON d.step = 'wfstep:' || wr.id || ':' || ws.step_id
+		WHERE ws.kind = 'directive' AND (coalesce(d.n, 0) <> ws.attempt OR ws.attempt <> 1)`, false},
 	{"steps started or ended other than once per attempt (workflow.step.started, .succeeded)", `SELECT count(*) FROM {tenant}.workflow_steps ws
-		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1 WHERE
-		(SELECT count(*) FROM {tenant}.signals s WHERE s.subject_id = wr.id::text AND s.payload->>'step_id' = ws.step_id
-			AND s.name = 'workflow.step.started') <> ws.attempt OR
-		(SELECT count(*) FROM {tenant}.signals s WHERE s.subject_id = wr.id::text AND s.payload->>'step_id' = ws.step_id
-			AND s.name = 'workflow.step.succeeded') <> 1`, false},
+		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
+		LEFT JOIN (SELECT subject_id, payload->>'step_id' AS step, count(*) FILTER (WHERE name = 'workflow.step.started') AS started,
+			count(*) FILTER (WHERE name = 'workflow.step.succeeded') AS succeeded
+			FROM {tenant}.signals WHERE name IN ('workflow.step.started', 'workflow.step.succeeded') GROUP BY 1, 2) s
+		ON s.subject_id = wr.id::text AND s.step = ws.step_id
+		WHERE coalesce(s.started, 0) <> ws.attempt OR coalesce(s.succeeded, 0) <> 1`, false},
 	{"agent posts announced other than once (forum.post.created)", `SELECT count(*) FROM {tenant}.forum_posts p
-		JOIN {tenant}.forum_threads th ON th.id = p.thread_id AND th.category_id = $1 WHERE p.author_type = 'agent' AND
-		(SELECT count(*) FROM {tenant}.signals s WHERE s.name = 'forum.post.created' AND s.subject_id = p.id::text) <> 1`, true},
+		JOIN {tenant}.forum_threads th ON th.id = p.thread_id AND th.category_id = $1
+		LEFT JOIN (SELECT subject_id, count(*) AS n FROM {tenant}.signals WHERE name = 'forum.post.created' GROUP BY 1) s
+		ON s.subject_id = p.id::text WHERE p.author_type = 'agent' AND coalesce(s.n, 0) <> 1`, true},
 }
 
 // check runs crashChecks, counts the executions run again, and notes any

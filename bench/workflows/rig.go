@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fleetprompt/jobs/agent/llm/llmtest"
@@ -26,6 +27,7 @@ type rig struct {
 	wfID    string // Support auto-reply
 	fake    *llmtest.Server
 	workers []*worker
+	opened  atomic.Int64 // threads opened in Support
 }
 
 type rigOptions struct {
@@ -112,33 +114,34 @@ func (r *rig) install(ctx context.Context) error {
 func (r *rig) thread(ctx context.Context, title string) (string, time.Time, error) {
 	th, _, err := r.st.CreateForumThread(ctx, r.tn, r.userID, store.NewForumThread{CategoryID: r.cat, Title: title,
 		Body: "How do I clear a paper jam in the printer on the second floor?"})
+	if err == nil {
+		r.opened.Add(1)
+	}
 	return th.ID, time.Now(), err
 }
 
-// unfinished counts the runs of the workflow not ended yet, and the
-// threads in Support that have no run yet.
-func (r *rig) unfinished(ctx context.Context) (runs, unstarted int, err error) {
-	err = r.st.DB.QueryRowContext(ctx, r.tn.SQL(`SELECT
-		(SELECT count(*) FROM {tenant}.workflow_runs WHERE workflow_id = $1 AND status NOT IN ('succeeded', 'failed', 'canceled')),
-		(SELECT count(*) FROM {tenant}.forum_threads th WHERE th.category_id = $2 AND NOT EXISTS (
-			SELECT 1 FROM {tenant}.workflow_runs wr WHERE wr.workflow_id = $1 AND wr.trigger->>'thread_id' = th.id::text))`),
-		r.wfID, r.cat).Scan(&runs, &unstarted)
-	return runs, unstarted, err
+// progress counts the workflow's runs, and those ended.
+func (r *rig) progress(ctx context.Context) (runs, ended int, err error) {
+	err = r.st.DB.QueryRowContext(ctx, r.tn.SQL(`SELECT count(*), count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'canceled'))
+		FROM {tenant}.workflow_runs WHERE workflow_id = $1`), r.wfID).Scan(&runs, &ended)
+	return runs, ended, err
 }
 
-// settle waits until every thread has its run and every run has ended.
+// settle waits until every thread opened has its run and every run has
+// ended (check then says whether each thread has exactly one).
 func (r *rig) settle(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		runs, unstarted, err := r.unfinished(ctx)
+		runs, ended, err := r.progress(ctx)
 		if err != nil {
 			return err
 		}
-		if runs == 0 && unstarted == 0 {
+		opened := int(r.opened.Load())
+		if runs >= opened && ended == runs {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s, %d runs still going and %d threads without a run: %s", limit, runs, unstarted, r.logs())
+			return fmt.Errorf("after %s, %d of %d threads have a run and %d runs have ended: %s", limit, runs, opened, ended, r.logs())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
