@@ -52,6 +52,9 @@ func newRig(ctx context.Context, o rigOptions) (r *rig, err error) {
 			r.close()
 		}
 	}()
+	if _, err := st.Migrate(ctx); err != nil {
+		return r, fmt.Errorf("migrate: %w", err)
+	}
 	if err := st.Seed(ctx); err != nil { // the marketplace's packages
 		return r, fmt.Errorf("seed: %w", err)
 	}
