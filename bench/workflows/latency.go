@@ -14,6 +14,10 @@ import (
 // startSample is one run's start, each figure measured from the commit of
 // the forum.thread.created signal that triggered it.
 type startSample struct {
+	// requested is to the commit of the trigger subscriber's delivery that
+	// requested workflow.run.start (its directive.requested signal): the
+	// first hop, before a job runner picks the directive up.
+	requested time.Duration
 	// run is to the run's started_at (the start of the workflow.run.start
 	// directive's transaction that made it), runCommitted to the commit
 	// of that transaction (its workflow.run.started signal).
@@ -28,6 +32,7 @@ type startSample struct {
 type startRow struct {
 	Thread        string       `db:"thread"`
 	Trigger       sql.NullTime `db:"trigger_committed"`
+	Requested     sql.NullTime `db:"requested_committed"`
 	RunStarted    time.Time    `db:"run_started"`
 	RunCommitted  sql.NullTime `db:"run_committed"`
 	StepStarted   time.Time    `db:"step_started"`
@@ -43,11 +48,12 @@ func startSQL(commitTimes bool) string {
 		}
 		return "NULL::timestamptz"
 	}
-	return `SELECT sig.payload->>'thread_id' AS thread, ` + commit("sig") + ` AS trigger_committed,
+	return `SELECT sig.payload->>'thread_id' AS thread, ` + commit("sig") + ` AS trigger_committed, ` + commit("dr") + ` AS requested_committed,
 		wr.started_at AS run_started, ` + commit("rs") + ` AS run_committed,
 		ws.started_at AS step_started, ` + commit("ss") + ` AS step_committed
 		FROM {tenant}.workflow_runs wr
 		JOIN {tenant}.signals sig ON sig.id = wr.trigger_id
+		JOIN {tenant}.signals dr ON dr.correlation_id = wr.directive_id AND dr.name = 'directive.requested'
 		JOIN {tenant}.signals rs ON rs.subject_type = $3 AND rs.subject_id = wr.id::text AND rs.name = 'workflow.run.started'
 		JOIN {tenant}.workflow_steps ws ON ws.run_id = wr.id AND ws.step_id = 'draft'
 		JOIN {tenant}.signals ss ON ss.subject_type = $3 AND ss.subject_id = wr.id::text AND ss.name = 'workflow.step.started'
@@ -93,7 +99,8 @@ func measureStarts(ctx context.Context, r *rig, d *benchDB, n int, every time.Du
 			t0 = x.Trigger.Time
 		}
 		s := startSample{run: x.RunStarted.Sub(t0), step: x.StepStarted.Sub(t0)}
-		if x.RunCommitted.Valid && x.StepCommitted.Valid {
+		if x.RunCommitted.Valid && x.StepCommitted.Valid && x.Requested.Valid {
+			s.requested = x.Requested.Time.Sub(t0)
 			s.runCommitted, s.stepCommitted = x.RunCommitted.Time.Sub(t0), x.StepCommitted.Time.Sub(t0)
 		}
 		out = append(out, s)

@@ -153,12 +153,13 @@ func startsPhase(ctx context.Context, o options, d *benchDB, bin, dir string, su
 		if err != nil {
 			return err
 		}
-		run, _, _, _ := columns(s)
+		_, run, _, _, _ := columns(s)
 		p99s = append(p99s, float64(pct(run, 99))/float64(time.Millisecond))
 		fmt.Printf("  round %d: run started %s; CPU per run %s\n", i+1, dist(run), use.per(len(s)))
 		all = append(all, s...)
 	}
-	run, runC, step, stepC := columns(all)
+	req, run, runC, step, stepC := columns(all)
+	fmt.Printf("  → run.start requested (committed):   %s\n", dist(req))
 	fmt.Printf("  → run started (started_at):          %s\n", dist(run))
 	fmt.Printf("  → run start committed:               %s\n", dist(runC))
 	fmt.Printf("  → first step running (started_at):   %s\n", dist(step))
@@ -169,11 +170,11 @@ func startsPhase(ctx context.Context, o options, d *benchDB, bin, dir string, su
 	return nil
 }
 
-func columns(s []startSample) (run, runC, step, stepC []time.Duration) {
+func columns(s []startSample) (req, run, runC, step, stepC []time.Duration) {
 	for _, x := range s {
 		run, step = append(run, x.run), append(step, x.step)
 		if x.runCommitted > 0 {
-			runC, stepC = append(runC, x.runCommitted), append(stepC, x.stepCommitted)
+			req, runC, stepC = append(req, x.requested), append(runC, x.runCommitted), append(stepC, x.stepCommitted)
 		}
 	}
 	return
