@@ -34,8 +34,8 @@ type crashReport struct {
 }
 
 // runCrash opens the threads spread over the kill period and kills a
-// worker every o.every (the workers in turn), each time once it holds an
-// agent step's job, so the kills land mid-step; then it waits for every
+// worker every o.every (the workers in turn, or whichever first holds an
+// agent step's job), so the kills land mid-step; then it waits for every
 // run to end and checks what the runs did.
 func runCrash(ctx context.Context, r *rig, o crashOptions) (crashReport, error) {
 	rep := crashReport{threads: o.threads}
@@ -56,8 +56,8 @@ func runCrash(ctx context.Context, r *rig, o crashOptions) (crashReport, error) 
 	var last time.Time
 	for i := 0; i < o.kills && ctx.Err() == nil; i++ {
 		time.Sleep(o.every)
-		victim := r.workers[i%len(r.workers)]
-		if busy(ctx, r, victim.pid(), 2*time.Second) {
+		victim, caught := busyWorker(ctx, r, i, 5*time.Second)
+		if caught {
 			rep.midStep++
 		}
 		// Somewhere inside the step, not always at its first byte.
@@ -83,20 +83,26 @@ func runCrash(ctx context.Context, r *rig, o crashOptions) (crashReport, error) 
 	return rep, check(ctx, r, &rep)
 }
 
-// busy waits until the process pid holds a running agent.execute job of
-// the organization, up to limit.
-func busy(ctx context.Context, r *rig, pid int, limit time.Duration) bool {
+// busyWorker waits, up to limit, for a worker running an agent step's
+// execution (its agent.execute directive job), the workers in turn from
+// the i-th; it returns that worker, or the i-th when none was caught.
+func busyWorker(ctx context.Context, r *rig, i int, limit time.Duration) (*worker, bool) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		var n int
-		err := r.st.DB.GetContext(ctx, &n, `SELECT count(*) FROM jobs WHERE state = 'running' AND kind = 'directive.execute'
-			AND tenant_schema = $1 AND attempted_by LIKE $2`, r.tn.Schema(), fmt.Sprintf("%%:%d:%%", pid))
-		if err == nil && n > 0 {
-			return true
+		for k := range r.workers {
+			w := r.workers[(i+k)%len(r.workers)]
+			var n int
+			err := r.st.DB.GetContext(ctx, &n, r.tn.SQL(`SELECT count(*) FROM jobs j
+				JOIN {tenant}.directives d ON d.id::text = j.args->>'id' AND d.name = 'agent.execute'
+				WHERE j.state = 'running' AND j.kind = 'directive.execute' AND j.tenant_schema = $1 AND j.attempted_by LIKE $2`),
+				r.tn.Schema(), fmt.Sprintf("%%:%d:%%", w.pid()))
+			if err == nil && n > 0 {
+				return w, true
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return false
+	return r.workers[i%len(r.workers)], false
 }
 
 // The checks: each query counts what breaks one promise; every count
