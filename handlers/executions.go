@@ -70,7 +70,7 @@ func (h *Handler) executionView(ctx context.Context, t store.Tenant, ex store.Ex
 	}
 	c := ex.Context()
 	switch {
-	case c.RunID != "": // before the thread: a workflow step's run also names its thread
+	case c.RunID != "":
 		d.CauseURL = "/workflows/runs/" + c.RunID
 	case c.ThreadID != "":
 		d.CauseURL = "/forums/t/" + c.ThreadID

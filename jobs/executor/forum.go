@@ -32,14 +32,14 @@ func Forum(st *store.Store) []directive.Kind {
 }
 
 // PostCreateArgs are forum.post.create's payload: a post in a thread, as
-// the person who asked, or as an agent (its @handle). ExecutionID, with
-// as_agent, is the agent's run that wrote the body (a workflow's agent
-// step): the post links to it, and replaces its text streamed into the
-// thread.
+// the person who asked, or as an agent (its @handle).
 type PostCreateArgs struct {
-	ThreadID    string `json:"thread_id"`
-	Body        string `json:"body"`
-	AsAgent     string `json:"as_agent,omitempty"`
+	ThreadID string `json:"thread_id"`
+	Body     string `json:"body"`
+	AsAgent  string `json:"as_agent,omitempty"`
+	// ExecutionID is the agent's run that wrote the body (a workflow's
+	// "{{.steps.draft.execution_id}}"): the post links to it, and replaces
+	// the answer it streamed into the thread.
 	ExecutionID string `json:"execution_id,omitempty"`
 }
 
@@ -64,32 +64,21 @@ func postCreate(st *store.Store) directive.RunFunc {
 		} else if d.RequestedByUserID == 0 {
 			return nil, store.Invalid("as_agent", "a post needs an author: a person, or an agent (as_agent)")
 		}
-		if err := writtenBy(ctx, st, t, a, author); err != nil {
-			return nil, err
+		if a.ExecutionID != "" {
+			ex, err := st.Execution(ctx, t, a.ExecutionID)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && (author.Type != "agent" || ex.AgentID != author.ID)) {
+				return nil, store.Invalid("execution_id", "the execution must be a run of the agent the post is written as (as_agent)")
+			} else if err != nil {
+				return nil, err
+			}
 		}
-		p, err := st.CreatePostTx(ctx, tx, t, store.NewPost{ThreadID: a.ThreadID, Body: a.Body, Author: author,
-			ExecutionID: a.ExecutionID, DirectiveID: d.ID})
+		p, err := st.CreatePostTx(ctx, tx, t, store.NewPost{ThreadID: a.ThreadID, Body: a.Body, Author: author, DirectiveID: d.ID,
+			ExecutionID: a.ExecutionID})
 		if err != nil {
 			return nil, forumGone(err)
 		}
 		return map[string]string{"post_id": p.ID, "thread_id": p.ThreadID}, nil
 	}
-}
-
-// writtenBy checks a post's execution_id: a finished, successful run of
-// the agent the post is by, so a post never links to another's work.
-func writtenBy(ctx context.Context, st *store.Store, t store.Tenant, a PostCreateArgs, author store.Author) error {
-	if a.ExecutionID == "" {
-		return nil
-	}
-	if author.Type != "agent" {
-		return store.Invalid("execution_id", "only a post as an agent (as_agent) names the run that wrote it")
-	}
-	ex, err := st.Execution(ctx, t, a.ExecutionID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (ex.AgentID != author.ID || ex.Status != store.ExecSucceeded) {
-		return store.Invalid("execution_id", "not a finished run of this agent")
-	}
-	return err
 }
 
 func threadLock(st *store.Store, lock bool) directive.RunFunc {

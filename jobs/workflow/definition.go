@@ -40,10 +40,9 @@ type Step struct {
 	// Agent is an agent's @handle; Prompt (a template) its input.
 	Agent  string `json:"agent,omitempty"`
 	Prompt string `json:"prompt,omitempty"`
-	// Thread, a template, names the forum thread an agent step answers
-	// in: while the agent writes, the text streams into that thread's
-	// open pages (a step whose answer waits for an approval leaves it
-	// out, so nobody reads a draft before it is approved).
+	// Thread (a template, agent steps only) names the forum thread whose
+	// open pages show the answer as it is written, before a later step
+	// posts it there.
 	Thread string `json:"thread,omitempty"`
 	// Directive is a directive kind; Payload's strings are templates.
 	Directive string         `json:"directive,omitempty"`
@@ -189,7 +188,7 @@ func (s Step) check(seen map[string]bool) error {
 		return invalid("step %q: an agent step needs a prompt", s.ID)
 	}
 	if s.Thread != "" && s.Kind() != KindAgent {
-		return invalid("step %q: only an agent step answers in a thread", s.ID)
+		return invalid("step %q: only an agent step shows its answer in a thread", s.ID)
 	}
 	for _, tpl := range s.templates() {
 		if _, err := parseTemplate(s.ID, tpl); err != nil {

@@ -9,8 +9,8 @@ import (
 )
 
 // Templates see .trigger (the signal's payload with subject, actor and
-// seq) and .steps.<id>.output (and .status, and for an agent step
-// .execution_id: the run that wrote it) of the run's steps so far. A
+// seq) and .steps.<id>.output (with .status, and an agent step's
+// .execution_id) of the run's steps so far. A
 // key that is not there is an error, never "<no value>".
 
 // TriggerData is a signal as templates see it.
