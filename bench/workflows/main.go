@@ -206,7 +206,8 @@ func throughputPhase(ctx context.Context, o options, d *benchDB, bin, dir string
 		}
 		rates = append(rates, t.perSecond())
 		cpus = append(cpus, float64(t.cpu.total()/time.Duration(t.runs))/float64(time.Millisecond))
-		fmt.Printf("  round %d: %d runs in %s: %.0f runs/s; CPU per run %s\n", i+1, t.runs, t.took.Round(time.Millisecond), t.perSecond(), t.cpu.per(t.runs))
+		fmt.Printf("  round %d: %d runs in %s: %.0f runs/s; CPU per run %s; %.1f commits per run\n", i+1, t.runs, t.took.Round(time.Millisecond),
+			t.perSecond(), t.cpu.per(t.runs), float64(t.commits)/float64(t.runs))
 		if o.statements > 0 {
 			d.topStatements(ctx, o.statements)
 		}
