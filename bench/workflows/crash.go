@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
+
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/workflow"
 )
 
 // crashOptions shape the crash loop: threads opened in Support while
@@ -28,6 +33,9 @@ type crashReport struct {
 	// rerun counts executions that had to run again: an attempt a kill
 	// cut short.
 	rerun int
+	// retried counts runs retried from their failed step: their agent
+	// step's execution lost both its attempts to kills.
+	retried int
 	// settled is the time from the last kill until every run had ended.
 	settled  time.Duration
 	problems []string
@@ -76,8 +84,22 @@ func runCrash(ctx context.Context, r *rig, o crashOptions) (crashReport, error) 
 	}
 	o.logf("waiting up to %s for every run to end (a killed worker's jobs are rescued after their heartbeat timeout)", o.settle)
 	if err := r.settle(ctx, o.settle); err != nil {
-		rep.problems = append(rep.problems, err.Error())
+		rep.problems = append(rep.problems, err.Error()+"\nruns not ended:"+stuckRuns(ctx, r))
 		return rep, nil
+	}
+	// The engine gives an execution two attempts: a run whose agent step
+	// lost both to kills has failed, and an operator retries it from its
+	// page. So does the loop, then waits again.
+	var err error
+	if rep.retried, err = retryGaveUp(ctx, r); err != nil {
+		return rep, err
+	}
+	if rep.retried > 0 {
+		o.logf("retrying %d runs whose execution lost both attempts to kills", rep.retried)
+		if err := r.settle(ctx, o.settle); err != nil {
+			rep.problems = append(rep.problems, "after the retries: "+err.Error()+"\nruns not ended:"+stuckRuns(ctx, r))
+			return rep, nil
+		}
 	}
 	rep.settled = time.Since(last)
 	return rep, check(ctx, r, &rep)
@@ -117,10 +139,11 @@ var crashChecks = []struct {
 		LEFT JOIN (SELECT trigger->>'thread_id' AS thread, count(*) AS n FROM {tenant}.workflow_runs WHERE workflow_id = $1 GROUP BY 1) r
 		ON r.thread = th.id::text WHERE th.category_id = $2 AND coalesce(r.n, 0) <> 1`, false},
 	{"runs that did not succeed", `SELECT count(*) FROM {tenant}.workflow_runs WHERE workflow_id = $1 AND status <> 'succeeded'`, false},
-	{"runs that did not end exactly once (workflow.run.succeeded|failed|canceled)", `SELECT count(*) FROM {tenant}.workflow_runs wr
-		LEFT JOIN (SELECT subject_id, count(*) AS n FROM {tenant}.signals
-			WHERE name IN ('workflow.run.succeeded', 'workflow.run.failed', 'workflow.run.canceled') GROUP BY 1) s
-		ON s.subject_id = wr.id::text WHERE wr.workflow_id = $1 AND coalesce(s.n, 0) <> 1`, false},
+	{"runs that did not end exactly once a try (workflow.run.succeeded|failed|canceled, one more per workflow.run.retried)", `SELECT count(*)
+		FROM {tenant}.workflow_runs wr LEFT JOIN (SELECT subject_id, count(*) FILTER (WHERE name <> 'workflow.run.retried') AS ended,
+			count(*) FILTER (WHERE name = 'workflow.run.retried') AS retried FROM {tenant}.signals
+			WHERE name IN ('workflow.run.succeeded', 'workflow.run.failed', 'workflow.run.canceled', 'workflow.run.retried') GROUP BY 1) s
+		ON s.subject_id = wr.id::text WHERE wr.workflow_id = $1 AND coalesce(s.ended, 0) <> 1 + coalesce(s.retried, 0)`, false},
 	{"threads without exactly one agent post", `SELECT count(*) FROM {tenant}.forum_threads th
 		LEFT JOIN (SELECT thread_id, count(*) AS n FROM {tenant}.forum_posts WHERE author_type = 'agent' GROUP BY 1) p
 		ON p.thread_id = th.id WHERE th.category_id = $1 AND coalesce(p.n, 0) <> 1`, true},
@@ -129,19 +152,20 @@ var crashChecks = []struct {
 		LEFT JOIN {tenant}.workflow_steps ws ON ws.execution_id = p.execution_id AND ws.step_id = 'draft'
 		LEFT JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
 		WHERE p.author_type = 'agent' AND (wr.id IS NULL OR wr.trigger->>'thread_id' <> th.id::text)`, false},
-	// A step's attempt counts its tries (1 once it ran); nothing here asks
-	// for a retry, so each step ran once, however often it was killed.
+	// A step's attempt counts its tries (1 once it ran, one more per
+	// retry): each try made one execution or directive, however often a
+	// kill cut its execution short.
 	{"agent steps whose attempts made other than one execution each", `SELECT count(*) FROM {tenant}.workflow_steps ws
 		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
 		LEFT JOIN (SELECT cause_id, count(*) AS n FROM {tenant}.agent_executions WHERE cause_type = 'workflow_step' GROUP BY 1) e
 		ON e.cause_id = wr.id::text || '/' || ws.step_id
-		WHERE ws.kind = 'agent' AND (coalesce(e.n, 0) <> ws.attempt OR ws.attempt <> 1)`, false},
+		WHERE ws.kind = 'agent' AND (coalesce(e.n, 0) <> ws.attempt OR ws.attempt < 1)`, false},
 	{"directive steps whose attempts made other than one directive each", `SELECT count(*) FROM {tenant}.workflow_steps ws
 		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
 		LEFT JOIN (SELECT regexp_replace(idempotency_key, ':[0-9]+$', '') AS step, count(*) AS n FROM {tenant}.directives
 			WHERE idempotency_key LIKE 'wfstep:%' GROUP BY 1) d ON d.step = 'wfstep:' || wr.id || ':' || ws.step_id
-		WHERE ws.kind = 'directive' AND (coalesce(d.n, 0) <> ws.attempt OR ws.attempt <> 1)`, false},
-	{"steps started or ended other than once per attempt (workflow.step.started, .succeeded)", `SELECT count(*) FROM {tenant}.workflow_steps ws
+		WHERE ws.kind = 'directive' AND (coalesce(d.n, 0) <> ws.attempt OR ws.attempt < 1)`, false},
+	{"steps started other than once a try, or succeeded other than once (workflow.step.started, .succeeded)", `SELECT count(*) FROM {tenant}.workflow_steps ws
 		JOIN {tenant}.workflow_runs wr ON wr.id = ws.run_id AND wr.workflow_id = $1
 		LEFT JOIN (SELECT subject_id, payload->>'step_id' AS step, count(*) FILTER (WHERE name = 'workflow.step.started') AS started,
 			count(*) FILTER (WHERE name = 'workflow.step.succeeded') AS succeeded
@@ -185,12 +209,31 @@ func check(ctx context.Context, r *rig, rep *crashReport) error {
 	return nil
 }
 
+// retryGaveUp retries, as an operator would from the run page, the runs
+// that failed because an agent step's execution gave up (each of its
+// attempts died with its worker); it returns how many.
+func retryGaveUp(ctx context.Context, r *rig) (int, error) {
+	var ids []string
+	if err := r.st.DB.SelectContext(ctx, &ids, r.tn.SQL(`SELECT wr.id FROM {tenant}.workflow_runs wr WHERE wr.workflow_id = $1
+		AND wr.status = 'failed' AND EXISTS (SELECT 1 FROM {tenant}.workflow_steps ws JOIN {tenant}.agent_executions e ON e.id = ws.execution_id
+			WHERE ws.run_id = wr.id AND ws.status = 'failed' AND e.error LIKE 'The run stopped before it finished%')`), r.wfID); err != nil {
+		return 0, err
+	}
+	flows := workflow.New(r.st, func() *directive.Engine { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, id := range ids {
+		if err := flows.Retry(ctx, r.tn, id, r.userID); err != nil {
+			return 0, fmt.Errorf("retry run %s: %w", id, err)
+		}
+	}
+	return len(ids), nil
+}
+
 func (rep crashReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d threads, %d × kill -9 (%d mid-step), %d executions run again after a kill; every run ended %s after the last kill",
-		rep.threads, rep.kills, rep.midStep, rep.rerun, rep.settled.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "%d threads, %d × kill -9 (%d mid-step), %d executions run again after a kill, %d runs retried (an execution lost both attempts); every run ended %s after the last kill",
+		rep.threads, rep.kills, rep.midStep, rep.rerun, rep.retried, rep.settled.Round(100*time.Millisecond))
 	if len(rep.problems) == 0 {
-		b.WriteString("; every run succeeded once, one agent post per thread, one execution or directive per step attempt")
+		b.WriteString("; every run succeeded, ended once a try, one agent post per thread, one execution or directive per step try")
 	}
 	for _, p := range rep.problems {
 		b.WriteString("\n  PROBLEM: " + p)

@@ -126,13 +126,14 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("throughput: %w", err)
 		}
 	}
+	var broken error
 	if o.phase("crash") {
-		if err := crashPhase(ctx, o, d, bin, dir, &sum); err != nil {
-			return fmt.Errorf("crash: %w", err)
+		if broken = crashPhase(ctx, o, d, bin, dir, &sum); broken != nil && len(sum) == 0 {
+			return fmt.Errorf("crash: %w", broken)
 		}
 	}
 	fmt.Println("workflows: " + strings.Join(sum, " · "))
-	return nil
+	return broken
 }
 
 func (o options) rig(ctx context.Context, d *benchDB, bin, dir string, workers int, delay time.Duration) (*rig, error) {
@@ -239,6 +240,9 @@ func crashPhase(ctx context.Context, o options, d *benchDB, bin, dir string, sum
 		return err
 	}
 	fmt.Printf("  %s\n", rep)
-	sum.add("crash: %d kills (%d mid-step), %d problems", rep.kills, rep.midStep, len(rep.problems))
+	sum.add("crash: %d kills (%d mid-step), %d runs retried, %d problems", rep.kills, rep.midStep, rep.retried, len(rep.problems))
+	if len(rep.problems) > 0 {
+		return fmt.Errorf("the crash loop broke %d promises (above)", len(rep.problems))
+	}
 	return nil
 }
