@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api bench-workflows clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -42,7 +42,7 @@ deps-chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api bench-workflows
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -64,9 +64,10 @@ bench-sse: deps-postgres
 bench-http: deps-postgres
 	$(GO) run ./bench/http -duration 10s -modes hit,viewers,miss,cold,mixed,replies
 
-## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
-bench-chat: deps-postgres
-	$(GO) run ./bench/chat
+## bench-agents: the agent engine — provider chunk → SSE frame for 100 concurrent executions,
+## the built-in responder over 100,000 forum posts, 1,000 executions through the runner
+bench-agents: deps-postgres
+	$(GO) run ./bench/agents
 
 ## bench-faults: kill -9 loop, database restart and hostile clients against the real binary (≤ ~10 min)
 bench-faults: deps-postgres

@@ -53,11 +53,10 @@ func newForumFixture(t *testing.T) forumFixture {
 	return f
 }
 
-// signIn logs a browser in through the sign-in form and opens path (a
-// thread).
+// signIn logs a browser in through the sign-in form and opens path.
 func signIn(t *testing.T, ctx context.Context, a *app, email, path string) {
 	t.Helper()
-	signInAt(t, ctx, a, email, path, `[data-testid=thread-title]`)
+	signInTo(t, ctx, a, email, path, `[data-testid=thread-title]`)
 }
 
 // markDocument sets a marker on window: it survives htmx swaps and SSE

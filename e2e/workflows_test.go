@@ -49,7 +49,7 @@ func TestSupportAutoReplyJourney(t *testing.T) {
 	a := startApp(t, "LLM_BASE_URL="+fake.BaseURL(), "LLM_MODEL=fake-model")
 
 	ctx := browser(t)
-	signInAt(t, ctx, a, "admin@demo.com", "/marketplace/customer-support", `[data-testid=package-name]`)
+	signInTo(t, ctx, a, "admin@demo.com", "/marketplace/customer-support", `[data-testid=package-name]`)
 	do(t, ctx,
 		chromedp.Click(chromedp.CSS(`#install-customer-support [data-testid=install-form] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#install-customer-support[data-state=installed]`)),
@@ -103,7 +103,7 @@ func TestSupportAutoReplyJourney(t *testing.T) {
 func supportReplyWithoutJS(t *testing.T, a *app) {
 	ctx := browser(t)
 	disableJS(t, ctx)
-	signInAt(t, ctx, a, "admin@demo.com", "/forums/c/support", `a[href^="/forums/new?category_id="]`)
+	signInTo(t, ctx, a, "admin@demo.com", "/forums/c/support", `a[href^="/forums/new?category_id="]`)
 	do(t, ctx,
 		chromedp.Click(chromedp.CSS(`a[href^="/forums/new?category_id="]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#thread-form #title`)),
@@ -127,20 +127,6 @@ func supportReplyWithoutJS(t *testing.T, a *app) {
 	if n := elementCount(t, ctx, `[data-testid=post]:has([data-testid=agent-badge]) a[data-testid=post-execution]`); n != 1 {
 		t.Error(`no "how it answered" link without JavaScript`)
 	}
-}
-
-// signInAt signs in through the form and waits for css on the page it
-// leads to.
-func signInAt(t *testing.T, ctx context.Context, a *app, email, path, css string) {
-	t.Helper()
-	do(t, ctx,
-		chromedp.Navigate(a.URL+"/login?redirect_to="+path),
-		chromedp.WaitVisible(chromedp.CSS(`#email`)),
-		chromedp.SendKeys(chromedp.CSS(`#email`), email),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "password123"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(css)),
-	)
 }
 
 // waitJS waits until the expression is true on the page.
