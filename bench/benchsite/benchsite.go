@@ -33,6 +33,8 @@ type Options struct {
 	Posts int
 	// LLM is the chat's model provider (bench/chat points it at a fake).
 	LLM *llm.Client
+	// Live configures the hub (bench/sse raises its stream caps).
+	Live live.Config
 }
 
 // Site is a running application.
@@ -132,7 +134,8 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s.Hub = live.NewHub(st, dsn, rend, live.Config{Logger: quiet})
+	o.Live.Logger = quiet
+	s.Hub = live.NewHub(st, dsn, rend, o.Live)
 	if err := s.Hub.Start(ctx); err != nil {
 		s.Close()
 		return nil, err

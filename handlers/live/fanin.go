@@ -12,7 +12,7 @@ import (
 	"fleetprompt/store"
 )
 
-// Start opens the LISTEN connection and runs the fan-in, heartbeat and
+// Start opens the LISTEN connection and runs the fan-in, watchdog and
 // revalidation loops until ctx ends or Close is called.
 func (h *Hub) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -37,7 +37,7 @@ func (h *Hub) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer h.running.Done()
-		h.heartbeats(ctx)
+		h.watch(ctx)
 	}()
 	go func() {
 		defer h.running.Done()
@@ -93,7 +93,7 @@ func (h *Hub) handle(ctx context.Context, batch []*pq.Notification) {
 					o.Lost()
 				}
 			})
-			n := h.kickWhere("listener reconnected", func(*subscriber) bool { return true })
+			n := h.endWhere("listener reconnected", func(*subscriber) bool { return true })
 			h.log.Warn("live listener reconnected; streams told to resume", "streams", n)
 			continue
 		}
@@ -135,7 +135,7 @@ func (h *Hub) handle(ctx context.Context, batch []*pq.Notification) {
 			// The streams of this tenant may have missed events: make them
 			// resume from the database rather than stay silently behind.
 			h.log.Error("live: publish signals", "schema", ts.schema, "err", err)
-			h.kickWhere("publish failed", func(s *subscriber) bool { return s.schema == ts.schema })
+			h.endWhere("publish failed", func(s *subscriber) bool { return s.schema == ts.schema })
 		}
 		for _, seq := range ts.seqs {
 			h.notifyProcessed(ts.schema, seq)
@@ -199,59 +199,6 @@ func (h *Hub) tenant(ctx context.Context, schema string) (store.Tenant, error) {
 	h.orgIDs[schema] = t.OrgID
 	h.orgMu.Unlock()
 	return t, nil
-}
-
-// replay sends, through emit, the events of topic after seq after, oldest
-// first. It scans the tenant's signals in seq order and keeps those whose
-// topics (computed exactly as for live delivery) include topic, so a
-// resumed stream gets what a connected one got.
-func (h *Hub) replay(ctx context.Context, t store.Tenant, topic Topic, after int64, moderator bool, emit func(*event) error) error {
-	const page = 500
-	res := newResolver(h.store, t)
-	scanned := 0
-	for {
-		sigs, err := h.store.SignalsAfter(ctx, t, after, page)
-		if err != nil {
-			return err
-		}
-		for _, sig := range sigs {
-			after = sig.Seq
-			if !hasTopic(res.topicsOf(ctx, sig), topic) {
-				continue
-			}
-			evs, err := h.renderSignal(ctx, t, sig, []Topic{topic})
-			if err != nil {
-				return err
-			}
-			ev := evs[topic].member
-			if moderator {
-				ev = evs[topic].moderator
-			}
-			if err := emit(ev); err != nil {
-				return err
-			}
-		}
-		scanned += len(sigs)
-		if len(sigs) < page {
-			return nil
-		}
-		if scanned >= h.cfg.ReplayLimit {
-			// Too far behind to replay: the page is told to reload, and its
-			// cursor moves on so the reconnect after that is cheap.
-			return emit(newEvent(after, "live.reload", []byte(reloadHTML)))
-		}
-	}
-}
-
-const reloadHTML = `<p class="notice live-reload" data-testid="live-reload">This page is out of date. <a href="">Reload it</a> to catch up.</p>`
-
-func hasTopic(ts []Topic, t Topic) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 // resolver computes which topics a signal belongs to. It may look up a
