@@ -214,20 +214,27 @@ func newResolver(st *store.Store, t store.Tenant) *resolver {
 	return &resolver{store: st, t: t, postThreads: map[string]string{}}
 }
 
-// topicsOf: every signal goes to "tenant"; to "thread:<id>" when it is
-// about a thread or one of its posts (payload thread_id, or its subject);
-// to "category:<slug>" when it concerns a category or a thread in it
-// (payload category_slug, or slug for forum.category.*); to
-// "installations" when it is about packages (package.*, or a directive
-// whose kind is package.*); to "chat:<id>" for chat.* signals of that
-// conversation.
+// topicsOf: a private signal (Private) goes to "chat:<id>" of its
+// conversation and nowhere else. Every other signal goes to "tenant"; to
+// "thread:<id>" when it is about a thread or one of its posts (payload
+// thread_id, or its subject); to "category:<slug>" when it concerns a
+// category or a thread in it (payload category_slug, or slug for
+// forum.category.*); to "installations" when it is about packages
+// (package.*, or a directive whose kind is package.*).
 func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
-	topics := []Topic{{Kind: KindTenant}}
 	var p map[string]any
 	if len(sig.Payload) > 0 {
 		json.Unmarshal(sig.Payload, &p) // a payload that is not an object just has no routing fields
 	}
 	str := func(k string) string { s, _ := p[k].(string); return s }
+	if Private(sig.Name) {
+		// Only the conversation's stream, which only its owner may follow.
+		if conv := strings.ToLower(str("conversation_id")); uuidRE.MatchString(conv) {
+			return []Topic{{Kind: KindChat, Arg: conv}}
+		}
+		return nil
+	}
+	topics := []Topic{{Kind: KindTenant}}
 
 	thread := strings.ToLower(str("thread_id"))
 	if thread == "" && sig.SubjectType == store.SubjectForumThread {
@@ -246,12 +253,6 @@ func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 	}
 	if cat != "" && len(cat) <= 64 && categorySlugRE.MatchString(cat) {
 		topics = append(topics, Topic{Kind: KindCategory, Arg: cat})
-	}
-
-	// Chat signals go to their conversation's stream; the payload never
-	// holds message text, so the tenant stream may carry them too.
-	if conv := strings.ToLower(str("conversation_id")); strings.HasPrefix(sig.Name, "chat.") && uuidRE.MatchString(conv) {
-		topics = append(topics, Topic{Kind: KindChat, Arg: conv})
 	}
 
 	if strings.HasPrefix(sig.Name, "package.") || sig.SubjectType == "package" ||

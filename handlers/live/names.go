@@ -20,5 +20,12 @@ var FeedEvents = []string{
 	"live.reload",
 }
 
+// Private reports whether signals named name belong to one member alone:
+// chat.* (messages, proposed and confirmed actions, conversations) is a
+// member's private conversation with an agent (SPEC §17). They reach only
+// the conversation's own stream, never the tenant topic or the
+// dashboard's activity feed.
+func Private(name string) bool { return strings.HasPrefix(name, "chat.") }
+
 // FeedSwap is FeedEvents as an sse-swap attribute value.
 func FeedSwap() string { return strings.Join(FeedEvents, ",") }
