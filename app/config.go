@@ -22,6 +22,7 @@ type Config struct {
 	LogLevel      slog.Level
 	Workers       int // job workers per process
 	BcryptCost    int
+	MaxStreams    int // live event streams per process (SPEC §17)
 	// LLM is chat's OpenAI-compatible model provider; an empty BaseURL
 	// leaves chat to its built-in responder.
 	LLM llm.Config
@@ -58,6 +59,10 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	if err != nil {
 		return Config{}, "", nil, fmt.Errorf("BCRYPT_COST: %w", err)
 	}
+	maxStreams, err := strconv.Atoi(env("MAX_STREAMS", "10000"))
+	if err != nil {
+		return Config{}, "", nil, fmt.Errorf("MAX_STREAMS: %w", err)
+	}
 	var c Config
 	var level string
 	fs := flag.NewFlagSet("fleetprompt "+cmd, flag.ContinueOnError)
@@ -69,6 +74,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.IntVar(&c.Workers, "workers", workers, "job workers (WORKERS)")
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", cost, "bcrypt work factor (BCRYPT_COST)")
+	fs.IntVar(&c.MaxStreams, "max-streams", maxStreams, "live event streams per process (MAX_STREAMS)")
 	fs.StringVar(&c.LLM.BaseURL, "llm-base-url", getenv("LLM_BASE_URL"), "OpenAI-compatible API root for chat (LLM_BASE_URL)")
 	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
 	// The API key is read from the environment only: flags show up in ps.
