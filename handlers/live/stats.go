@@ -17,10 +17,11 @@ type Stats struct {
 	// Ended counts the other streams the server ended: sign-out, a
 	// member disabled, the listener reconnecting, shutdown.
 	Ended int64
-	// Writes counts writes to streams (one system call each, replay
-	// included); CoalescedWrites those that carried more than one frame
-	// (a writer that fell behind catching up in one go); Frames the
-	// events and comments they carried.
+	// Writes counts writes to streams, replay included: one system call
+	// each, unless the socket takes a large one in parts. CoalescedWrites
+	// counts those that carried more than one frame (a writer that fell
+	// behind catching up in one go); Frames the events and comments they
+	// carried. Each is counted when its write returns.
 	Writes, CoalescedWrites, Frames int64
 }
 
