@@ -341,3 +341,33 @@ func TestPrivateChatStaysOutOfSharedFeeds(t *testing.T) {
 		})
 	}
 }
+
+// One session may hold 16 streams (SPEC §17); the 17th is a plain 429
+// with Retry-After, another session is not affected, and closing a
+// stream makes room.
+func TestEventsSessionCap(t *testing.T) {
+	s, hub := newLiveSite(t, nil)
+	c, other := s.client(), s.client()
+	slug := storetest.Name("evcap")
+	c.register(slug)
+	wantStatus(t, other.login(slug+"@example.com", "password123"), http.StatusSeeOther)
+	var streams []*eventStream
+	for i := 0; i < 16; i++ {
+		streams = append(streams, c.stream(t, "/events?topic=tenant"))
+	}
+	r := c.get("/events?topic=tenant")
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("17th stream: %d Retry-After %q %s: %s", r.StatusCode, r.Header.Get("Retry-After"), r.Header.Get("Content-Type"), r.Body)
+	}
+	other.stream(t, "/events?topic=tenant")
+	streams[0].cancel()
+	<-streams[0].ended
+	deadline := time.Now().Add(10 * time.Second)
+	for hub.Subscribers() != 16 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.stream(t, "/events?topic=tenant")
+	if st := hub.Stats(); st.Refused != 1 {
+		t.Fatalf("hub stats %+v, want one refusal", st)
+	}
+}

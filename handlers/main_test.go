@@ -50,6 +50,7 @@ type siteConfig struct {
 	directives func(*store.Directives)
 	bus        *store.SignalBus
 	live       bool        // run a live hub, as the app does
+	dsn        string      // the hub's LISTEN database; empty: the package's test database
 	llm        *llm.Client // chat's provider; nil: the built-in responder
 	logTo      io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
@@ -85,7 +86,11 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		cfg.Directives = s.dirs
 	}
 	if sc.live {
-		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
+		dsn := sc.dsn
+		if dsn == "" {
+			dsn = storetest.DSN()
+		}
+		s.hub = live.NewHub(st, dsn, rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub
 	}
 	h := handlers.New(cfg)
