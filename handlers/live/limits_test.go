@@ -1,7 +1,6 @@
 package live_test
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"strconv"
@@ -72,26 +71,14 @@ func TestBlockedWriteIsCut(t *testing.T) {
 // each once.
 func TestCutStreamResumesWithNothingMissed(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: live.Config{QueueSize: 2}})
-	addr := strings.TrimPrefix(e.srv.URL, "http://")
-	conn := stalledConn(t, addr, "/events?topic=tenant")
-	e.waitSubscribers(1)
-	r := bufio.NewReader(conn)
-	first := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if id := nextID(t, r); id != first {
-		t.Fatalf("got %d, want %d", id, first)
-	}
+	r := e.pausedReader(t)
 	// Not read meanwhile: far more than the socket and the queue hold.
-	var seqs []int64
-	for i := 0; i < 120; i++ {
-		seqs = append(seqs, emit(t, e.st, e.tenant, "test.big.event", nil))
-	}
-	e.waitProcessed(seqs[len(seqs)-1])
+	seqs := e.emitBig(t, 120)
 	e.waitSubscribers(0)
 	e.waitStats(func(st live.Stats) bool { return st.Cut == 1 })
 	// Whatever arrived before the cut, the client resumes after the last
 	// id it read.
-	got := first
+	var got int64
 	for {
 		line, err := r.ReadString('\n')
 		if err == io.EOF {

@@ -647,24 +647,10 @@ func TestCloseEndsStreamsWithoutLeaks(t *testing.T) {
 // coalesced writes when the socket has room again.
 func TestSlowSubscriberGetsEverythingInOrder(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: live.Config{QueueSize: 200}})
-	addr := strings.TrimPrefix(e.srv.URL, "http://")
-	conn := stalledConn(t, addr, "/events?topic=tenant")
-	e.waitSubscribers(1)
-	r := bufio.NewReader(conn)
-	// Live: the handshake and the (empty) replay are through.
-	first := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if id := nextID(t, r); id != first {
-		t.Fatalf("got %d, want %d", id, first)
-	}
-
-	// Not read meanwhile: far more than the socket buffers hold (the send
-	// buffer grows to 4 MiB), less than the queue.
-	var seqs []int64
-	for i := 0; i < 150; i++ {
-		seqs = append(seqs, emit(t, e.st, e.tenant, "test.big.event", nil))
-	}
-	e.waitProcessed(seqs[len(seqs)-1])
+	r := e.pausedReader(t)
+	// Not read meanwhile: far more than the socket buffers hold, less
+	// than the queue.
+	seqs := e.emitBig(t, 150)
 	for _, want := range seqs {
 		if id := nextID(t, r); id != want {
 			t.Fatalf("got %d, want %d", id, want)
@@ -680,6 +666,35 @@ func TestSlowSubscriberGetsEverythingInOrder(t *testing.T) {
 		t.Fatalf("got %d, want %d", id, last)
 	}
 	e.waitSubscribers(1)
+}
+
+// pausedReader opens a stream on a connection with a tiny receive
+// buffer, reads its first event, and returns it for the test to read
+// later (or never).
+func (e *env) pausedReader(t *testing.T) *bufio.Reader {
+	t.Helper()
+	conn := stalledConn(t, strings.TrimPrefix(e.srv.URL, "http://"), "/events?topic=tenant")
+	e.waitSubscribers(1)
+	r := bufio.NewReader(conn)
+	// Live: the handshake and the (empty) replay are through.
+	first := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if id := nextID(t, r); id != first {
+		t.Fatalf("got %d, want %d", id, first)
+	}
+	return r
+}
+
+// emitBig commits n signals whose events are 64 KiB each and waits until
+// the hub has fanned them out.
+func (e *env) emitBig(t *testing.T, n int) []int64 {
+	t.Helper()
+	var seqs []int64
+	for i := 0; i < n; i++ {
+		seqs = append(seqs, emit(t, e.st, e.tenant, "test.big.event", nil))
+	}
+	e.waitProcessed(seqs[len(seqs)-1])
+	return seqs
 }
 
 // nextID reads a raw stream up to the next event's id line.

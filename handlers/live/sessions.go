@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"fleetprompt/store"
 )
@@ -53,18 +52,11 @@ func (h *Hub) control(msg string) {
 // and its membership active: the safety net for a sign-out or a disabled
 // member whose notification this process missed.
 func (h *Hub) revalidate(ctx context.Context) {
-	t := time.NewTicker(h.cfg.Revalidate)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, h.cfg.Revalidate, func() {
 		if err := h.revalidateOnce(ctx); err != nil && ctx.Err() == nil {
 			h.log.Warn("live: revalidate streams", "err", err)
 		}
-	}
+	})
 }
 
 func (h *Hub) revalidateOnce(ctx context.Context) error {

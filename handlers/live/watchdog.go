@@ -12,14 +12,7 @@ import (
 // times per interval spreads the heartbeats instead of writing to every
 // connection at once, and bounds how late a cut can come.
 func (h *Hub) watch(ctx context.Context) {
-	t := time.NewTicker(min(h.cfg.Heartbeat, h.cfg.WriteTimeout) / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, min(h.cfg.Heartbeat, h.cfg.WriteTimeout)/4, func() {
 		now := time.Now()
 		idleSince := now.Add(-h.cfg.Heartbeat).UnixNano()
 		blockedSince := now.Add(-h.cfg.WriteTimeout).UnixNano()
@@ -33,6 +26,21 @@ func (h *Hub) watch(ctx context.Context) {
 		})
 		for _, s := range stuck {
 			s.cut("write blocked past the write timeout")
+		}
+	})
+}
+
+// every calls fn every d until ctx ends: the shape of the hub's
+// background loops.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }
