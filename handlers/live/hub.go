@@ -134,7 +134,8 @@ func (c *Config) defaults() {
 // Errors Serve returns before anything is written: the caller answers
 // with a status of its own (503, 429).
 var (
-	// ErrClosed: the hub is shutting down.
+	// ErrClosed: the hub is shutting down (or the stream was ended, by a
+	// sign-out say, before it started).
 	ErrClosed = errors.New("live: hub closed")
 	// ErrUnavailable wraps the database error that kept a stream from
 	// starting (its replay could not be read).

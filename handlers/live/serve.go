@@ -64,8 +64,12 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		rp = newReplayer(h, s, req.After)
 		var err error
 		if first, err = rp.next(s.ctx); err != nil {
+			ended := s.ctx.Err() != nil // signed out, or the hub closing
 			s.stop()
 			h.remove(s)
+			if ended {
+				return ErrClosed
+			}
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
