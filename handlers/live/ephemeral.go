@@ -143,7 +143,12 @@ func (s *subscriber) offerEphemeral(name string, data []byte) offerResult {
 		return offerLater
 	}
 	ev := &sse.Event{ID: []byte(strconv.FormatInt(s.cursor, 10)), Event: []byte(name), Data: data}
-	if !s.enqueueLocked(appendFrame(nil, ev)) {
+	ok, wake := s.enqueueLocked(appendFrame(nil, ev))
+	if wake {
+		// The waker takes no subscriber lock: waking under s.mu is safe.
+		defer s.hub.waker.wake(s)
+	}
+	if !ok {
 		return offerFull
 	}
 	return offered

@@ -174,6 +174,7 @@ type Hub struct {
 
 	ephemerals sync.Map // streamKey → *Ephemeral being sent (ephemeral.go)
 
+	waker     *waker   // waker.go
 	stats     counters // stats.go
 	nextID    atomic.Uint64
 	cancelRun context.CancelFunc
@@ -199,6 +200,7 @@ func NewHub(st *store.Store, dsn string, rend *views.Renderer, cfg Config) *Hub 
 		streams:   map[string]chan struct{}{},
 		renderers: map[string]RenderFunc{},
 		orgIDs:    map[string]int64{},
+		waker:     newWaker(),
 	}
 	s := sse.New()
 	s.AutoReplay = false // resume comes from the database
@@ -280,26 +282,36 @@ func (h *Hub) hasSubscribers(key string) bool {
 }
 
 // deliver queues ev for every subscriber of key without ever waiting on
-// one: each offer is an append and, when its writer sleeps, a wake-up. A
-// subscriber whose queue is full is cut. Events reach each subscriber in
-// the order deliver is called.
+// one: each offer is an append, and the writers that sleep are woken
+// (through the waker, in turn). A subscriber whose queue is full is cut.
+// Events reach each subscriber in the order deliver is called.
 func (h *Hub) deliver(key string, r rendered) {
 	var slow []*subscriber
+	wake := wakePool.Get().(*[]*subscriber)
 	h.mu.RLock()
 	for s := range h.topics[key] {
 		ev := r.member
 		if s.moderator {
 			ev = r.moderator
 		}
-		if !s.offer(ev) {
+		ok, w := s.offer(ev)
+		if !ok {
 			slow = append(slow, s)
+		} else if w {
+			*wake = append(*wake, s)
 		}
 	}
 	h.mu.RUnlock()
+	h.waker.wakeAll(*wake)
+	clear(*wake)
+	*wake = (*wake)[:0]
+	wakePool.Put(wake)
 	for _, s := range slow {
 		s.cut("queue full")
 	}
 }
+
+var wakePool = sync.Pool{New: func() any { return new([]*subscriber) }}
 
 // each calls fn for every subscriber (under the read lock: fn must not block).
 func (h *Hub) each(fn func(s *subscriber)) {

@@ -48,8 +48,12 @@ type subscriber struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	// wake tells the writer that queue went from empty to not empty,
-	// or that the stream has ended.
-	wake chan struct{}
+	// or that the stream has ended. It is signalled through the hub's
+	// waker (waker.go) only; scheduled is set from then until the writer
+	// has woken, so one wake-up at most is ever pending.
+	wake      chan struct{}
+	scheduled atomic.Bool
+	exited    bool // the writer has returned (guarded by the waker's lock)
 
 	lastWrite atomic.Int64 // unix nanos of the last write, for heartbeats
 	// writing is when the write under way began (unix nanos), 0 between
@@ -97,43 +101,51 @@ func (h *Hub) newSubscriber(req Request) *subscriber {
 	return s
 }
 
-// offer hands a signal's event to the subscriber, never blocking. It
-// returns false when the subscriber cannot keep up and must be cut.
-func (s *subscriber) offer(ev *event) bool {
+// offer hands a signal's event to the subscriber, never blocking. ok is
+// false when the subscriber cannot keep up and must be cut; wake, that
+// its writer must be woken (the caller batches those).
+func (s *subscriber) offer(ev *event) (ok, wake bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
-		return true
+		return true, false
 	}
 	if !s.live {
 		if len(s.pending) >= s.hub.cfg.PendingLimit {
-			return false
+			return false, false
 		}
 		s.pending = append(s.pending, ev)
-		return true
+		return true, false
 	}
 	if ev.seq <= s.cursor {
-		return true // the replay already sent it
+		return true, false // the replay already sent it
 	}
 	s.cursor = ev.seq
 	return s.enqueueLocked(ev.frame)
 }
 
-// enqueueLocked appends a frame for the writer and wakes it if it may be
-// asleep (the queue was empty). False means the queue is full. Called
-// with s.mu held.
-func (s *subscriber) enqueueLocked(frame []byte) bool {
+// enqueueLocked appends a frame for the writer. ok is false when the
+// queue is full; wake, when it was empty, so the writer may be asleep
+// (once it has taken a batch, the next frame finds the queue empty
+// again). Called with s.mu held.
+func (s *subscriber) enqueueLocked(frame []byte) (ok, wake bool) {
 	if len(s.queue) >= s.hub.cfg.QueueSize {
-		return false
+		return false, false
 	}
 	s.queue = append(s.queue, frame)
-	if len(s.queue) == 1 {
-		select {
-		case s.wake <- struct{}{}:
-		default: // a wake-up is already pending
-		}
+	return true, len(s.queue) == 1
+}
+
+// push queues one frame and wakes the writer if needed; false means the
+// queue is full.
+func (s *subscriber) push(frame []byte) bool {
+	s.mu.Lock()
+	ok, wake := s.enqueueLocked(frame)
+	s.mu.Unlock()
+	if wake {
+		s.hub.waker.wake(s)
 	}
-	return true
+	return ok
 }
 
 // take hands the writer everything queued, swapping in the previous
@@ -158,9 +170,10 @@ func (s *subscriber) beat(idleSince int64) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ended && s.live && len(s.queue) == 0 {
-		s.enqueueLocked(heartbeatFrame)
+	idle := !s.ended && s.live && len(s.queue) == 0
+	s.mu.Unlock()
+	if idle {
+		s.push(heartbeatFrame)
 	}
 }
 
@@ -169,7 +182,6 @@ func (s *subscriber) beat(idleSince int64) {
 // on offer queues directly.
 func (s *subscriber) goLive(replayed int64) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.cursor = max(s.cursor, replayed)
 	for _, ev := range s.pending {
 		if ev.seq > s.cursor {
@@ -179,11 +191,10 @@ func (s *subscriber) goLive(replayed int64) {
 	}
 	s.pending = nil
 	s.live = true
-	if len(s.queue) > 0 {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	wake := len(s.queue) > 0
+	s.mu.Unlock()
+	if wake {
+		s.hub.waker.wake(s)
 	}
 }
 
@@ -220,10 +231,7 @@ func (s *subscriber) stop() bool {
 	abort := s.abort
 	s.mu.Unlock()
 	s.cancel()
-	select {
-	case s.wake <- struct{}{}: // a sleeping writer sees it has ended
-	default:
-	}
+	s.hub.waker.wake(s) // a sleeping writer sees it has ended
 	if abort != nil {
 		abort()
 	}

@@ -12,6 +12,7 @@ import (
 // whatever the fan-out queued, all of it in one write each time it wakes.
 // It returns when the stream ends.
 func (s *subscriber) run(out sink, w http.ResponseWriter, rp *replayer, first []*event) {
+	defer s.hub.waker.exit(s)
 	if err := s.hub.handshake(s, w); err != nil {
 		if s.ctx.Err() == nil {
 			s.hub.log.Warn("live handshake", "topic", s.key, "err", err)
@@ -30,8 +31,12 @@ func (s *subscriber) run(out sink, w http.ResponseWriter, rp *replayer, first []
 	var batch [][]byte
 	for {
 		// One channel, not a select with the context: stop wakes the
-		// writer too, and take then reports the stream ended.
+		// writer too, and take then reports the stream ended. Once
+		// running, it hands its place in the waker's budget on, and
+		// anything queued from now on wakes it again.
 		<-s.wake
+		s.scheduled.Store(false)
+		s.hub.waker.started()
 		// A writer that fell behind finds several frames here: they
 		// leave in one write.
 		var ended bool
