@@ -6,10 +6,11 @@
 // Each stream has exactly one goroutine that writes to it (writer.go).
 // The fan-out never writes and never waits: it appends the event's
 // pre-encoded frame to each subscriber's bounded queue and wakes its
-// writer, which sends everything queued in one write. A subscriber whose
-// queue overflows, or whose write stays blocked past WriteTimeout, is cut
-// and counted (Stats); its client reconnects with Last-Event-ID and the
-// replay from the signals table gives it everything it missed.
+// writer (through the waker, which keeps the run queues short:
+// waker.go), which sends everything queued in one write. A subscriber
+// whose queue overflows, or whose write stays blocked past WriteTimeout,
+// is cut and counted (Stats); its client reconnects with Last-Event-ID
+// and the replay from the signals table gives it everything it missed.
 //
 // r3labs/sse v2.10.0 answers each stream's handshake (handshake.go). Its
 // fan-out is not used, for the traps it has:
