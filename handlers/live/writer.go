@@ -84,7 +84,8 @@ func (s *subscriber) replay(out sink, rp *replayer, page []*event) bool {
 // WriteTimeout is cut by the hub's watchdog, watchdog.go); false tells
 // the writer to stop.
 func (s *subscriber) send(out sink, frames [][]byte) bool {
-	s.writing.Store(time.Now().UnixNano())
+	start := time.Now().UnixNano()
+	s.writing.Store(start)
 	err := out.write(frames)
 	s.writing.Store(0)
 	st := &s.hub.stats
@@ -94,7 +95,7 @@ func (s *subscriber) send(out sink, frames [][]byte) bool {
 		st.coalescedWrites.Add(1)
 	}
 	if err == nil {
-		s.lastWrite.Store(time.Now().UnixNano())
+		s.lastWrite.Store(start) // near enough for heartbeats, and one clock read fewer
 		return true
 	}
 	s.gone() // or ended meanwhile: the abort made the write fail
