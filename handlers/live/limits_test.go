@@ -47,6 +47,8 @@ func TestStreamCaps(t *testing.T) {
 	if ev := c.next(t); ev.ID != strconv.FormatInt(seq, 10) {
 		t.Fatalf("stream after a close: got %q, want %d", ev.ID, seq)
 	}
+	// Refused and closed streams left nothing promised in the waker.
+	e.waitStats(func(st live.Stats) bool { return st.Waking == 0 })
 }
 
 // A client that stops reading while nothing more is queued for it is cut

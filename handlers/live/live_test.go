@@ -619,6 +619,7 @@ func TestNoGoroutineLeakAfterDisconnects(t *testing.T) {
 		c.close()
 	}
 	e.waitSubscribers(0)
+	e.waitStats(func(st live.Stats) bool { return st.Waking == 0 })
 	goleak.VerifyNone(t, baseline)
 }
 

@@ -65,8 +65,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		var err error
 		if first, err = rp.next(s.ctx); err != nil {
 			ended := s.ctx.Err() != nil // signed out, or the hub closing
-			s.stop()
-			h.remove(s)
+			h.discard(s)
 			if ended {
 				return ErrClosed
 			}
@@ -80,12 +79,11 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		if s.setAbort(func() { rc.SetWriteDeadline(time.Now()) }) {
 			s.run(&responseSink{w: w, rc: rc}, w, rp, first)
 		}
-		s.stop()
-		h.remove(s)
+		h.discard(s)
 		return nil
 	}
 	if !s.setAbort(func() { conn.Close() }) {
-		h.remove(s)
+		h.discard(s)
 		return nil
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
@@ -111,6 +109,14 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		h.remove(s)
 	}()
 	return nil
+}
+
+// discard ends a stream whose writer has returned or never ran, and
+// deregisters it: nothing may stay promised to it in the waker.
+func (h *Hub) discard(s *subscriber) {
+	s.stop()
+	h.waker.exit(s)
+	h.remove(s)
 }
 
 // clearWriteDeadline lifts http.Server.WriteTimeout for this response: it

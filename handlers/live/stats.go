@@ -7,6 +7,10 @@ import "sync/atomic"
 type Stats struct {
 	// Open is how many streams are open now.
 	Open int
+	// Waking is how many writers are woken or waiting to be, and not yet
+	// running (waker.go): a backlog while a fan-out is under way, near
+	// zero between events.
+	Waking int
 	// Refused counts streams turned away by MaxStreams or
 	// MaxSessionStreams (the handler answers 429).
 	Refused int64
@@ -35,6 +39,7 @@ type counters struct {
 func (h *Hub) Stats() Stats {
 	return Stats{
 		Open:            h.Subscribers(),
+		Waking:          h.waker.backlog(),
 		Refused:         h.stats.refused.Load(),
 		Cut:             h.stats.cut.Load(),
 		Ended:           h.stats.ended.Load(),

@@ -52,6 +52,9 @@ func (w *waker) wakeAll(subs []*subscriber) {
 }
 
 func (w *waker) admitLocked(s *subscriber) {
+	if s.exited {
+		return // no writer to wake, and no place to take
+	}
 	if w.runnable >= w.budget {
 		if w.head > 0 && len(w.waiting) == cap(w.waiting) {
 			n := copy(w.waiting, w.waiting[w.head:])
@@ -88,8 +91,9 @@ func (w *waker) passLocked() {
 	w.runnable--
 }
 
-// exit is called by a writer as it returns: a wake-up handed to it and
-// never taken passes on, and none is handed to it from now on.
+// exit is called by a writer as it returns, or for a stream that ends
+// before its writer runs: a wake-up handed to it and never taken passes
+// on, and none is handed to it from now on.
 func (w *waker) exit(s *subscriber) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -109,4 +113,11 @@ func (s *subscriber) signalLocked() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// backlog is how many writers are woken or waiting, not yet running.
+func (w *waker) backlog() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.runnable + len(w.waiting) - w.head
 }

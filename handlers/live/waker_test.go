@@ -56,4 +56,13 @@ func TestWakerBudget(t *testing.T) {
 	if got := woken(); len(got) != 1 || got[0] != 2 {
 		t.Fatalf("woken %v, want [2] (1 is gone)", got)
 	}
+	// Waking a writer that has exited takes no place.
+	w.started() // 2 runs
+	w.exit(subs[3])
+	subs[3].scheduled.Store(false)
+	w.wake(subs[4])
+	w.wakeAll(subs[3:])
+	if w.runnable != 0 {
+		t.Fatalf("waking exited writers left %d runnable", w.runnable)
+	}
 }
