@@ -74,7 +74,7 @@ func run(ctx context.Context, cfg Config, cmd string, rest []string, log *slog.L
 	case "worker":
 		return work(ctx, cfg, st, d.dsn, log)
 	default: // serve
-		secret, err := sessionSecret(cfg)
+		secret, err := sessionSecret(ctx, cfg, st)
 		if err != nil {
 			return err
 		}
@@ -97,23 +97,45 @@ func work(ctx context.Context, cfg Config, st *store.Store, dsn string, log *slo
 	return nil
 }
 
-// sessionSecret returns SESSION_SECRET, or a secret generated once and
-// kept in DATA_DIR so sessions survive restarts.
-func sessionSecret(cfg Config) ([]byte, error) {
+// sessionSecret returns SESSION_SECRET, or the secret generated once and
+// kept in the database, so that every instance on it (each with its own
+// DATA_DIR, or none) accepts the others' cookies. A secret kept in the
+// database grants nothing by itself: a cookie only carries a random
+// session token, and the database holds that token's hash, not the token.
+//
+// The embedded database keeps it there too, one place for both set-ups;
+// a session.secret file left in DATA_DIR by an earlier version becomes
+// the stored secret, so its sessions survive the upgrade.
+func sessionSecret(ctx context.Context, cfg Config, st *store.Store) ([]byte, error) {
 	if cfg.SessionSecret != "" {
 		return []byte(cfg.SessionSecret), nil
 	}
-	path := filepath.Join(cfg.DataDir, "session.secret")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return []byte(strings.TrimSpace(string(b))), nil
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+	candidate, err := legacySecret(cfg.DataDir)
+	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 32)
-	rand.Read(buf)
-	secret := hex.EncodeToString(buf)
-	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
+	if candidate == "" {
+		buf := make([]byte, 32)
+		rand.Read(buf)
+		candidate = hex.EncodeToString(buf)
+	}
+	secret, err := st.Secret(ctx, "session", candidate)
+	if err != nil {
 		return nil, err
 	}
-	return []byte(secret), os.WriteFile(path, []byte(secret+"\n"), 0o600)
+	return []byte(secret), nil
+}
+
+// legacySecret reads DATA_DIR/session.secret, or "" when there is none.
+func legacySecret(dataDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "session.secret"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if s := strings.TrimSpace(string(b)); len(s) >= 32 {
+		return s, nil
+	}
+	return "", nil
 }

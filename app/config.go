@@ -1,31 +1,47 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
 
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs/agent"
+	"fleetprompt/jobs/agent/llm"
 )
 
 // Config is read once at start-up from the environment, with flags that
 // mirror it (a flag wins over the variable).
 type Config struct {
-	DatabaseURL   string // unset: a private PostgreSQL under DataDir
-	Addr          string
-	DataDir       string
-	SessionSecret string // unset: generated once and kept in DataDir
-	LogLevel      slog.Level
-	Workers       int // job workers per process
-	BcryptCost    int
-	MaxStreams    int // live event streams per process (SPEC §17)
-	// LLM is chat's OpenAI-compatible model provider; an empty BaseURL
-	// leaves chat to its built-in responder.
+	DatabaseURL string // unset: a private PostgreSQL under DataDir
+	// DirectDatabaseURL carries what needs a session of its own (the
+	// LISTEN connections) when DatabaseURL is a pooler; default DatabaseURL.
+	DirectDatabaseURL string
+	// DatabasePooled says DatabaseURL is a pooler in transaction mode.
+	DatabasePooled bool
+	// TrustedProxies are the peers (IPs, CIDRs) whose X-Forwarded-For and
+	// X-Real-IP name the client; none by default.
+	TrustedProxies []string
+	Addr           string
+	DataDir        string
+	SessionSecret  string // unset: generated once and kept in DataDir
+	LogLevel       slog.Level
+	Workers        int // job workers per process
+	BcryptCost     int
+	MaxStreams     int // live event streams per process (SPEC §17)
+	// LLM is the agents' OpenAI-compatible model provider; an empty
+	// BaseURL leaves them to the built-in responder.
 	LLM llm.Config
+	// Prices give each model's cost per million tokens (LLM_PRICES).
+	Prices agent.Prices
+	// WebhookAllowPrivate lets webhook endpoints be, and deliveries reach,
+	// loopback and private addresses (tests, local development only).
+	WebhookAllowPrivate bool
 }
 
 // Commands lists what the binary can do.
@@ -63,11 +79,22 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	if err != nil {
 		return Config{}, "", nil, fmt.Errorf("MAX_STREAMS: %w", err)
 	}
+	pooled, err := strconv.ParseBool(env("DATABASE_POOLED", "false"))
+	if err != nil {
+		return Config{}, "", nil, fmt.Errorf("DATABASE_POOLED: %w", err)
+	}
+	private, err := strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		return Config{}, "", nil, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: %w", err)
+	}
 	var c Config
-	var level string
+	var level, proxies string
 	fs := flag.NewFlagSet("fleetprompt "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL); empty runs a private server")
+	fs.StringVar(&c.DirectDatabaseURL, "direct-database-url", getenv("DIRECT_DATABASE_URL"), "PostgreSQL URL for LISTEN when DATABASE_URL is a pooler (DIRECT_DATABASE_URL)")
+	fs.BoolVar(&c.DatabasePooled, "database-pooled", pooled, "DATABASE_URL is a pooler in transaction mode (DATABASE_POOLED)")
+	fs.StringVar(&proxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (TRUSTED_PROXIES)")
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:4000"), "HTTP listen address (ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", ".fleetprompt"), "directory for the private database and secrets (DATA_DIR)")
 	fs.StringVar(&c.SessionSecret, "session-secret", getenv("SESSION_SECRET"), "cookie secret (SESSION_SECRET)")
@@ -76,9 +103,12 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", cost, "bcrypt work factor (BCRYPT_COST)")
 	fs.IntVar(&c.MaxStreams, "max-streams", maxStreams, "live event streams per process (MAX_STREAMS)")
 	fs.StringVar(&c.LLM.BaseURL, "llm-base-url", getenv("LLM_BASE_URL"), "OpenAI-compatible API root for chat (LLM_BASE_URL)")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", private, "let webhooks reach loopback and private addresses (WEBHOOK_ALLOW_PRIVATE)")
 	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
 	// The API key is read from the environment only: flags show up in ps.
 	c.LLM.APIKey = getenv("LLM_API_KEY")
+	var prices string
+	fs.StringVar(&prices, "llm-prices", getenv("LLM_PRICES"), "cost per million tokens: model=input/output,... (LLM_PRICES)")
 	// replay's flags are its own filters (app/replay.go); its
 	// configuration comes from the environment alone.
 	rest := args
@@ -91,5 +121,32 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return Config{}, "", nil, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
+	if c.Prices, err = agent.ParsePrices(prices); err != nil {
+		return Config{}, "", nil, err
+	}
+	if c.TrustedProxies, err = parseProxies(proxies); err != nil {
+		return Config{}, "", nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if c.DirectDatabaseURL == "" {
+		c.DirectDatabaseURL = c.DatabaseURL
+	}
+	if c.DatabaseURL == "" && (c.DatabasePooled || c.DirectDatabaseURL != "") {
+		return Config{}, "", nil, errors.New("DIRECT_DATABASE_URL and DATABASE_POOLED need DATABASE_URL")
+	}
 	return c, cmd, rest, nil
+}
+
+// parseProxies reads a comma-separated list of IPs and CIDRs.
+func parseProxies(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

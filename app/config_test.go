@@ -32,3 +32,56 @@ func TestLoadConfig(t *testing.T) {
 		t.Error("bad WORKERS accepted")
 	}
 }
+
+func TestLoadConfigOperations(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	cfg, _, _, err := LoadConfig(nil, getenv)
+	if err != nil || cfg.TrustedProxies != nil || cfg.DatabasePooled || cfg.DirectDatabaseURL != "" {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+	env["DATABASE_URL"] = "postgres://pgbouncer:6432/app"
+	env["TRUSTED_PROXIES"] = " 10.0.0.1, 192.168.0.0/16,::1 "
+	env["DATABASE_POOLED"] = "true"
+	if cfg, _, _, err = LoadConfig(nil, getenv); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.TrustedProxies; len(got) != 3 || got[0] != "10.0.0.1" || got[1] != "192.168.0.0/16" || got[2] != "::1" {
+		t.Errorf("TRUSTED_PROXIES parsed as %q", got)
+	}
+	if !cfg.DatabasePooled || cfg.DirectDatabaseURL != env["DATABASE_URL"] {
+		t.Errorf("pooled %v, direct URL %q (want DATABASE_URL by default)", cfg.DatabasePooled, cfg.DirectDatabaseURL)
+	}
+	env["DIRECT_DATABASE_URL"] = "postgres://primary:5432/app"
+	if cfg, _, _, _ = LoadConfig(nil, getenv); cfg.DirectDatabaseURL != "postgres://primary:5432/app" {
+		t.Errorf("DIRECT_DATABASE_URL %q", cfg.DirectDatabaseURL)
+	}
+	for k, bad := range map[string]string{"TRUSTED_PROXIES": "10.0.0.1,proxy.example", "DATABASE_POOLED": "sometimes"} {
+		old := env[k]
+		env[k] = bad
+		if _, _, _, err := LoadConfig(nil, getenv); err == nil {
+			t.Errorf("%s=%q accepted", k, bad)
+		}
+		env[k] = old
+	}
+	delete(env, "DATABASE_URL")
+	if _, _, _, err := LoadConfig(nil, getenv); err == nil {
+		t.Error("DIRECT_DATABASE_URL / DATABASE_POOLED without DATABASE_URL accepted")
+	}
+}
+
+func TestLoadConfigWebhookAllowPrivate(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if cfg, _, _, err := LoadConfig(nil, getenv); err != nil || cfg.WebhookAllowPrivate {
+		t.Fatalf("webhooks must refuse private addresses by default: %+v %v", cfg.WebhookAllowPrivate, err)
+	}
+	env["WEBHOOK_ALLOW_PRIVATE"] = "true"
+	if cfg, _, _, err := LoadConfig(nil, getenv); err != nil || !cfg.WebhookAllowPrivate {
+		t.Errorf("WEBHOOK_ALLOW_PRIVATE=true: %v %v", cfg.WebhookAllowPrivate, err)
+	}
+	env["WEBHOOK_ALLOW_PRIVATE"] = "maybe"
+	if _, _, _, err := LoadConfig(nil, getenv); err == nil {
+		t.Error("WEBHOOK_ALLOW_PRIVATE=maybe accepted")
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"fleetprompt/store"
 	"fleetprompt/store/pgcluster"
@@ -17,8 +19,10 @@ import (
 
 // database is the pool plus, when we run our own server, its cluster.
 type database struct {
-	db      *sqlx.DB
-	dsn     string             // for the LISTEN connections
+	db *sqlx.DB
+	// dsn is for the LISTEN connections (jobs runner, live hub): they need
+	// a session of their own, so with a pooler it is DIRECT_DATABASE_URL.
+	dsn     string
 	cluster *pgcluster.Cluster // nil with DATABASE_URL
 	created bool               // the application database is new
 }
@@ -30,11 +34,15 @@ const embeddedDB = "fleetprompt"
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database, error) {
 	maxConns := cfg.Workers + 16
 	if cfg.DatabaseURL != "" {
-		db, err := store.Open(ctx, cfg.DatabaseURL, maxConns)
+		db, err := store.OpenWith(ctx, cfg.DatabaseURL, store.Options{MaxConns: maxConns, Pooled: cfg.DatabasePooled})
 		if err != nil {
 			return nil, err
 		}
-		return &database{db: db, dsn: cfg.DatabaseURL}, nil
+		if cfg.DatabasePooled {
+			log.Info("database behind a transaction-mode pooler: no statement cache; LISTEN on the direct URL",
+				"direct_is_pooler_too", cfg.DirectDatabaseURL == cfg.DatabaseURL)
+		}
+		return &database{db: db, dsn: cfg.DirectDatabaseURL}, nil
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -84,11 +92,17 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		return nil, err
 	}
 	if !exists {
-		if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+embeddedDB); err != nil {
+		_, err := admin.ExecContext(ctx, `CREATE DATABASE `+embeddedDB)
+		var pqErr *pq.Error
+		if errors.As(err, &pqErr) && pqErr.Code == "42P04" {
+			err = nil // another command started at the same moment made it
+		} else if err == nil {
+			d.created = true
+		}
+		if err != nil {
 			c.Stop()
 			return nil, fmt.Errorf("create database: %w", err)
 		}
-		d.created = true
 	}
 	if d.db, err = store.Open(ctx, d.dsn, maxConns); err != nil {
 		c.Stop()
@@ -98,7 +112,8 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 	return d, nil
 }
 
-// close closes the pool, then stops our server if we started one.
+// close closes the pool, then ends our use of the private server: it
+// stops only when no other command on this DATA_DIR still uses it.
 func (d *database) close(log *slog.Logger) {
 	d.db.Close()
 	if d.cluster != nil {

@@ -8,26 +8,28 @@ import (
 	"log/slog"
 	"time"
 
+	"fleetprompt/jobs/signal"
 	"fleetprompt/store"
 )
 
-// replay re-enqueues fanout for signals their handlers have not received:
+// replay delivers to the signal subscribers what they have not had (the
+// signals they gave up on, and whatever their cursors have not reached),
+// or with -force everything selected again:
 //
-//	fleetprompt replay [-tenant slug] [-name forum.*] [-since 2026-01-02T15:04:05Z] [-until …] [-force]
-//
-// Workers (serve or worker) deliver them.
-func replay(ctx context.Context, st *store.Store, bus *store.SignalBus, args []string, log *slog.Logger) error {
+//	fleetprompt replay [-tenant slug] [-name forum.*] [-since 2026-01-02T15:04:05Z] [-until …] [-subscriber name] [-force]
+func replay(ctx context.Context, st *store.Store, bus *signal.Bus, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("fleetprompt replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	slug := fs.String("tenant", "", "organization slug (default: every organization)")
 	name := fs.String("name", "", "signal name, or a prefix ending in .*")
 	since := fs.String("since", "", "occurred at or after (RFC 3339)")
 	until := fs.String("until", "", "occurred before (RFC 3339)")
-	force := fs.Bool("force", false, "re-deliver even to handlers that had the signal")
+	subscriber := fs.String("subscriber", "", "only this subscriber (default: every one)")
+	force := fs.Bool("force", false, "re-deliver even to subscribers that had the signal")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	f := store.ReplayFilter{Name: *name, Force: *force}
+	f := signal.ReplayFilter{Name: *name, Force: *force, Subscriber: *subscriber}
 	for _, tv := range []struct {
 		s   string
 		dst *time.Time
@@ -53,7 +55,7 @@ func replay(ctx context.Context, st *store.Store, bus *store.SignalBus, args []s
 	if err != nil {
 		return err
 	}
-	log.Info("replay enqueued", "tenants", rep.Tenants, "signals", rep.Signals, "enqueued", rep.Enqueued)
-	fmt.Printf("replay: %d tenants, %d signals matched, %d fanout jobs enqueued\n", rep.Tenants, rep.Signals, rep.Enqueued)
+	log.Info("replay done", "tenants", rep.Tenants, "signals", rep.Signals, "delivered", rep.Delivered, "failed", rep.Failed)
+	fmt.Printf("replay: %d tenants, %d signals selected, %d delivered, %d failed again\n", rep.Tenants, rep.Signals, rep.Delivered, rep.Failed)
 	return nil
 }

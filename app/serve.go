@@ -10,7 +10,6 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/views"
@@ -37,7 +36,8 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	failed := rep.FailedSchemas()
 	h := handlers.New(handlers.Config{
 		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,
-		Directives: p.dirs, Signals: p.bus, Live: hub, LLM: chatModel(cfg, log),
+		Directives: p.dirs, Signals: p.bus, Agents: p.agents, Workflows: p.workflows, Live: hub, LLM: modelProvider(cfg, log), TrustedProxies: cfg.TrustedProxies,
+		Webhooks: p.hooks,
 		HealthFunc: func(ctx context.Context) map[string]any {
 			if len(failed) == 0 {
 				return nil
@@ -45,6 +45,11 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 			return map[string]any{"tenants_failed": failed}
 		},
 	})
+	// Agents' output reaches this server's pages straight from its own
+	// workers, and from other processes over NOTIFY.
+	relay := h.NewExecRelay(p.origin)
+	p.agents.AddStream(relay)
+	go relay.Listen(ctx, dsn, nil)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           h.Routes(),
@@ -79,23 +84,11 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Event streams and streamed chat answers never finish on their own:
-	// end them first so Shutdown does not wait out its deadline for them.
-	h.StopChats(sctx)
+	// Event streams never finish on their own: end them first so
+	// Shutdown does not wait out its deadline for them.
 	hub.Close()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
 	return nil
-}
-
-// chatModel is the configured model provider, or nil for the built-in
-// responder.
-func chatModel(cfg Config, log *slog.Logger) *llm.Client {
-	if cfg.LLM.BaseURL == "" {
-		log.Info("chat: no LLM_BASE_URL, answering with the built-in responder")
-		return nil
-	}
-	log.Info("chat: model provider configured", "base_url", cfg.LLM.BaseURL, "model", cfg.LLM.Model)
-	return llm.New(cfg.LLM)
 }

@@ -37,9 +37,12 @@ func (h *Handler) adminAgents(c *gin.Context) error {
 func (h *Handler) adminAgentTransition(c *gin.Context) error {
 	return h.adminAct(c, "/admin/agents", h.adminAgents, func(ctx context.Context) (string, error) {
 		action := c.PostForm("action")
-		a, err := h.store.TransitionAgent(ctx, tenant(c), c.Param("id"), action, authOf(c).Session.UserID)
+		a, dir, err := h.store.ChangeAgentState(ctx, tenant(c), c.Param("id"), action, authOf(c).Session.UserID, c.PostForm("idempotency_key"))
 		if err != nil {
 			return "", err
+		}
+		if dir != nil {
+			return fmt.Sprintf("%s: deploying; a test run checks it, then it becomes active.", a.Name), nil
 		}
 		return fmt.Sprintf("%s: %s → now %s.", a.Name, action, a.State), nil
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fleetprompt/jobs/directive"
 	"fleetprompt/store"
 )
 
@@ -17,9 +18,15 @@ type adminDirectivesData struct {
 	Kinds      []string
 }
 
-// directiveKinds lists the kinds of SPEC §7 for the filter.
-var directiveKinds = []string{store.DirectivePackageInstall, store.DirectivePackageUninstall,
-	store.DirectiveThreadLock, store.DirectiveThreadUnlock, store.DirectivePostHide, store.DirectivePostUnhide, store.DirectivePostDelete}
+// kindNames lists the directive kinds for the filter, from the engine's
+// one table of kinds.
+func kindNames(kinds []directive.Kind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k.Name
+	}
+	return out
+}
 
 // adminDirectives is GET /admin/directives?status=&kind=&after=.
 func (h *Handler) adminDirectives(c *gin.Context) error {
@@ -31,7 +38,7 @@ func (h *Handler) adminDirectives(c *gin.Context) error {
 		return err
 	}
 	v.pageLinks("/admin/directives", "after", page.Next)
-	v.List = adminDirectivesData{Directives: page.Directives, Statuses: store.DirectiveStatuses, Kinds: directiveKinds}
+	v.List = adminDirectivesData{Directives: page.Directives, Statuses: store.DirectiveStatuses, Kinds: kindNames(h.dirs.Kinds())}
 	return h.adminRender(c, "admin_directives", "Directives", v)
 }
 

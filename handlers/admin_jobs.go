@@ -19,6 +19,11 @@ type adminJobsData struct {
 	FailuresNext, FailuresFirst string
 	Recent                      []jobs.Row
 	States                      []string
+	// Subscribers is where each signal subscriber stands in this
+	// organization's signal log; Parked the signals they gave up on.
+	Subscribers []store.SignalCursor
+	Head        int64
+	Parked      []store.SignalFailure
 }
 
 var jobStates = []string{"available", "running", "completed", "discarded", "cancelled"}
@@ -37,6 +42,15 @@ func (h *Handler) adminJobs(c *gin.Context) error {
 	}
 	d := adminJobsData{States: jobStates}
 	if d.Depths, err = h.store.JobDepths(ctx, t); err != nil {
+		return err
+	}
+	if d.Subscribers, err = h.store.SignalCursors(ctx, t.Schema()); err != nil {
+		return err
+	}
+	if d.Head, err = h.store.SignalHead(ctx, h.store.DB, t); err != nil {
+		return err
+	}
+	if d.Parked, err = h.store.SignalFailures(ctx, t.Schema(), 50); err != nil {
 		return err
 	}
 	var failNext int64

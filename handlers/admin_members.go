@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,7 +23,15 @@ type adminMembersData struct {
 	ActorUserID  int64
 	Roles        []string
 	Statuses     []string
+	// InviteRoles are the roles an invitation may give; InviteLink is the
+	// link just made, shown this once.
+	InviteRoles []string
+	InviteLink  string
+	Now         time.Time
 }
+
+// Expiry says how long an invited member's link still works.
+func (d adminMembersData) Expiry(m store.Member) string { return inviteExpiry(m, d.Now) }
 
 // RolesFor returns the roles the actor may give m (or a new member).
 func (d adminMembersData) RolesFor() []string {
@@ -58,7 +67,8 @@ func (h *Handler) adminMembers(c *gin.Context) error {
 	v.pageLinks("/admin/members", "after", next)
 	v.List = adminMembersData{Members: page.Members, ActorIsOwner: a.Member.Role == store.RoleOwner,
 		ActorUserID: a.Session.UserID, Roles: store.MemberRoles,
-		Statuses: []string{store.StatusActive, store.StatusDisabled, store.StatusInvited}}
+		Statuses:    []string{store.StatusActive, store.StatusDisabled, store.StatusInvited},
+		InviteRoles: store.InvitationRoles, InviteLink: h.takeInviteLink(c), Now: time.Now()}
 	return h.adminRender(c, "admin_members", "Members", v)
 }
 

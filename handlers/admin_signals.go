@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fleetprompt/jobs/signal"
 	"fleetprompt/store"
 )
 
@@ -74,8 +75,8 @@ var errNoReplay = errors.New("signal replay is not wired: handlers.Config.Signal
 
 // adminSignalReplay is POST /admin/signals/replay: seq replays one
 // signal; from_seq and to_seq a range (narrowed by the name filter when
-// given). Replayed signals are delivered to every matching handler again,
-// through the job runner, even those that had them.
+// given). Replayed signals are delivered again to every subscriber that
+// wants them, even those that had them.
 func (h *Handler) adminSignalReplay(c *gin.Context) error {
 	return h.adminAct(c, "/admin/signals", h.adminSignals, func(ctx context.Context) (string, error) {
 		if h.signals == nil {
@@ -99,12 +100,16 @@ func (h *Handler) adminSignalReplay(c *gin.Context) error {
 		if rep.Signals == 0 {
 			return "", store.Invalid("", "No signal matches: nothing was replayed.")
 		}
-		return fmt.Sprintf("Replayed %d signal(s): %d delivery job(s) queued.", rep.Signals, rep.Enqueued), nil
+		msg := fmt.Sprintf("Replayed %d signal(s): %d delivered to subscribers.", rep.Signals, rep.Delivered)
+		if rep.Failed > 0 {
+			msg += fmt.Sprintf(" %d failed again and stay recorded.", rep.Failed)
+		}
+		return msg, nil
 	})
 }
 
-func replayFilter(c *gin.Context, t store.Tenant) (store.ReplayFilter, error) {
-	f := store.ReplayFilter{Tenant: &t, Force: true, Name: strings.TrimSpace(c.PostForm("name"))}
+func replayFilter(c *gin.Context, t store.Tenant) (signal.ReplayFilter, error) {
+	f := signal.ReplayFilter{Tenant: &t, Force: true, Name: strings.TrimSpace(c.PostForm("name"))}
 	num := func(field string) int64 {
 		n, _ := strconv.ParseInt(strings.TrimSpace(c.PostForm(field)), 10, 64)
 		return n

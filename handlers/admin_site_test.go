@@ -14,6 +14,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/signal"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -38,23 +41,25 @@ func newAdminSite(t *testing.T) *adminSite {
 	t.Helper()
 	st := storetest.Store(t)
 	as := &adminSite{deliveries: map[int64]int{}, delivered: make(chan int64, 1000)}
-	bus := store.NewSignalBus(st, nil)
-	bus.Handle("admintest.recorder", "member.*", func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, sig store.Signal) error {
-		as.mu.Lock()
-		as.deliveries[sig.Seq]++
-		as.mu.Unlock()
-		as.delivered <- sig.Seq
-		return nil
-	})
-	as.site = startSite(t, siteConfig{store: st, bus: bus, directives: func(d *store.Directives) {
-		store.RegisterForumDirectives(d)
-		store.RegisterMarketplaceDirectives(d)
-		d.Register(adminTestKind, func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, dir store.Directive) (any, error) {
+	recorder := signal.Subscriber{Name: "admintest.recorder", Signals: []string{"member.*"},
+		HandleFunc: func(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) error {
+			for _, sig := range d.Signals {
+				as.mu.Lock()
+				as.deliveries[sig.Seq]++
+				as.mu.Unlock()
+				as.delivered <- sig.Seq
+			}
+			return nil
+		}}
+	flaky := directive.Kind{Name: adminTestKind, Title: "Fail on demand", Pending: "Flaky requested", Role: directive.RoleAdmin,
+		Run: func(ctx context.Context, tx *sqlx.Tx, tn store.Tenant, dir store.Directive) (any, error) {
 			if as.flaky.Load() {
 				return nil, jobs.Permanent(errors.New("the flaky test executor failed on purpose"))
 			}
 			return map[string]any{"ok": true}, nil
-		})
+		}}
+	as.site = startSite(t, siteConfig{store: st, subscribers: []signal.Subscriber{recorder}, directives: func(st *store.Store) []directive.Kind {
+		return append(append(executor.Forum(st), executor.Marketplace(st)...), flaky)
 	}})
 	return as
 }

@@ -401,7 +401,7 @@ func TestAdminDirectivesRetryAndCancel(t *testing.T) {
 	// A directive that fails for good, then is retried and succeeds.
 	as.flaky.Store(true)
 	as.runJobs(o.slug)
-	failing, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, UserID: o.ownerID, MaxAttempts: 1})
+	failing, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, UserID: o.ownerID, MaxAttempts: 1}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +438,7 @@ func TestAdminDirectivesRetryAndCancel(t *testing.T) {
 
 	// Cancel: a requested directive in an organization without workers.
 	q := as.newAdminOrg("dirsq")
-	waiting, _, err := as.dirs.Request(ctx, as.tenantOf(q.slug), store.DirectiveRequest{Kind: adminTestKind, UserID: q.ownerID})
+	waiting, _, err := as.dirs.Request(ctx, as.tenantOf(q.slug), store.DirectiveRequest{Kind: adminTestKind, UserID: q.ownerID}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,6 +496,11 @@ func TestAdminSignalReplayRedelivers(t *testing.T) {
 	}
 	as.waitDelivery(first, 3)
 	as.waitDelivery(second, 2)
+	// The jobs page shows where the subscriber stands.
+	sub := o.admin.get("/admin/jobs").doc(t).Find(`[data-testid=subscriber][data-name="admintest.recorder"]`)
+	if sub.Length() != 1 || !strings.Contains(sub.Text(), "caught up") {
+		t.Errorf("subscriber row %q", sub.Text())
+	}
 	// Bad ranges and unknown signals.
 	wantStatus(t, o.admin.post("/admin/signals/replay", url.Values{"from_seq": {"9"}, "to_seq": {"3"}}), http.StatusUnprocessableEntity)
 	wantStatus(t, o.admin.post("/admin/signals/replay", url.Values{"seq": {"999999999"}}), http.StatusNotFound)
@@ -528,9 +533,9 @@ func TestAdminJobsShowOnlyThisTenant(t *testing.T) {
 	if d.Find(`[data-testid=job-depth][data-kind="admintest.job"][data-state="discarded"]`).Length() != 1 {
 		t.Error("depth by kind and state missing")
 	}
-	// The member.added signals queued fanout jobs for this tenant.
-	if d.Find(`[data-testid=job-depth][data-kind="signal.fanout"]`).Length() == 0 {
-		t.Error("fanout jobs not counted")
+	// Signals queue no jobs: subscribers read them from their cursors.
+	if d.Find(`[data-testid=job-depth][data-kind="signal.fanout"]`).Length() != 0 {
+		t.Error("a signal queued a fanout job")
 	}
 	d = a.admin.get("/admin/jobs?state=discarded").doc(t)
 	if n := d.Find("[data-testid=job-row]").Length(); n != 1 {

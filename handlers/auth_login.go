@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -26,31 +27,49 @@ func (h *Handler) loginPage(c *gin.Context) error {
 
 // login checks the credentials. Wrong email and wrong password give the
 // same message (and cost the same time: see store.Authenticate); repeated
-// failures per email or per client address are refused with 429.
+// failures make the next attempt wait (throttle.go), with 429 until then.
 func (h *Handler) login(c *gin.Context) error {
 	f := views.NewForm()
 	email := strings.TrimSpace(c.PostForm("email"))
 	f.Values["email"] = email
 	f.Values["redirect_to"] = localPath(c.PostForm("redirect_to"), "")
-	keys := []string{"email:" + strings.ToLower(email), "ip:" + c.ClientIP()}
-	if blocked, wait := h.throttle.blocked(keys...); blocked {
-		c.Header("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-		f.Errors[""] = fmt.Sprintf("Too many failed attempts. Try again in %d minutes.", int(math.Ceil(wait.Minutes())))
+	ctx := c.Request.Context()
+	account, client := loginKeys(email, c.ClientIP())
+	wait, err := h.store.StartLoginAttempt(ctx, []string{account, client}, loginWait)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Header("Retry-After", strconv.Itoa(secs))
+		f.Errors[""] = fmt.Sprintf("Too many failed attempts. Try again in %s.", waitText(secs))
 		return h.renderLogin(c, http.StatusTooManyRequests, f)
 	}
-	u, err := h.store.Authenticate(c.Request.Context(), email, c.PostForm("password"))
+	u, err := h.store.Authenticate(ctx, email, c.PostForm("password"))
 	if errors.Is(err, store.ErrBadCredentials) {
-		h.throttle.fail(keys...)
 		f.Errors[""] = "Wrong email or password."
 		return h.renderLogin(c, http.StatusUnprocessableEntity, f)
 	} else if err != nil {
 		return err
 	}
-	h.throttle.reset(keys[0])
+	if err := h.store.LoginSucceeded(ctx, account, []string{client}); err != nil {
+		return err
+	}
 	if err := h.signIn(c, u.ID, nil); err != nil {
 		return err
 	}
 	return redirect(c, localPath(f.Values["redirect_to"], "/dashboard"))
+}
+
+// waitText is a wait in words: "1 second", "40 seconds", "3 minutes".
+func waitText(secs int) string {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 90:
+		return strconv.Itoa(secs) + " seconds"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
 }
 
 func (h *Handler) renderLogin(c *gin.Context, status int, f *views.Form) error {

@@ -169,21 +169,7 @@ func TestLoginSameMessageForUnknownEmailAndWrongPassword(t *testing.T) {
 	wantStatus(t, ok, http.StatusSeeOther)
 }
 
-func TestLoginThrottlesRepeatedFailures(t *testing.T) {
-	t.Parallel()
-	s := newSite(t)
-	slug := storetest.Name("thr")
-	s.client().register(slug)
-	c := s.client()
-	for i := 0; i < 5; i++ {
-		wantStatus(t, c.login(slug+"@example.com", "wrong-password"), http.StatusUnprocessableEntity)
-	}
-	r := c.login(slug+"@example.com", "password123") // even the right password waits
-	wantStatus(t, r, http.StatusTooManyRequests)
-	if r.Header.Get("Retry-After") == "" {
-		t.Error("429 without Retry-After")
-	}
-}
+// Throttling is tested in throttle_test.go.
 
 func TestLoginRedirectsOnlyToLocalPaths(t *testing.T) {
 	t.Parallel()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
 
@@ -178,5 +179,114 @@ func TestCachedPageStampsFreshKeys(t *testing.T) {
 			t.Fatalf("key %q empty, a placeholder, or repeated across views: %v / %v", k, first, second)
 		}
 		seen[k] = true
+	}
+}
+
+// Pages are dropped per thread: a reply in thread A shows on A's next
+// view, while B's cached page stays (B's title, changed behind the app's
+// back with no signal, still shows the old one until the cache's 1 s
+// limit).
+func TestReplyDropsOnlyItsThreadsPage(t *testing.T) {
+	t.Parallel()
+	s, o, tn, a, cat := liveThread(t, "tp")
+	c, err := s.store.ForumCategoryBySlug(ctx, tn, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.post("/forums/threads", url.Values{"category_id": {c.ID}, "title": {"Thread B"}, "body": {"B's first post"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	b := r.Header.Get("Location")
+	start := time.Now()
+	wantStatus(t, o.get(b), http.StatusOK) // cached
+	if _, err := s.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.forum_threads SET title = 'Renamed quietly' WHERE id = $1`),
+		strings.TrimPrefix(b, "/forums/t/")); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, o.post("/forums/t/"+a+"/replies", url.Values{"body": {"A reply in A"}}), http.StatusSeeOther)
+	if !strings.Contains(o.get("/forums/t/"+a).Body, "A reply in A") {
+		t.Error("A's page does not show its reply")
+	}
+	// Give the reply's signal time to arrive and be applied.
+	time.Sleep(100 * time.Millisecond)
+	got := text(o.get(b).doc(t), "[data-testid=thread-title]")
+	if time.Since(start) > 900*time.Millisecond {
+		t.Skip("too slow a machine to tell within the cache's 1 s limit")
+	}
+	if got != "Thread B" {
+		t.Errorf("B's page was dropped by a reply in A (title %q)", got)
+	}
+}
+
+// The audit trail shows its latest entries with an "earlier" link that
+// works without JavaScript; the pages join up; a bad cursor is a 422.
+func TestThreadAuditTrailPagesOverHTTP(t *testing.T) {
+	t.Parallel()
+	_, o, _, th, _ := liveThread(t, "ta")
+	path := "/forums/t/" + th
+	for i := 0; i < store.ThreadAuditPerPage; i++ {
+		wantStatus(t, o.post(path+"/replies", url.Values{"body": {"reply " + strconv.Itoa(i)}}), http.StatusSeeOther)
+	}
+	rows := func(d *goquery.Document) []string {
+		var ids []string
+		d.Find("[data-testid=audit] [data-testid=audit-row]").Each(func(_ int, s *goquery.Selection) {
+			ids = append(ids, s.AttrOr("id", ""))
+		})
+		return ids
+	}
+	latest := o.get(path).doc(t)
+	newest := rows(latest)
+	earlier, ok := latest.Find("[data-testid=audit-earlier]").Attr("href")
+	if len(newest) != store.ThreadAuditPerPage || !ok || latest.Find("#audit").Length() != 1 {
+		t.Fatalf("latest page: %d rows, earlier link %q", len(newest), earlier)
+	}
+	older := o.get(earlier).doc(t)
+	oldest := rows(older)
+	// 2 + ThreadAuditPerPage rows in all: the thread, its first post, the replies.
+	if len(oldest) != 2 || oldest[0] == newest[0] || older.Find("[data-testid=audit-earlier]").Length() != 0 {
+		t.Errorf("earlier page rows %v", oldest)
+	}
+	if older.Find("[data-testid=audit-latest]").Length() != 1 || older.Find("#audit").Length() != 0 {
+		t.Error("an earlier page links back to the latest and takes no live rows")
+	}
+	wantStatus(t, o.get(path+"?audit_before=nonsense"), http.StatusUnprocessableEntity)
+}
+
+// liveThread is a live site with an owner (o, of tenant tn) who has made
+// a category and a thread in it.
+func liveThread(t *testing.T, prefix string) (s *site, o *client, tn store.Tenant, thread, catSlug string) {
+	t.Helper()
+	s, _ = newLiveSite(t, nil)
+	o = s.client()
+	slug := storetest.Name(prefix)
+	o.register(slug)
+	tn = tenantOf(t, s.store, slug)
+	thread, catSlug = o.forumThread(t, tn)
+	return s, o, tn, thread, catSlug
+}
+
+// One cached page serves every member, but the layout around it is each
+// viewer's own: their name, their organizations; a moderator's page has
+// the moderation forms, a member's none.
+func TestCachedThreadPageHasEachViewersHeader(t *testing.T) {
+	t.Parallel()
+	s, o, _, th, _ := liveThread(t, "th")
+	slug := strings.TrimPrefix(text(o.get("/forums").doc(t), "[data-testid=tenant-badge]"), "org_")
+	mslug := storetest.Name("thm")
+	m := s.client()
+	m.register(mslug)
+	fs := &forumSite{s}
+	fs.addMember(m, slug, mslug+"@example.com", "member")
+	path := "/forums/t/" + th
+	for range 2 { // the second views are served from the cache
+		own, mem := o.get(path).doc(t), m.get(path).doc(t)
+		if !strings.Contains(own.Find("header.top").Text(), "Owner "+slug) || strings.Contains(own.Find("header.top").Text(), "Owner "+mslug) {
+			t.Errorf("the owner's header: %q", text(own, "header.top .who"))
+		}
+		if !strings.Contains(mem.Find("header.top").Text(), "Owner "+mslug) || mem.Find("#org-select option").Length() != 2 {
+			t.Errorf("the member's header: %q", text(mem, "header.top .who"))
+		}
+		if own.Find(`#posts form[action$="/hide"]`).Length() == 0 || mem.Find(`#posts form`).Length() != 0 {
+			t.Error("moderation forms: the owner's page should have them, the member's none")
+		}
 	}
 }

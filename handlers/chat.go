@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"fleetprompt/store"
 	"fleetprompt/views"
 )
+
+// chatStaleAfter: a streaming answer without progress for this long was
+// left behind (its run gave up); it is marked failed so it can be retried.
+const chatStaleAfter = 3 * time.Minute
 
 // chatIndexData is the data of the chat index page.
 type chatIndexData struct {
@@ -35,7 +40,13 @@ func (h *Handler) renderChatIndex(c *gin.Context, status int, f *views.Form) err
 	if err != nil {
 		return err
 	}
-	p := h.page(c, "Chat", chatIndexData{Agents: agents, Conversations: convs, Provider: h.chat.llm.Configured()})
+	var active []store.Agent
+	for _, ag := range agents {
+		if ag.Active() {
+			active = append(active, ag)
+		}
+	}
+	p := h.page(c, "Chat", chatIndexData{Agents: active, Conversations: convs, Provider: h.llmOn})
 	p.Form = f
 	return h.render(c, status, "chat", "content", p)
 }
@@ -131,7 +142,7 @@ func (h *Handler) conversationData(ctx context.Context, t store.Tenant, a *auth,
 		}
 		byMsg[act.MessageID] = append(byMsg[act.MessageID], v)
 	}
-	d := chatPageData{Conv: conv, Conversations: convs, Seq: seq, Provider: h.chat.llm.Configured(), IsAdmin: a.Member.IsAdmin()}
+	d := chatPageData{Conv: conv, Conversations: convs, Seq: seq, Provider: h.llmOn, IsAdmin: a.Member.IsAdmin()}
 	for _, m := range msgs {
 		d.Messages = append(d.Messages, h.chatMessageOf(conv, m, byMsg[m.ID]))
 		d.Answering = d.Answering || m.Streaming()

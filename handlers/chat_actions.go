@@ -18,7 +18,7 @@ import (
 func (h *Handler) chatActionConfirm(c *gin.Context) error {
 	ctx, t, a := c.Request.Context(), tenant(c), authOf(c)
 	convID, actionID := c.Param("id"), c.Param("action_id")
-	act, _, err := h.store.ConfirmChatAction(ctx, h.dirs, t, store.ConfirmChatAction{
+	act, _, err := h.store.ConfirmChatAction(ctx, t, store.ConfirmChatAction{
 		ConversationID: convID, ActionID: actionID, UserID: a.Session.UserID, IsAdmin: a.Member.IsAdmin(),
 		IdempotencyKey: c.PostForm("idempotency_key"),
 	})

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 )
 
@@ -32,7 +32,6 @@ func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 		return llmtest.Text("I proposed installing Starter Agents; confirm the card.")
 	}, nil)
 	o := cs.newChatOrg("chattool")
-	cs.runJobs(o.slug)
 	conv := cs.startChat(o.owner, o.agentID)
 	s := cs.follow(o.owner, conv)
 	wantStatus(t, say(o.owner, conv, "set me up with starter agents"), http.StatusOK)
@@ -150,7 +149,6 @@ func TestChatConfirmRoles(t *testing.T) {
 		return llmtest.Call("c1", "create_thread", `{"category_id":"`+catID+`","title":"Chat made me","body":"Hello **forum**"}`)
 	}, nil)
 	o := cs.newChatOrg("chatrole")
-	cs.runJobs(o.slug)
 	threadID, catSlug := o.owner.forumThread(t, o.tenant)
 	cat, _ := cs.store.ForumCategoryBySlug(ctx, o.tenant, catSlug)
 	catID = cat.ID

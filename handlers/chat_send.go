@@ -38,11 +38,19 @@ func (h *Handler) chatSend(c *gin.Context) error {
 	} else if err != nil {
 		return err
 	}
-	h.answerFor(t, conv, a.Session.UserID, a.Member.IsAdmin(), turn.Assistant, &turn.User)
 	if isHTMX(c) {
+		if conv.Title == "" {
+			// The first message named the conversation: the page's
+			// heading and list say so at once, not after a reload.
+			named, err := h.store.Conversation(ctx, t, a.Session.UserID, conv.ID)
+			if err != nil {
+				return err
+			}
+			c.Set(chatNamedKey, h.renderChat("chat_named", named))
+		}
 		return h.chatFragment(c, http.StatusOK, conv, turn.User, turn.Assistant)
 	}
-	h.waitAnswer(ctx, conv.ID, chatNoJSWait)
+	h.waitAnswer(ctx, t, conv.ID, turn.Assistant.ID, chatNoJSWait)
 	return redirect(c, "/chat/"+conv.ID+"#chat-msg-"+turn.Assistant.ID)
 }
 
@@ -59,32 +67,47 @@ func (h *Handler) composerInvalid(c *gin.Context, f *views.Form) error {
 	return h.renderConversation(c, http.StatusUnprocessableEntity, "layout", f)
 }
 
+// chatNamedKey carries chat_named's out-of-band swaps to chatFragment.
+const chatNamedKey = "chat.named"
+
 // chatFragment writes bubbles for htmx to append.
 func (h *Handler) chatFragment(c *gin.Context, status int, conv store.Conversation, msgs ...store.ChatMessage) error {
 	var out []byte
 	for _, m := range msgs {
 		out = append(out, h.renderChat("chat_message", h.chatMessageOf(conv, m, nil))...)
 	}
+	if named, ok := c.Get(chatNamedKey); ok {
+		out = append(out, named.([]byte)...)
+	}
 	c.Header("Vary", "HX-Request")
 	c.Data(status, "text/html; charset=utf-8", out)
 	return nil
 }
 
-// waitAnswer waits up to d for the conversation's answer in this
-// process to finish.
-func (h *Handler) waitAnswer(ctx context.Context, conversationID string, d time.Duration) {
-	h.chat.mu.Lock()
-	a := h.chat.running[conversationID]
-	h.chat.mu.Unlock()
-	if a == nil {
-		return
+// waitAnswer waits up to d for an answer to finish (whichever worker
+// writes it), so a quick one is on the page a plain post lands on.
+func (h *Handler) waitAnswer(ctx context.Context, t store.Tenant, conversationID, msgID string, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		m, err := h.store.ChatMessage(ctx, t, conversationID, msgID)
+		if err != nil || !m.Streaming() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-a.done:
-	case <-t.C:
-	case <-ctx.Done():
+}
+
+// waitSettled waits up to d for runs to record their outcome.
+func (h *Handler) waitSettled(ctx context.Context, t store.Tenant, runs []string, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for _, id := range runs {
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			ex, err := h.store.Execution(ctx, t, id)
+			if err != nil || ex.SettledAt.Valid {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 
@@ -96,14 +119,20 @@ func (h *Handler) chatStop(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	h.stopAnswer(wctx, conv.ID)
-	cancel()
-	// An answer written by another process (or left behind) is settled
-	// here; that process finds it stopped and keeps it so.
-	if _, err := h.store.StopChat(ctx, t, a.Session.UserID, conv.ID); err != nil {
+	// The answer is stopped where it is recorded; its run, in this
+	// process or another, finds it canceled and keeps what it wrote.
+	_, runs, err := h.store.StopChat(ctx, t, a.Session.UserID, conv.ID)
+	if err != nil {
 		return err
 	}
+	for _, id := range runs {
+		if h.engine != nil {
+			h.engine.Cancel(id)
+		}
+	}
+	// Its run keeps what it had written when it settles: wait a moment
+	// for that, so the page this answer leads to shows it.
+	h.waitSettled(ctx, t, runs, 3*time.Second)
 	if isHTMX(c) {
 		msgs, err := h.store.ChatMessages(ctx, t, conv.ID)
 		if err != nil {
@@ -154,10 +183,9 @@ func (h *Handler) chatRetry(c *gin.Context) error {
 	} else if err != nil {
 		return err
 	}
-	h.answerFor(t, conv, a.Session.UserID, a.Member.IsAdmin(), msg, nil)
 	if isHTMX(c) {
 		return h.chatFragment(c, http.StatusOK, conv, msg)
 	}
-	h.waitAnswer(ctx, conv.ID, chatNoJSWait)
+	h.waitAnswer(ctx, t, conv.ID, msg.ID, chatNoJSWait)
 	return redirect(c, "/chat/"+conv.ID+"#chat-msg-"+msg.ID)
 }

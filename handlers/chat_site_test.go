@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"fleetprompt/handlers/llm"
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -30,11 +30,7 @@ func newChatSite(t *testing.T, script func(llmtest.Request) llmtest.Reply, tune 
 		t.Fatal(err)
 	}
 	cs := &chatSite{}
-	sc := siteConfig{store: st, live: true, writeTimeout: 10 * time.Second, directives: func(d *store.Directives) {
-		store.RegisterMarketplaceDirectives(d)
-		store.RegisterForumDirectives(d)
-		store.RegisterChatDirectives(d)
-	}}
+	sc := siteConfig{store: st, live: true, writeTimeout: 10 * time.Second, directives: allKinds, agents: true}
 	if os.Getenv("CHAT_TEST_LOG") != "" {
 		sc.logTo = os.Stderr
 	}
@@ -88,11 +84,13 @@ func (cs *chatSite) newChatOrg(prefix string) *chatOrg {
 	o := &chatOrg{slug: storetest.Name(prefix), owner: cs.client()}
 	o.owner.register(o.slug)
 	o.tenant = tenantOf(t, cs.store, o.slug)
-	err := cs.store.DB.GetContext(ctx, &o.agentID, o.tenant.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt)
-		VALUES ('Helper', 'helps', $1) RETURNING id`), "You are the helper of "+o.slug+".")
+	err := cs.store.DB.GetContext(ctx, &o.agentID, o.tenant.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, state)
+		VALUES ('Helper', 'helps', $1, 'active') RETURNING id`), "You are the helper of "+o.slug+".")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Answers are executions of the agent engine, run by the job runner.
+	cs.runJobs(o.slug)
 	return o
 }
 
@@ -186,7 +184,7 @@ func (s *eventStream) bubbleText(t *testing.T, msgID, want string, shown *string
 			t.Fatalf("bubble shows %q after 10s, want %q", *shown, want)
 		}
 		switch ev.Name {
-		case "chat.message.started", "chat.message.snapshot":
+		case "agent.output.started", "agent.output.snapshot":
 			// The last copy of the bubble in the event is the one that stays.
 			i := strings.LastIndex(ev.Data, textOpen)
 			if i < 0 {
@@ -194,7 +192,7 @@ func (s *eventStream) bubbleText(t *testing.T, msgID, want string, shown *string
 			}
 			rest := ev.Data[i+len(textOpen):]
 			*shown = html.UnescapeString(rest[:strings.Index(rest, "</div>")])
-		case "chat.message.delta":
+		case "agent.output.delta":
 			prefix := `<span hx-swap-oob="beforeend:#chat-msg-` + msgID + `-text">`
 			if !strings.HasPrefix(ev.Data, prefix) {
 				continue

@@ -10,8 +10,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"fleetprompt/handlers/llm"
-	"fleetprompt/handlers/llm/llmtest"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 )
 
@@ -34,9 +34,9 @@ func TestChatBuiltInResponder(t *testing.T) {
 	conv := cs.startChat(c, o.agentID)
 
 	for _, tc := range []struct{ body, want string }{
-		{"hello there", "No model provider is configured"},
+		{"hello there", "found nothing in this organization's forum"},
 		{"/help", "/install <slug>"},
-		{"/agents", "Helper (draft)"},
+		{"/agents", "Helper (@helper, active)"},
 		{"/packages", "starter-agents"},
 		{"/threads", "no forum threads"},
 		{"/install no-such-package", `There is no package "no-such-package"`},
@@ -65,10 +65,13 @@ func TestChatBuiltInResponder(t *testing.T) {
 	if n := len(cs.answers(o.tenant, conv)); n != 7 {
 		t.Errorf("%d answers stored, want 7", n)
 	}
-	// No model ran: no usage counted on the agent.
+	// Typed commands cost nothing; the built-in responder's one answer
+	// to free text counts its estimated tokens (characters / 4).
 	a, _ := cs.store.AgentByID(ctx, o.tenant, o.agentID)
-	if a.TokenCount != 0 || a.RequestCount != 0 {
-		t.Errorf("agent counters %d/%d without a model", a.TokenCount, a.RequestCount)
+	var estimated int64
+	cs.store.DB.Get(&estimated, o.tenant.SQL(`SELECT sum(prompt_tokens + completion_tokens) FROM {tenant}.agent_executions WHERE provider = 'built-in'`))
+	if a.RequestCount != 1 || a.TokenCount != estimated || estimated == 0 {
+		t.Errorf("agent counters %d requests %d tokens, want 1 and %d", a.RequestCount, a.TokenCount, estimated)
 	}
 }
 
@@ -263,8 +266,11 @@ func TestChatProviderFailures(t *testing.T) {
 	s := cs.follow(o.owner, conv)
 
 	wantStatus(t, say(o.owner, conv, "first question"), http.StatusOK)
+	// The provider's own words never reach the page: a plain message and
+	// a reference to the (redacted) log line.
 	ev := s.completed(t, store.ChatFailed)
-	if !strings.Contains(ev.Data, "model overloaded") || !strings.Contains(ev.Data, `data-testid="chat-retry"`) {
+	if strings.Contains(ev.Data, "model overloaded") || !strings.Contains(ev.Data, "answered with an error. Reference ex-") ||
+		!strings.Contains(ev.Data, `data-testid="chat-retry"`) {
 		t.Fatalf("failed answer: %q", ev.Data)
 	}
 

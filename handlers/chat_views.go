@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"html/template"
 	"strconv"
-	"time"
 
 	"fleetprompt/store"
 )
@@ -126,16 +125,13 @@ func (h *Handler) chatActionOf(ctx context.Context, t store.Tenant, a store.Chat
 	return v
 }
 
-// chatMessageOf builds a bubble. partial is the streamed text of a
-// message this process is writing (else the row's saved text shows).
+// chatMessageOf builds a bubble. A streaming answer shows the text its
+// run last saved; the live stream brings the rest.
 func (h *Handler) chatMessageOf(conv store.Conversation, m store.ChatMessage, actions []chatActionView) chatMessageView {
 	v := chatMessageView{Msg: m, AgentName: conv.AgentName, Actions: actions}
 	switch {
 	case m.Streaming():
 		v.Text = m.Content
-		if text, ok := h.chat.partial(conv.ID, m.ID); ok {
-			v.Text = text
-		}
 	case m.Role == store.ChatAssistant:
 		v.HTML = store.RenderMarkdown(m.Content)
 	}
@@ -182,14 +178,6 @@ func (h *Handler) startedHTML(t store.Tenant, conv store.Conversation, prelude [
 		out = append(out, h.renderChat("chat_message", v)...)
 	}
 	return out
-}
-
-// actionCardHTML renders a card for a viewer with or without the
-// owner/admin role.
-func (h *Handler) actionCardHTML(t store.Tenant, a store.ChatAction, isAdmin bool) []byte {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return h.renderChat("chat_action", h.chatActionOf(ctx, t, a, isAdmin))
 }
 
 // StateLabel says where the confirmed action's directive is.

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fleetprompt/store"
+	"fleetprompt/views"
 )
 
 // dashboardPage is the dashboard: the organization's own figures (never
@@ -19,6 +20,8 @@ type dashboardPage struct {
 	Failed      []store.Directive
 	FailedTotal int
 	IsAdmin     bool
+	// Chart is the last 30 days of activity.
+	Chart views.BarChart
 }
 
 // AgentStates and the others list each figure's keys in lifecycle order.
@@ -38,6 +41,9 @@ func (h *Handler) dashboard(c *gin.Context) error {
 		return err
 	}
 	if d.Figures, err = h.store.Dashboard(ctx, t); err != nil {
+		return err
+	}
+	if d.Chart, err = h.activityChart(ctx, t); err != nil {
 		return err
 	}
 	if d.IsAdmin {

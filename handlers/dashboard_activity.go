@@ -45,7 +45,7 @@ func (h *Handler) loadActivity(ctx context.Context, t store.Tenant) (activityFee
 	var sigs []store.Signal
 	for _, s := range latest {
 		f.Seq = max(f.Seq, s.Seq)
-		if !live.Private(s.Name) && len(sigs) < activityFeedSize {
+		if !live.Private(s) && len(sigs) < activityFeedSize {
 			sigs = append(sigs, s)
 		}
 	}

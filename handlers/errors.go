@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -35,8 +37,18 @@ type errorPage struct {
 	Heading, Message string
 }
 
+// retryAfterOutage is the Retry-After, in seconds, of a 503 for a
+// database outage: long enough for a restart, short enough to notice the
+// recovery soon.
+const retryAfterOutage = 5
+
 func (h *Handler) fail(c *gin.Context, err error) {
+	if isAPI(c) {
+		h.apiFail(c, err) // the same table, as problem+json
+		return
+	}
 	var v *store.ValidationError
+	var tooBig *http.MaxBytesError
 	page := errorPage{Status: http.StatusInternalServerError, Heading: "Something went wrong",
 		Message: "The error was logged. Nothing you saved was lost; please try again."}
 	switch {
@@ -52,9 +64,19 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		page = errorPage{http.StatusTooManyRequests, "Too many attempts", "Wait a few minutes, then try again."}
 	case errors.As(err, &v):
 		page = errorPage{http.StatusUnprocessableEntity, "Invalid input", v.Error()}
+	case errors.As(err, &tooBig):
+		page = errorPage{http.StatusRequestEntityTooLarge, "Too large",
+			fmt.Sprintf("What you sent is larger than this form takes (%s at most). Shorten it and try again.", sizeText(tooBig.Limit))}
 	case errors.Is(err, context.Canceled):
 		c.Abort() // the client went away; nothing to answer
 		return
+	case store.Unavailable(err):
+		// The database is restarting or unreachable: say so, and when to
+		// try again, instead of a 500; nothing is broken in the request.
+		h.log.Warn("database unavailable", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+		c.Header("Retry-After", strconv.Itoa(retryAfterOutage))
+		page = errorPage{http.StatusServiceUnavailable, "Back in a moment",
+			"The database is not answering right now. Nothing you saved was lost; try again in a few seconds."}
 	default:
 		h.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	}
@@ -65,14 +87,28 @@ func (h *Handler) fail(c *gin.Context, err error) {
 	h.render(c, page.Status, "error", "content", h.page(c, page.Heading, page))
 }
 
+func viewMembership(m store.Membership) views.Membership {
+	return views.Membership{OrgID: m.OrgID, OrgName: m.OrgName, OrgSlug: m.OrgSlug, OrgTier: m.OrgTier, Role: m.Role}
+}
+
+// sizeText is a byte count in words: "1 MiB", "512 KiB".
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", (n+1023)>>10)
+}
+
 // page builds the data every template gets.
 func (h *Handler) page(c *gin.Context, title string, data any) *views.Page {
 	p := &views.Page{Title: title, Path: c.Request.URL.Path, Data: data}
 	if a := authOf(c); a != nil {
-		p.User = &views.User{ID: a.Session.UserID, Name: a.Session.Name, Email: a.Session.Email}
-		p.Orgs = a.Session.Memberships
+		p.User = &views.User{ID: a.Session.UserID, Name: a.Session.Name, Email: a.Session.Email, Handle: a.Session.Handle}
+		for _, m := range a.Session.Memberships {
+			p.Orgs = append(p.Orgs, viewMembership(m))
+		}
 		if a.HasOrg {
-			m := a.Member
+			m := viewMembership(a.Member)
 			p.Org = &m
 		}
 		p.Flashes = h.takeFlashes(c)

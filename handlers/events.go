@@ -43,6 +43,20 @@ func (h *Handler) events(c *gin.Context) error {
 		if _, err := h.store.Conversation(ctx, t, a.Session.UserID, topic.Arg); err != nil {
 			return h.streamFailed(c, err)
 		}
+	case live.KindExecution:
+		// Another tenant's is not found; a private one (a chat answer)
+		// is its owner's alone.
+		ex, err := h.store.Execution(ctx, t, topic.Arg)
+		if err != nil {
+			return h.streamFailed(c, err)
+		}
+		if !ex.VisibleTo(a.Session.UserID) {
+			return errNotFound
+		}
+	case live.KindRun:
+		if _, err := h.store.Run(ctx, t, topic.Arg); err != nil {
+			return h.streamFailed(c, err)
+		}
 	default:
 		// A kind this handler does not check is never served.
 		return errNotFound

@@ -2,54 +2,14 @@ package handlers_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"fleetprompt/store"
-	"fleetprompt/store/pgcluster"
 	"fleetprompt/store/storetest"
 )
-
-// privateDatabase starts a PostgreSQL of the test's own, which it may
-// stop and start, and returns a migrated store over it and its DSN.
-func privateDatabase(t *testing.T) (*pgcluster.Cluster, *store.Store, string) {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "fp-outage-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755) // the server may run as the postgres user
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c := &pgcluster.Cluster{Dir: filepath.Join(dir, "pg"), Fast: true, Logger: quiet}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Stop()
-		os.RemoveAll(dir)
-	})
-	dsn := c.DSN("postgres")
-	db, err := store.Open(ctx, dsn, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := store.New(db, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c, st, dsn
-}
 
 // While PostgreSQL is down, GET /events answers 503 with Retry-After,
 // never 500 (an EventSource retries); the hub's LISTEN connection comes
@@ -58,7 +18,8 @@ func privateDatabase(t *testing.T) (*pgcluster.Cluster, *store.Store, string) {
 // resume from their last event id with nothing missed, and new streams
 // work again.
 func TestEventsDuringDatabaseOutage(t *testing.T) {
-	pg, st, dsn := privateDatabase(t)
+	pg, st := privateDatabase(t)
+	dsn := pg.DSN("outage")
 	s := startSite(t, siteConfig{store: st, live: true, dsn: dsn, writeTimeout: 2 * time.Second})
 	c := s.client()
 	c.register(storetest.Name("evout"))

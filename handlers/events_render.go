@@ -18,6 +18,7 @@ func (h *Handler) registerLiveFragments() {
 	h.live.Render("forum.thread.", h.liveThread)
 	h.live.Render("directive.", h.liveDirective)
 	h.live.Render("package.", h.liveInstall)
+	h.live.Render("workflow.", h.liveRun)
 }
 
 // livePayload holds the routing fields signals carry.
@@ -61,8 +62,13 @@ func oob(html []byte, how string) []byte {
 }
 
 // auditRow is the signal's row of the thread's audit trail, appended
-// out of band, so every thread event also extends the trail.
-func (h *Handler) auditRow(ctx context.Context, sig store.Signal) ([]byte, error) {
+// out of band, so every thread event also extends the trail; nil for a
+// signal the trail folds into its directive's row (liveDirective
+// refreshes that row instead).
+func (h *Handler) auditRow(ctx context.Context, t store.Tenant, sig store.Signal) ([]byte, error) {
+	if folded, err := h.store.FoldedIntoDirective(ctx, t, sig); err != nil || folded {
+		return nil, err
+	}
 	e, err := h.store.SignalAuditEntry(ctx, sig)
 	if err != nil {
 		return nil, err
@@ -83,13 +89,13 @@ func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal
 	if id == "" && sig.SubjectType == store.SubjectForumPost {
 		id = sig.SubjectID
 	}
-	audit, err := h.auditRow(ctx, sig)
+	audit, err := h.auditRow(ctx, t, sig)
 	if err != nil {
 		return nil, err
 	}
 	post, err := h.store.ForumPost(ctx, t, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return []live.Fragment{{Kind: live.KindThread, HTML: audit}}, nil
+		return withAuditRow(nil, audit), nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -110,12 +116,23 @@ func (h *Handler) livePost(ctx context.Context, t store.Tenant, sig store.Signal
 			member = oob([]byte(`<article id="post-`+post.ID+`"></article>`), "delete")
 		}
 		mod = oob(mod, "outerHTML")
+	} else if post.ExecutionID.Valid {
+		// An agent's answer: it replaces the text it streamed.
+		gone := oob([]byte(`<article id="agent-answer-`+post.ExecutionID.String+`"></article>`), "delete")
+		member, mod = append(gone, member...), append(append([]byte(nil), gone...), mod...)
 	}
-	return []live.Fragment{
+	return withAuditRow([]live.Fragment{
 		{Kind: live.KindThread, HTML: member, For: live.MembersOnly},
 		{Kind: live.KindThread, HTML: mod, For: live.ModeratorsOnly},
-		{Kind: live.KindThread, HTML: audit},
-	}, nil
+	}, audit), nil
+}
+
+// withAuditRow adds the audit row, if there is one, to out.
+func withAuditRow(out []live.Fragment, audit []byte) []live.Fragment {
+	if audit == nil {
+		return out
+	}
+	return append(out, live.Fragment{Kind: live.KindThread, HTML: audit})
 }
 
 // liveThread: a new thread is prepended to its category's list; a lock or
@@ -131,7 +148,7 @@ func (h *Handler) liveThread(ctx context.Context, t store.Tenant, sig store.Sign
 	} else if err != nil {
 		return nil, err
 	}
-	audit, err := h.auditRow(ctx, sig)
+	audit, err := h.auditRow(ctx, t, sig)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +159,7 @@ func (h *Handler) liveThread(ctx context.Context, t store.Tenant, sig store.Sign
 			return nil, err
 		}
 		out = append(out, live.Fragment{Kind: live.KindCategory, HTML: row})
-		return append(out, live.Fragment{Kind: live.KindThread, HTML: audit}), nil
+		return withAuditRow(out, audit), nil
 	}
 	member, err := h.block("thread_status", threadStatusView{Thread: th})
 	if err != nil {
@@ -152,31 +169,26 @@ func (h *Handler) liveThread(ctx context.Context, t store.Tenant, sig store.Sign
 	if err != nil {
 		return nil, err
 	}
-	return append(out,
+	return withAuditRow(append(out,
 		live.Fragment{Kind: live.KindThread, HTML: member, For: live.MembersOnly},
 		live.Fragment{Kind: live.KindThread, HTML: mod, For: live.ModeratorsOnly},
-		live.Fragment{Kind: live.KindThread, HTML: audit},
-	), nil
+	), audit), nil
 }
 
-// liveDirective: on a thread page, the directive's own audit row is added
-// when requested and replaced in place as its status moves on; on the
-// marketplace, a package directive refreshes the package's status.
+// liveDirective: on a thread page, the directive's audit row (its
+// directive.* signals are folded into it) is added when requested and
+// replaced in place as its status moves on; on the marketplace, a package
+// directive refreshes the package's status.
 func (h *Handler) liveDirective(ctx context.Context, t store.Tenant, sig store.Signal) ([]live.Fragment, error) {
 	var out []live.Fragment
 	if sig.SubjectType == store.SubjectForumThread || sig.SubjectType == store.SubjectForumPost {
-		audit, err := h.auditRow(ctx, sig)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, live.Fragment{Kind: live.KindThread, HTML: audit})
 		if id := payloadOf(sig).DirectiveID; id != "" {
 			d, err := h.store.Directive(ctx, t, id)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
 			if err == nil {
-				e, err := h.store.DirectiveAuditEntry(ctx, d)
+				e, err := h.store.DirectiveAuditEntry(ctx, t, d)
 				if err != nil {
 					return nil, err
 				}

@@ -279,7 +279,9 @@ func (s *eventStream) noChatBefore(t *testing.T, c *client) {
 	for {
 		select {
 		case ev := <-s.events:
-			if strings.HasPrefix(ev.Name, "chat.") || strings.Contains(ev.Data, "chat_") {
+			// A chat answer's execution signals are about its chat
+			// message: private too (these tests run no other agent).
+			if strings.HasPrefix(ev.Name, "chat.") || strings.HasPrefix(ev.Name, "agent.execution.") || strings.Contains(ev.Data, "chat_") {
 				t.Fatalf("a private chat event reached the stream: %+v", ev)
 			}
 			if ev.Name == "forum.category.created" {
@@ -323,20 +325,24 @@ func TestPrivateChatStaysOutOfSharedFeeds(t *testing.T) {
 	resumed.noChatBefore(t, o.owner)
 
 	sigs, _ := cs.store.LatestSignals(ctx, o.tenant, 50)
-	chats := 0
+	chats, answers, private := 0, 0, map[string]bool{}
 	for _, s := range sigs {
-		if strings.HasPrefix(s.Name, "chat.") {
+		if live.Private(s) {
+			private[strconv.FormatInt(s.Seq, 10)] = true
 			chats++
+			if strings.HasPrefix(s.Name, "agent.execution.") {
+				answers++
+			}
 		}
 	}
-	if chats < 3 {
-		t.Fatalf("the chat made %d chat signals: nothing to hide", chats)
+	if chats < 3 || answers == 0 {
+		t.Fatalf("the chat made %d private signals, %d of its answer's execution: nothing to hide", chats, answers)
 	}
 	for _, c := range []*client{colleague, o.owner} {
 		doc := c.get("/dashboard").doc(t)
 		doc.Find(`[data-testid="activity-row"]`).Each(func(_ int, row *goquery.Selection) {
-			if strings.Contains(row.Text(), "chat") {
-				t.Errorf("dashboard feed shows a chat row: %q", strings.Join(strings.Fields(row.Text()), " "))
+			if seq, _ := row.Attr("data-seq"); private[seq] || strings.Contains(row.Text(), "chat") {
+				t.Errorf("dashboard feed shows a private row: %s %q", row.AttrOr("data-name", ""), strings.Join(strings.Fields(row.Text()), " "))
 			}
 		})
 	}

@@ -67,6 +67,7 @@ func (h *Handler) forumCategoryArchive(c *gin.Context) error {
 		return err
 	}
 	if changed {
+		h.threadsChanged(c) // its threads are archived with it
 		h.flash(c, "info", cat.Name+" is archived: it takes no new threads, and its threads take no replies.")
 	}
 	return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/c/"+cat.Slug))
@@ -78,6 +79,7 @@ func (h *Handler) forumCategoryRestore(c *gin.Context) error {
 		return err
 	}
 	if changed {
+		h.threadsChanged(c)
 		h.flash(c, "info", cat.Name+" is active again.")
 	}
 	return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/c/"+cat.Slug))

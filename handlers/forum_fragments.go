@@ -2,81 +2,44 @@ package handlers
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"hash/maphash"
 	"strconv"
 	"strings"
-	"sync"
 
 	"fleetprompt/store"
 )
 
-// The thread page is mostly its posts and audit rows, and each of those
-// renders the same way on every view until the row changes: executing
-// their template blocks was most of the page's CPU (html/template calls
-// every escaper and function through reflection, ~60 calls per post with
-// moderation forms). So the page renders each post and audit row once,
-// from the same "forum_post" and "audit_row" blocks, and reuses the
-// result, keyed by everything the block reads.
+// The thread page is mostly its posts and audit rows, and each renders the
+// same way on every view until the row changes: executing their template
+// blocks was most of the page's CPU (html/template calls every escaper
+// and function through reflection, ~60 calls for a post with moderation
+// forms). So the page renders each post and audit row once, from the same
+// "forum_post" and "audit_row" blocks the live layer uses, into the
+// thread cache's fragment memo (thread_cache.go), keyed by everything the
+// block reads.
 //
 // The one part that must differ per render is a moderation form's
 // idempotency key (a resent form reuses its key, a new render gets new
-// ones). A cached fragment is rendered with a placeholder key, and every
-// use stamps fresh keys over the placeholders.
+// ones). Cached markup holds a placeholder for each key, and every page
+// written stamps fresh keys over the placeholders (keyStamp).
 
-// keyPlaceholder stands for an idempotency key in a cached fragment: it
-// has a key's shape (32 hex digits), so it comes out of the attribute
-// escaper unchanged, and a random key equal to it would take 2^128 tries.
+// keyPlaceholder stands for an idempotency key in cached markup: it has a
+// key's shape (32 hex digits), so it comes out of the attribute escaper
+// unchanged, and a random key equal to it would take 2^128 tries.
 const keyPlaceholder = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
 
-// fragmentGeneration bounds the cache: two generations of at most this
-// many fragments (a moderator's post is ~2 KiB); a fragment used from the
-// older generation moves to the newer, so hot threads stay.
-const fragmentGeneration = 4096
-
-// forumFragments is the process's cache of rendered posts and audit rows.
-var forumFragments = newFragmentCache()
-
-type fragmentCache struct {
-	mu       sync.RWMutex
-	cur, old map[string]string
-}
-
-func newFragmentCache() *fragmentCache {
-	return &fragmentCache{cur: map[string]string{}, old: map[string]string{}}
-}
-
-// get returns the fragment of key, rendering it with render on a miss.
-func (fc *fragmentCache) get(key string, render func() (string, error)) (string, error) {
-	fc.mu.RLock()
-	f, ok := fc.cur[key]
-	if !ok {
-		f, ok = fc.old[key]
-	}
-	fc.mu.RUnlock()
-	if !ok {
-		var err error
-		if f, err = render(); err != nil {
-			return "", err
-		}
-	}
-	fc.mu.Lock()
-	if _, in := fc.cur[key]; !in {
-		if len(fc.cur) >= fragmentGeneration {
-			fc.old, fc.cur = fc.cur, make(map[string]string, fragmentGeneration)
-		}
-		fc.cur[key] = f
-	}
-	fc.mu.Unlock()
-	return f, nil
-}
-
-var fragmentSeed = maphash.MakeSeed()
-
-// postFragmentKey names everything the "forum_post" block reads.
-func postFragmentKey(v forumPostView) string {
+// postFragmentKey names everything the "forum_post" block reads (an edit
+// changes the HTML, a moderation the status: updated_at adds nothing);
+// seed
+// hashes the post's HTML (it is fixed for the process: keys only meet
+// keys it made).
+func postFragmentKey(seed maphash.Seed, v forumPostView) string {
 	p := v.Post
 	var b strings.Builder
-	b.Grow(128)
+	b.Grow(160 + len(p.AuthorName))
 	b.WriteString("post ")
 	b.WriteString(p.ID)
 	b.WriteByte(' ')
@@ -86,9 +49,7 @@ func postFragmentKey(v forumPostView) string {
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatInt(p.CreatedAt.UnixNano(), 36))
 	b.WriteByte(' ')
-	b.WriteString(strconv.FormatInt(p.UpdatedAt.UnixNano(), 36))
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatUint(maphash.String(fragmentSeed, string(v.HTML)), 36))
+	b.WriteString(strconv.FormatUint(maphash.String(seed, string(v.HTML)), 36))
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatBool(v.Moderator))
 	b.WriteByte(' ')
@@ -98,45 +59,44 @@ func postFragmentKey(v forumPostView) string {
 
 // auditFragmentKey names everything the "audit_row" block reads.
 func auditFragmentKey(e store.AuditEntry) string {
-	return strings.Join([]string{"audit", e.Kind, e.Key, e.Name, strconv.FormatInt(e.At.UnixNano(), 36),
+	var b strings.Builder
+	for _, s := range []string{"audit", e.Kind, e.Key, e.Name, strconv.FormatInt(e.At.UnixNano(), 36),
 		e.ActorType.String, e.ActorID.String, e.SubjectType.String, e.SubjectID.String, e.Status,
-		e.ActorName, e.Error}, "\x00")
-}
-
-// writePostFragment writes the "forum_post" block of v to w, with fresh
-// keys.
-func (h *Handler) writePostFragment(w *strings.Builder, v forumPostView) error {
-	if v.Pending != "" {
-		// A just-requested moderation shows on one answer only.
-		b, err := h.renderBlock("forum_post", v)
-		w.WriteString(b)
-		return err
+		strconv.FormatInt(e.DoneAt.Time.UnixNano(), 36), e.ActorName, e.Error} {
+		b.WriteString(s)
+		b.WriteByte(0)
 	}
-	f, err := forumFragments.get(postFragmentKey(v), func() (string, error) {
-		v.placeholderKeys = true
-		return h.renderBlock("forum_post", v)
-	})
-	if err != nil {
-		return err
+	for _, f := range e.Facts {
+		b.WriteString(strconv.FormatInt(f.Seq, 36))
+		b.WriteByte(' ')
+		b.WriteString(f.Name)
+		b.WriteByte(0)
 	}
-	stampKeys(w, f)
-	return nil
+	return b.String()
 }
 
-// postFragment is the cached "forum_post" block of v with its key
-// placeholders still in (stampKeys fills them).
-func (h *Handler) postFragment(v forumPostView) (string, error) {
-	return forumFragments.get(postFragmentKey(v), func() (string, error) {
-		v.placeholderKeys = true
-		return h.renderBlock("forum_post", v)
-	})
+// postFragment is the "forum_post" block of v with key placeholders
+// (keyStamp fills them), from the memo of the thread's fragments.
+func (h *Handler) postFragment(schema string, v forumPostView) (string, error) {
+	v.placeholderKeys = true
+	render := func() (string, error) { return h.renderBlock("forum_post", v) }
+	if h.threads == nil {
+		return render()
+	}
+	slot := "post " + v.Post.ID
+	if v.Moderator {
+		slot += " m"
+	}
+	return h.threads.cache.Fragment(schema, v.Post.ThreadID, slot, postFragmentKey(h.threads.seed, v), render)
 }
 
-// auditFragment is the "audit_row" block of e.
-func (h *Handler) auditFragment(e store.AuditEntry) (string, error) {
-	return forumFragments.get(auditFragmentKey(e), func() (string, error) {
-		return h.renderBlock("audit_row", auditRowView{Entry: e})
-	})
+// auditFragment is the "audit_row" block of e, from the same memo.
+func (h *Handler) auditFragment(schema, threadID string, e store.AuditEntry) (string, error) {
+	render := func() (string, error) { return h.renderBlock("audit_row", auditRowView{Entry: e}) }
+	if h.threads == nil {
+		return render()
+	}
+	return h.threads.cache.Fragment(schema, threadID, e.ElementID(), auditFragmentKey(e), render)
 }
 
 func (h *Handler) renderBlock(block string, data any) (string, error) {
@@ -147,12 +107,43 @@ func (h *Handler) renderBlock(block string, data any) (string, error) {
 	return buf.String(), nil
 }
 
-// stampKeys writes f to w with a fresh key for each key placeholder.
-func stampKeys(w *strings.Builder, f string) {
-	for i := strings.Index(f, keyPlaceholder); i >= 0; i = strings.Index(f, keyPlaceholder) {
-		w.WriteString(f[:i])
-		w.WriteString(newModerationKey())
-		f = f[i+len(keyPlaceholder):]
+// keyStamp makes the fresh idempotency keys of one page: they share a
+// random 12-byte prefix and count in the last 4 bytes, so they are unique
+// within the page and unguessable across pages, for one read of
+// crypto/rand per page instead of one per form (a moderator's page has a
+// hundred forms).
+type keyStamp struct {
+	key  [16]byte
+	next uint32
+	read bool
+}
+
+// append appends the next key, 32 hex digits, to dst.
+func (k *keyStamp) append(dst []byte) []byte {
+	if !k.read {
+		if _, err := rand.Read(k.key[:]); err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+		k.next, k.read = binary.BigEndian.Uint32(k.key[12:]), true
 	}
-	w.WriteString(f)
+	binary.BigEndian.PutUint32(k.key[12:], k.next)
+	k.next++
+	var h [32]byte
+	hex.Encode(h[:], k.key[:])
+	return append(dst, h[:]...)
+}
+
+// frameKey names everything the "thread" block reads when its form is
+// empty (its posts and audit rows are joined in afterwards); it is kept
+// in the slot of its page (threadKey).
+func frameKey(d *forumThreadData) string {
+	t, pg := d.Thread, d.Pager
+	var b strings.Builder
+	for _, s := range []string{"frame", t.ID, t.Title, t.Status, t.CategoryStatus, t.CategorySlug, t.CategoryName,
+		strconv.FormatInt(d.Seq, 10), strconv.FormatBool(d.Moderator), strconv.Itoa(pg.Page), strconv.Itoa(pg.Pages),
+		strconv.FormatBool(pg.HasPrev), strconv.FormatBool(pg.HasNext), d.AuditEarlier, d.AuditBefore} {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	return b.String()
 }

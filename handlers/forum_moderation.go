@@ -13,14 +13,6 @@ import (
 // idempotency_key makes a resent form return the directive it already
 // made, while a new render's key makes a new one (lock, unlock, lock).
 
-var requested = map[string]string{
-	store.DirectiveThreadLock:   "Lock requested",
-	store.DirectiveThreadUnlock: "Unlock requested",
-	store.DirectivePostHide:     "Hide requested",
-	store.DirectivePostUnhide:   "Restore requested",
-	store.DirectivePostDelete:   "Delete requested",
-}
-
 func (h *Handler) forumThreadLock(c *gin.Context) error {
 	return h.moderateThread(c, store.DirectiveThreadLock)
 }
@@ -47,14 +39,15 @@ func (h *Handler) moderateThread(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	_, done, err := h.dirs.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
+	_, done, err := h.store.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
 		store.ForumModeration{ThreadID: th.ID}, c.PostForm("idempotency_key"))
 	if err != nil {
 		return err
 	}
+	h.threadChanged(c, th.ID) // the directive's row is in its trail
 	if !isHTMX(c) {
 		if !done {
-			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
+			h.flash(c, "info", h.dirs.Pending(kind)+": it takes effect in a moment.")
 		}
 		// The admin console's forms send where to come back to.
 		return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/t/"+th.ID))
@@ -66,7 +59,7 @@ func (h *Handler) moderateThread(c *gin.Context, kind string) error {
 	}
 	v := threadStatusView{Thread: th, Moderator: true}
 	if !done {
-		v.Pending = requested[kind]
+		v.Pending = h.dirs.Pending(kind)
 	}
 	return h.fragment(c, "forum_thread", "thread_status", v)
 }
@@ -77,14 +70,15 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	_, done, err := h.dirs.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
+	_, done, err := h.store.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
 		store.ForumModeration{ThreadID: p.ThreadID, PostID: p.ID}, c.PostForm("idempotency_key"))
 	if err != nil {
 		return err
 	}
+	h.threadChanged(c, p.ThreadID)
 	if !isHTMX(c) {
 		if !done {
-			h.flash(c, "info", requested[kind]+": it takes effect in a moment.")
+			h.flash(c, "info", h.dirs.Pending(kind)+": it takes effect in a moment.")
 		}
 		return redirect(c, localPath(c.PostForm("redirect_to"), "/forums/t/"+p.ThreadID+"#post-"+p.ID))
 	}
@@ -93,7 +87,7 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 	}
 	v := postView(p, true)
 	if !done {
-		v.Pending = requested[kind]
+		v.Pending = h.dirs.Pending(kind)
 	}
 	return h.fragment(c, "forum_thread", "forum_post", v)
 }

@@ -70,23 +70,26 @@ func TestLockUnlockLockByDirectivesOverHTTP(t *testing.T) {
 	if !strings.Contains(text(r.doc(t), ".form-error"), "locked") {
 		t.Errorf("reply to locked: %q", text(r.doc(t), ".form-error"))
 	}
-	// The audit trail lists the directives with their status, and the
-	// lock signals, oldest first.
+	// The audit trail, oldest first, has one row per directive with its
+	// outcome, and the signals it caused folded inside (SPEC §16).
 	var rows []string
 	d.Find("#audit [data-testid=audit-row]").Each(func(_ int, s *goquery.Selection) {
 		rows = append(rows, s.AttrOr("data-kind", "")+":"+s.AttrOr("data-name", ""))
 	})
-	joined := strings.Join(rows, " ")
-	if !strings.HasPrefix(joined, "signal:forum.thread.created") {
-		t.Errorf("audit starts with %q", joined)
+	want := "signal:forum.thread.created signal:forum.post.created signal:forum.post.created " +
+		"directive:forum.thread.lock directive:forum.thread.unlock directive:forum.thread.lock"
+	if joined := strings.Join(rows, " "); joined != want {
+		t.Errorf("audit rows\n%s\nwant\n%s", joined, want)
 	}
-	for _, want := range []string{"directive:forum.thread.lock", "directive:forum.thread.unlock", "signal:forum.thread.locked", "signal:forum.thread.unlocked", "signal:directive.succeeded"} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("audit lacks %s: %s", want, joined)
-		}
-	}
-	if got := text(d, "#audit [data-kind=directive] [data-testid=directive-status]"); !strings.Contains(got, "succeeded") {
+	if got := text(d, "#audit [data-kind=directive] [data-testid=directive-status]"); got != "succeededsucceededsucceeded" {
 		t.Errorf("directive statuses %q", got)
+	}
+	var facts []string
+	d.Find("#audit [data-kind=directive]").First().Find("[data-testid=audit-facts] li").Each(func(_ int, s *goquery.Selection) {
+		facts = append(facts, s.AttrOr("data-name", ""))
+	})
+	if got := strings.Join(facts, " "); got != "directive.requested directive.started forum.thread.locked directive.succeeded" {
+		t.Errorf("the lock's folded signals: %q", got)
 	}
 	if !strings.Contains(text(d, "#audit"), "Owner "+o.slug) {
 		t.Error("audit rows should name the actor")

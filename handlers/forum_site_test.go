@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"fleetprompt/jobs/executor"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -18,7 +19,7 @@ type forumSite struct{ *site }
 
 func newForumSite(t *testing.T) *forumSite {
 	t.Helper()
-	return &forumSite{startSite(t, siteConfig{directives: store.RegisterForumDirectives})}
+	return &forumSite{startSite(t, siteConfig{directives: executor.Forum})}
 }
 
 // tenantOf is the store handle of an organization by slug.

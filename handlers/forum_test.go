@@ -240,4 +240,13 @@ func TestThreadPagination(t *testing.T) {
 	if !strings.HasPrefix(r.Header.Get("Location"), path+"?page=2#post-") {
 		t.Errorf("reply redirect %q should point at page 2", r.Header.Get("Location"))
 	}
+	// A member's reply is placed by the thread's count of published posts.
+	mslug := "m" + o.slug
+	member := fs.client()
+	member.register(mslug)
+	fs.addMember(member, o.slug, mslug+"@example.com", "member")
+	r = member.post(path+"/replies", url.Values{"body": {"a member's"}})
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, path+"?page=2#post-") {
+		t.Errorf("member's reply redirect %q should point at page 2", loc)
+	}
 }

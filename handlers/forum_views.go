@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"html/template"
 
 	"fleetprompt/store"
@@ -26,8 +24,8 @@ type forumPostView struct {
 	// Pending names a moderation just requested for this post, shown
 	// until the directive has run ("hide requested").
 	Pending string
-	// placeholderKeys renders keyPlaceholder for the keys, for a
-	// fragment that is cached and stamped with fresh keys on each use.
+	// placeholderKeys renders keyPlaceholder for the keys, for markup
+	// that is cached and stamped with fresh keys on each use (keyStamp).
 	placeholderKeys bool
 }
 
@@ -55,7 +53,7 @@ type threadStatusView struct {
 	Thread    store.ForumThread
 	Moderator bool
 	Pending   string // "lock requested" after a moderator asked
-	// placeholderKeys: see forumPostView (a whole cached page).
+	// placeholderKeys: see forumPostView (the cached thread page).
 	placeholderKeys bool
 }
 
@@ -79,10 +77,25 @@ type auditRowView struct {
 	Entry store.AuditEntry
 }
 
+// newModerationKey is a fresh key for markup rendered once (a fragment
+// pushed live, a moderation's answer); cached markup gets keyStamp's.
 func newModerationKey() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
+	var k keyStamp
+	return string(k.append(nil))
+}
+
+// replyKey is the reply form's hidden idempotency key: fresh on every
+// render (a placeholder in a cached page, stamped per view), and after an
+// htmx reply sent out of band to replace the one just used.
+type replyKey struct {
+	Key string
+	OOB bool
+}
+
+// ReplyKey is the reply form's key for this render of the thread page.
+func (d forumThreadData) ReplyKey() replyKey {
+	if d.Status.placeholderKeys {
+		return replyKey{Key: keyPlaceholder}
 	}
-	return hex.EncodeToString(b[:])
+	return replyKey{Key: newModerationKey()}
 }

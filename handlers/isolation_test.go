@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -13,7 +16,8 @@ import (
 
 // The whole-router isolation test. It walks EVERY route registered on the
 // gin engine, fills its path parameters with real ids of organization B,
-// and checks three callers:
+// and checks three callers (for /api/v1 routes, their API-key
+// equivalents: checkAPIRoute):
 //
 //   - a visitor is sent to sign in (401 for htmx and event streams);
 //   - the owner of organization A gets 404 or 403 for B's ids, and never a
@@ -29,7 +33,7 @@ import (
 var publicRoutes = map[string]bool{
 	"GET /": true, "GET /login": true, "POST /login": true, "GET /register": true, "POST /register": true,
 	"POST /register/validate": true, "POST /logout": true, "DELETE /logout": true, "GET /healthz": true,
-	"GET /static/*path": true,
+	"GET /static/*path": true, "GET /api/v1/openapi.json": true, "GET /docs/api": true,
 }
 
 // memberRoutes are the routes a plain member may use (SPEC §3, §8):
@@ -43,13 +47,28 @@ var memberRoutes = map[string]bool{
 	"GET /marketplace": true, "GET /marketplace/:slug": true, "GET /marketplace/:slug/status": true,
 	"POST /marketplace/:slug/reviews": true,
 	"GET /agents":                     true, "GET /agents/:id": true,
+	// Running an active agent and following the run (SPEC §12).
+	"POST /agents/:id/executions": true, "GET /executions/:id": true, "POST /executions/:id/cancel": true,
 	"GET /chat": true, "GET /chat/:id": true, "POST /chat": true, "POST /chat/:id/messages": true,
 	// Your own conversation: stop or retry its answer, poll an action's card.
 	"POST /chat/:id/stop": true, "POST /chat/:id/retry": true, "GET /chat/:id/actions/:action_id": true,
 	// The action's own role is checked by the handler (SPEC §8).
 	"POST /chat/:id/actions/:action_id/confirm": true,
 	"GET /orgs/new": true, "POST /orgs": true, "POST /org/select": true,
+	// Your own account, and the profiles of your organization's members.
+	"GET /settings": true, "POST /settings/profile": true, "POST /settings/password": true,
+	"GET /settings/sessions": true, "POST /settings/sessions/revoke-others": true,
+	"GET /u/:handle": true,
+	// Workflows and their runs are read by every member (SPEC §13).
+	"GET /workflows": true, "GET /workflows/:id": true, "GET /workflows/runs/:id": true,
 }
+
+// tokenRoutes take their credential in the path: whoever holds an
+// invitation's link may open it, signed in or not, so a visitor is not
+// sent to sign in and may see what the link is for. A signed-in user
+// whose email is not the invited one (A's owner, B's plain member) is
+// refused (403) and learns nothing of B.
+var tokenRoutes = map[string]bool{"GET /invite/:token": true, "POST /invite/:token": true}
 
 // orgB is the organization whose data must never leak.
 type orgB struct {
@@ -59,6 +78,11 @@ type orgB struct {
 	catSlug, catID, threadID, postID              string
 	agentID, directiveID, installationID, pkgSlug string
 	conversationID, actionID                      string
+	executionID, workflowID, runID                string
+	memberHandle, invitationID, inviteToken       string
+	apiKeyID, endpointID, deliveryID              string
+	installationSlug                              string
+	readKey                                       string // a read key of B's
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -73,6 +97,14 @@ func newOrgB(as *adminSite) *orgB {
 	}
 	wantStatus(t, b.owner.post("/admin/members", url.Values{"email": {email}, "role": {"member"}}), http.StatusSeeOther)
 	wantStatus(t, b.member.post("/org/select", url.Values{"slug": {b.slug}}), http.StatusSeeOther)
+	// B's member belongs to B only: their profile must not show to A.
+	if err := as.store.DB.GetContext(ctx, &b.memberHandle, `UPDATE users SET name = $2 WHERE id = $1 RETURNING handle`,
+		b.memberID, "Member "+b.marker); err != nil {
+		t.Fatal(err)
+	}
+	// An open invitation of B's, to someone with no account yet.
+	link, invID := b.owner.invite(t, storetest.Name("isoinv")+"@example.com", store.RoleAdmin)
+	b.inviteToken, b.invitationID = link[strings.LastIndex(link, "/")+1:], invID
 
 	// The category slug carries no marker: foreign requests send it back
 	// in forms, and a page may echo submitted input.
@@ -92,12 +124,13 @@ func newOrgB(as *adminSite) *orgB {
 	loc := r.Header.Get("Location")
 	b.postID = loc[strings.Index(loc, "#post-")+len("#post-"):]
 	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
-	b.installationID = as.insertInstallation(b.slug, "bpkg-"+strconv.Itoa(int(b.memberID)), store.InstallInstalled)
+	b.installationSlug = "bpkg-" + strconv.Itoa(int(b.memberID))
+	b.installationID = as.insertInstallation(b.slug, b.installationSlug, store.InstallInstalled)
 	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.package_installations SET package_name = $1 WHERE id = $2`),
 		"Installation "+b.marker, b.installationID); err != nil {
 		t.Fatal(err)
 	}
-	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID})
+	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +148,27 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ($1, 'lock_thread', $2, $3, $4) RETURNING id`), b.conversationID, `{"thread_id":"`+b.threadID+`"}`, "Action "+b.marker, "iso-action-"+b.slug); err != nil {
 		t.Fatal(err)
 	}
+	// A run of B's agent.
+	if err := as.store.DB.GetContext(ctx, &b.executionID, tn.SQL(`INSERT INTO {tenant}.agent_executions (agent_id, agent_name, purpose, input, output, cause_type)
+		VALUES ($1, $2, 'run', $3, $4, 'user') RETURNING id`), b.agentID, "Agent "+b.marker, "Input "+b.marker, "Output "+b.marker); err != nil {
+		t.Fatal(err)
+	}
+	// A workflow of B's and a run waiting for an approval.
+	wf, err := as.store.CreateWorkflow(ctx, tn, store.WorkflowSpec{Name: "Workflow " + b.marker, TriggerSignal: "forum.thread.created",
+		Definition: `{"trigger":{"signal":"forum.thread.created"},"steps":[{"id":"approval","approval":{"prompt":"Prompt ` + b.marker + `"}}]}`}, b.memberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.workflowID = wf.ID
+	if err := as.store.DB.GetContext(ctx, &b.runID, tn.SQL(`INSERT INTO {tenant}.workflow_runs (workflow_id, workflow_name, definition,
+		trigger_seq, trigger_id, trigger_name, trigger, status) VALUES ($1, $2, $3, 1, gen_random_uuid(), 'forum.thread.created', $4, 'waiting')
+		RETURNING id`), wf.ID, wf.Name, string(wf.Definition), `{"title":"Trigger `+b.marker+`"}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`INSERT INTO {tenant}.workflow_steps (run_id, step_id, position, kind, status, input)
+		VALUES ($1, 'approval', 0, 'approval', 'waiting', $2)`), b.runID, "Input "+b.marker); err != nil {
+		t.Fatal(err)
+	}
 	// Packages are the global catalogue: anyone may see one, but B's
 	// install state of it must not show.
 	b.pkgSlug = "isopkg-" + strconv.Itoa(int(b.memberID))
@@ -122,7 +176,40 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ('Isolation package', $1, '1.0.0', 'operations', 'free', true)`, b.pkgSlug); err != nil {
 		t.Fatal(err)
 	}
+	b.addIntegrations(as, tn)
 	return b
+}
+
+// addIntegrations gives B an API key, a webhook endpoint with a delivery,
+// and an execution, each carrying the marker where it has text.
+func (b *orgB) addIntegrations(as *adminSite, tn store.Tenant) {
+	t := as.t
+	t.Helper()
+	k, key, err := as.store.CreateAPIKey(ctx, tn, b.memberID, "Key "+b.marker, store.ScopeRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.apiKeyID, b.readKey = k.ID, key
+	ep, err := as.store.CreateWebhookEndpoint(ctx, tn, b.memberID, store.NewWebhookEndpoint{URL: "https://hooks.example.com/" + b.marker,
+		Events: []string{"*"}, Description: "Endpoint " + b.marker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.endpointID = ep.ID
+	sig, err := as.store.SignalBySeq(ctx, tn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := as.store.Tx(ctx, func(tx *sqlx.Tx) error {
+		return as.store.AddWebhookDeliveriesTx(ctx, tx, tn, []store.NewWebhookDelivery{{EndpointID: ep.ID, Signal: sig}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ds, _, err := as.store.WebhookDeliveries(ctx, tn, ep.ID, "", 1)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("B's delivery: %v %v", ds, err)
+	}
+	b.deliveryID = ds[0].ID
 }
 
 // paramValue is B's value for a route's path parameter. global reports a
@@ -143,12 +230,42 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return b.directiveID, false, true
 	case param == "id" && strings.HasPrefix(path, "/admin/installations/"):
 		return b.installationID, false, true
+	case param == "id" && strings.HasPrefix(path, "/executions/"):
+		return b.executionID, false, true
 	case param == "id" && strings.HasPrefix(path, "/chat/"):
 		return b.conversationID, false, true
 	case param == "action_id" && strings.HasPrefix(path, "/chat/"):
 		return b.actionID, false, true
+	case param == "id" && strings.HasPrefix(path, "/workflows/runs/"):
+		return b.runID, false, true
+	case param == "step" && strings.HasPrefix(path, "/workflows/runs/"):
+		return "approval", false, true
+	case param == "id" && strings.HasPrefix(path, "/workflows/"):
+		return b.workflowID, false, true
 	case param == "user_id" && strings.HasPrefix(path, "/admin/members/"):
 		return strconv.FormatInt(b.memberID, 10), false, true
+	case param == "handle" && strings.HasPrefix(path, "/u/"):
+		return b.memberHandle, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/invitations/"):
+		return b.invitationID, false, true
+	case param == "token" && strings.HasPrefix(path, "/invite/"):
+		return b.inviteToken, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/api-keys/"):
+		return b.apiKeyID, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/webhooks/deliveries/"):
+		return b.deliveryID, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/webhooks/"):
+		return b.endpointID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/directives/"):
+		return b.directiveID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/forums/threads/"):
+		return b.threadID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/agents/"):
+		return b.agentID, false, true
+	case param == "id" && strings.HasPrefix(path, "/api/v1/executions/"):
+		return b.executionID, false, true
+	case param == "slug" && strings.HasPrefix(path, "/api/v1/installations/"):
+		return b.installationSlug, false, true
 	}
 	return "", false, false
 }
@@ -208,6 +325,30 @@ func (b *orgB) leaks(r *response) bool {
 	return strings.Contains(r.Body, b.marker) || strings.Contains(r.Body, "org_"+b.slug) || strings.Contains(r.Body, "Org "+b.slug)
 }
 
+// checkVisitor: a visitor is sent to sign in (or, holding a link's token,
+// may see what it is for, without changing anything: the walk's form is
+// not a valid acceptance).
+func (b *orgB) checkVisitor(t *testing.T, visitor *client, key, method, path string) {
+	t.Helper()
+	r := b.request(visitor, method, path)
+	if tokenRoutes[key] {
+		if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("visitor with the link %s: %d, want 200 or 422", key, r.StatusCode)
+		}
+		return
+	}
+	if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
+	}
+	if b.leaks(r) {
+		t.Errorf("visitor %s: organization B's data in the answer", key)
+	}
+	r = b.request(visitor, method, path, "HX-Request", "true")
+	if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
+		t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
+	}
+}
+
 func TestIsolationOverEveryRoute(t *testing.T) {
 	t.Parallel()
 	as := newAdminSite(t)
@@ -216,6 +357,7 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	foreigner := as.client()
 	foreigner.register(aSlug) // owner of A: every admin check passes, only tenancy stands in the way
 	visitor := as.client()
+	foreignKey := foreigner.newAPIKey("A's writer", "write") // A's owner's write key: only tenancy stands in the way
 
 	routes := as.engine.Routes()
 	if len(routes) < 30 {
@@ -229,22 +371,15 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 		}
 		path, foreign := b.fill(t, rt.Method, rt.Path)
 		checked++
+		if strings.HasPrefix(rt.Path, "/api/") {
+			b.checkAPIRoute(t, as, foreignKey, rt.Method, rt.Path, path, foreign)
+			continue
+		}
 
-		// A visitor signs in first.
-		r := b.request(visitor, rt.Method, path)
-		if !(r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")) && r.StatusCode != http.StatusUnauthorized {
-			t.Errorf("visitor %s: %d %s, want a redirect to /login (or 401)", key, r.StatusCode, r.Header.Get("Location"))
-		}
-		if b.leaks(r) {
-			t.Errorf("visitor %s: organization B's data in the answer", key)
-		}
-		r = b.request(visitor, rt.Method, path, "HX-Request", "true")
-		if r.StatusCode != http.StatusUnauthorized && r.StatusCode != http.StatusSeeOther {
-			t.Errorf("visitor (htmx) %s: %d, want 401 with HX-Redirect (or 303)", key, r.StatusCode)
-		}
+		b.checkVisitor(t, visitor, key, rt.Method, path)
 
 		// A's owner: never B's data; B's ids are not found (or refused).
-		r = b.request(foreigner, rt.Method, path)
+		r := b.request(foreigner, rt.Method, path)
 		if b.leaks(r) {
 			t.Errorf("A's owner %s: organization B's data in the answer (status %d)", key, r.StatusCode)
 		}
@@ -279,4 +414,59 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	if th, err := as.store.ForumThread(ctx, tn, b.threadID); err != nil || th.Status != store.ThreadOpen {
 		t.Errorf("B's thread: %v %v", th.Status, err)
 	}
+	if w, err := as.store.Workflow(ctx, tn, b.workflowID); err != nil || w.Enabled || w.Name != "Workflow "+b.marker {
+		t.Errorf("B's workflow: %+v %v", w, err)
+	}
+	if steps, err := as.store.Steps(ctx, as.store.DB, tn, b.runID); err != nil || len(steps) != 1 || steps[0].Status != store.StepWaiting {
+		t.Errorf("B's run: %+v %v", steps, err)
+	}
+	if inv, err := as.store.InvitationByToken(ctx, b.inviteToken); err != nil || inv.State(time.Now()) != store.InvitationPending {
+		t.Errorf("B's invitation: %+v %v", inv, err)
+	}
+	if u, err := as.store.UserByID(ctx, b.memberID); err != nil || u.Handle != b.memberHandle || !strings.Contains(u.Name, b.marker) {
+		t.Errorf("B's member's profile: %+v %v", u, err)
+	}
+}
+
+// checkAPIRoute checks one /api/v1 route: no key is a 401 (a session
+// cookie is no key); A's write key gets 404 (or 403, 422) for B's ids and
+// never a byte of B's data; B's read key cannot write.
+func (b *orgB) checkAPIRoute(t *testing.T, as *adminSite, foreignKey, method, route, path string, foreign bool) {
+	t.Helper()
+	key := method + " " + route
+	body := b.apiBody(route)
+	if r := (apiClient{s: as.site}).call(method, path, body); r.StatusCode != http.StatusUnauthorized || b.leaks(r) {
+		t.Errorf("no key %s: %d, want 401", key, r.StatusCode)
+	}
+	r := (apiClient{s: as.site, key: foreignKey}).call(method, path, body)
+	if b.leaks(r) {
+		t.Errorf("A's key %s: organization B's data in the answer (status %d)", key, r.StatusCode)
+	}
+	if r.StatusCode >= 500 {
+		t.Errorf("A's key %s: %d", key, r.StatusCode)
+	}
+	if foreign && r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusForbidden {
+		t.Errorf("A's key %s with B's ids: %d, want 404 or 403\n%s", key, r.StatusCode, r.Body)
+	}
+	if method != http.MethodGet {
+		if r := (apiClient{s: as.site, key: b.readKey}).call(method, path, body); r.StatusCode != http.StatusForbidden {
+			t.Errorf("B's read key %s: %d, want 403", key, r.StatusCode)
+		}
+	}
+}
+
+// apiBody is the JSON a walk sends to an API route: B's ids where the
+// route takes ids, and nothing that would change A if it were accepted.
+func (b *orgB) apiBody(route string) string {
+	switch route {
+	case "/api/v1/forums/threads":
+		return `{"category_id": "` + b.catID + `", "title": "Walk", "body": "Walk"}`
+	case "/api/v1/forums/threads/:id/posts":
+		return `{"body": ""}`
+	case "/api/v1/agents/:id/executions":
+		return `{"input": "walk"}`
+	case "/api/v1/installations":
+		return `{"slug": ""}`
+	}
+	return ""
 }

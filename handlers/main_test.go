@@ -18,8 +18,15 @@ import (
 
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/agent"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/forumagent"
+	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
+	"fleetprompt/jobs/workflow"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -35,29 +42,58 @@ type site struct {
 	srv    *httptest.Server
 	store  *store.Store
 	engine *gin.Engine
-	dirs   *store.Directives // nil unless siteConfig.directives
-	bus    *store.SignalBus  // nil unless siteConfig.bus
+	dirs   *directive.Engine // its kinds are siteConfig.directives'
+	bus    *signal.Bus       // unstarted: the admin's replays; runJobs delivers
+	agents *agent.Engine     // nil unless siteConfig.agents
+	flows  *workflow.Engine  // runs steps only with siteConfig.workflows
 	hub    *live.Hub         // nil unless siteConfig.live
 	log    *slog.Logger
 	events chan jobs.Event // the outcomes of runJobs' runners
+	// workflows says runJobs runs workflow steps too.
+	workflows bool
+
+	subscribers []signal.Subscriber
 }
 
 // siteConfig is what a test site adds to the bare app (newSite adds none).
 type siteConfig struct {
 	store *store.Store // nil: a pool on this package's test database
-	// directives registers executors on the site's registry; nil leaves
-	// the handlers without one.
-	directives func(*store.Directives)
-	bus        *store.SignalBus
-	live       bool        // run a live hub, as the app does
-	dsn        string      // the hub's LISTEN database; empty: the package's test database
-	llm        *llm.Client // chat's provider; nil: the built-in responder
-	logTo      io.Writer   // nil: discard
+	// directives lists the directive kinds the site's engine knows; nil
+	// leaves it with none.
+	directives func(*store.Store) []directive.Kind
+	// subscribers are signal subscribers that runJobs runs for its tenant.
+	subscribers []signal.Subscriber
+	// agents runs the agent engine (its kinds join the directives), with
+	// llm as its provider.
+	agents bool
+	// workflows runs the workflow engine's kinds, subscribers and step
+	// jobs (with agents, its agent steps).
+	workflows bool
+	// remoteOutput makes the engine's output reach the pages over NOTIFY
+	// only, as from a worker process, instead of directly.
+	remoteOutput bool
+	live         bool        // run a live hub, as the app does
+	dsn          string      // the hub's LISTEN database; empty: the package's test database
+	llm          *llm.Client // chat's provider; nil: the built-in responder
+	logTo        io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
 	writeTimeout time.Duration
+	// trustedProxies is TRUSTED_PROXIES; "127.0.0.1" lets a test speak
+	// for many clients with X-Forwarded-For.
+	trustedProxies []string
+	// webhooks is the webhook engine (nil: URLs checked strictly);
+	// apiRateLimit and apiRateWindow the API's per-key limit (0: default).
+	webhooks      *webhook.Engine
+	apiRateLimit  int
+	apiRateWindow time.Duration
 }
 
 func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
+
+// allKinds is every directive kind the app has (app/platform.go).
+func allKinds(st *store.Store) []directive.Kind {
+	return append(executor.Marketplace(st), executor.Forum(st)...)
+}
 
 // startSite builds the handlers like the app does and serves them.
 func startSite(t *testing.T, sc siteConfig) *site {
@@ -77,14 +113,36 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	if sc.logTo == nil {
 		sc.logTo = io.Discard
 	}
-	s := &site{t: t, store: st, bus: sc.bus, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000)}
-	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: sc.bus, LLM: sc.llm,
-		SessionSecret: []byte("test-secret-test-secret-test-secret")}
+	s := &site{t: t, workflows: sc.workflows, store: st, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000), subscribers: sc.subscribers}
+	var kinds []directive.Kind
 	if sc.directives != nil {
-		s.dirs = store.NewDirectives(st, s.log)
-		sc.directives(s.dirs)
-		cfg.Directives = s.dirs
+		kinds = sc.directives(st)
 	}
+	if sc.agents {
+		// The agent engine with the forum's agents (mentions, "ask an
+		// agent"), as app/platform.go wires them.
+		s.agents = agent.New(agent.Config{Store: st, LLM: sc.llm, Logger: s.log, SaveEvery: 100 * time.Millisecond})
+		forum := forumagent.New(st)
+		s.agents.Handle(forum.Purpose())
+		kinds = append(append(kinds, s.agents.Kinds()...), forum.Kinds()...)
+		s.subscribers = append(s.subscribers, forum.Subscribers()...)
+	}
+	s.flows = workflow.New(st, func() *directive.Engine { return s.dirs }, s.log)
+	if sc.workflows {
+		kinds = append(kinds, s.flows.Kinds()...)
+		s.subscribers = append(s.subscribers, s.flows.Subscribers()...)
+		if s.agents != nil {
+			s.agents.Handle(s.flows.Purpose())
+		}
+	}
+	s.dirs = directive.New(st, s.log, kinds...)
+	s.bus = signal.New(signal.Config{Store: st, Logger: s.log})
+	for _, sub := range sc.subscribers {
+		s.bus.Subscribe(sub)
+	}
+	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
+		Directives: s.dirs, Agents: s.agents, Workflows: s.flows, SessionSecret: []byte("test-secret-test-secret-test-secret"),
+		TrustedProxies: sc.trustedProxies, Webhooks: sc.webhooks, APIRateLimit: sc.apiRateLimit, APIRateWindow: sc.apiRateWindow}
 	if sc.live {
 		dsn := sc.dsn
 		if dsn == "" {
@@ -94,6 +152,20 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		cfg.Live = s.hub
 	}
 	h := handlers.New(cfg)
+	if s.agents != nil && s.hub != nil {
+		relay := h.NewExecRelay("web")
+		if sc.remoteOutput {
+			out := agent.NewNotifyStream(st.DB, "worker", s.log)
+			s.agents.AddStream(out)
+			lctx, stop := context.WithCancel(context.Background())
+			listening := make(chan struct{})
+			go func() { relay.Listen(lctx, storetest.DSN(), func() { close(listening) }) }()
+			<-listening
+			t.Cleanup(func() { stop(); out.Close() })
+		} else {
+			s.agents.AddStream(relay)
+		}
+	}
 	s.engine = h.Routes()
 	s.srv = httptest.NewUnstartedServer(s.engine)
 	s.srv.Config.WriteTimeout = sc.writeTimeout
@@ -104,11 +176,8 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		}
 	}
 	t.Cleanup(func() {
-		// Streams and streamed answers never end by themselves.
+		// Streams never end by themselves.
 		s.srv.CloseClientConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		h.StopChats(ctx)
-		cancel()
 		if s.hub != nil {
 			s.hub.Close()
 		}
@@ -118,8 +187,9 @@ func startSite(t *testing.T, sc siteConfig) *site {
 }
 
 // runJobs starts a job runner for one tenant's jobs only (parallel tests
-// never take each other's), executing the site's directives and signal
-// fanout; stopped at cleanup. Outcomes go to s.events.
+// never take each other's), executing the site's directives, and the
+// site's signal subscribers for that tenant; stopped at cleanup. Job
+// outcomes go to s.events.
 func (s *site) runJobs(slug string) {
 	t := s.t
 	t.Helper()
@@ -130,18 +200,24 @@ func (s *site) runJobs(slug string) {
 			default: // nobody waiting: the next read sees the outcome
 			}
 		}})
-	if s.dirs != nil {
-		s.dirs.RegisterJobs(r)
-	}
-	if s.bus != nil {
-		s.bus.RegisterJobs(r)
+	s.dirs.RegisterJobs(r)
+	if s.workflows {
+		s.flows.RegisterJobs(r)
 	}
 	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bus := signal.New(signal.Config{Store: s.store, DSN: storetest.DSN(), Tenants: []string{"org_" + slug}, Logger: s.log})
+	for _, sub := range s.subscribers {
+		bus.Subscribe(sub)
+	}
+	if err := bus.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		bus.Stop(ctx)
 		r.Stop(ctx)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"fleetprompt/jobs/executor"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -24,7 +25,7 @@ func newLiveMktSite(t *testing.T) *mktSite { return buildMktSite(t, true) }
 
 func buildMktSite(t *testing.T, withLive bool) *mktSite {
 	t.Helper()
-	return &mktSite{startSite(t, siteConfig{directives: store.RegisterMarketplaceDirectives, live: withLive})}
+	return &mktSite{startSite(t, siteConfig{directives: executor.Marketplace, live: withLive})}
 }
 
 func (ms *mktSite) tenant(slug string) store.Tenant {

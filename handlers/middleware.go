@@ -39,6 +39,9 @@ func (h *Handler) recoverPanics(c *gin.Context) {
 }
 
 // securityHeaders: no inline script anywhere, so the policy can forbid it.
+// Signed-in pages, and any response that sets a cookie, must not be kept
+// by a browser or a proxy cache (a shared computer's back button, a proxy
+// serving one member's page to another): see privateWriter.
 func securityHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
@@ -47,8 +50,45 @@ func securityHeaders(c *gin.Context) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	w := &privateWriter{ResponseWriter: c.Writer, c: c}
+	c.Writer = w
 	c.Next()
+	w.mark() // a response without a body is written after the middleware returns
 }
+
+// privateWriter adds Cache-Control: no-store just before the headers go
+// out, when the request is signed in or the response sets a cookie: only
+// then is it known whether a handler (or the flash and sign-in code)
+// added a cookie. Static assets are never signed in (loadSession skips
+// them) and set no cookie, so they keep their long cache.
+type privateWriter struct {
+	gin.ResponseWriter
+	c *gin.Context
+}
+
+func (w *privateWriter) mark() {
+	if w.Written() {
+		return
+	}
+	if hd := w.Header(); authOf(w.c) != nil || len(hd.Values("Set-Cookie")) > 0 {
+		hd.Set("Cache-Control", "no-store")
+	}
+}
+
+func (w *privateWriter) WriteHeaderNow() { w.mark(); w.ResponseWriter.WriteHeaderNow() }
+
+func (w *privateWriter) Write(b []byte) (int, error) { w.mark(); return w.ResponseWriter.Write(b) }
+
+func (w *privateWriter) WriteString(s string) (int, error) {
+	w.mark()
+	return w.ResponseWriter.WriteString(s)
+}
+
+func (w *privateWriter) Flush() { w.mark(); w.ResponseWriter.Flush() }
+
+// Unwrap lets http.ResponseController reach the connection (event
+// streams clear their write deadline and take the connection over).
+func (w *privateWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // crossOriginProtection refuses cross-site state-changing requests using
 // the browser's Sec-Fetch-Site / Origin headers (Go's CrossOriginProtection),
@@ -98,15 +138,11 @@ func (h *Handler) loadSession(c *gin.Context) {
 	}
 	c.Next()
 	// A state-changing request may have changed what this user's session
-	// grants or what the tenant's thread pages show: this process's next
-	// request sees it (other processes learn through the live hub).
-	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead {
-		if h.sessions != nil {
-			h.sessions.dropUser(sess.UserID)
-		}
-		if h.threads != nil && a.HasOrg {
-			h.threads.dropSchema(a.Member.Tenant().Schema())
-		}
+	// grants: this process's next request sees it (other processes learn
+	// through the live hub). Thread pages are dropped by the writes that
+	// change them (threadChanged).
+	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead && h.sessions != nil {
+		h.sessions.dropUser(sess.UserID)
 	}
 }
 
@@ -153,19 +189,36 @@ func (h *Handler) requireAdmin(c *gin.Context) {
 // requireOrg.
 func tenant(c *gin.Context) store.Tenant { return authOf(c).Member.Tenant() }
 
-// checkInput refuses text PostgreSQL cannot store — NUL bytes and invalid
-// UTF-8 — in the query string (400) or a form body (422, naming the
-// field), before any handler sees it: a clear answer instead of a
-// database error deep inside a store call.
+// maxFormBody caps a request body unless bodyLimits says otherwise for
+// the route (SPEC §17: forms 1 MiB).
+const maxFormBody = 1 << 20
+
+// bodyLimits are the routes (Gin's full path) that take larger bodies.
+var bodyLimits = map[string]int64{}
+
+// checkInput caps the body, then refuses text PostgreSQL cannot store —
+// NUL bytes and invalid UTF-8 — in the query string (400) or a form body,
+// urlencoded or multipart (422, naming the field), before any handler
+// sees it: a clear answer instead of a database error deep inside a store
+// call. A body over the cap is a 413, whatever its encoding.
 func (h *Handler) checkInput(c *gin.Context) {
+	limit := int64(maxFormBody)
+	if n, ok := bodyLimits[c.FullPath()]; ok {
+		limit = n
+	}
+	if c.Request.ContentLength > limit {
+		h.fail(c, &http.MaxBytesError{Limit: limit})
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	if field, ok := unstorable(c.Request.URL.Query()); ok {
 		h.log.Info("refused unstorable query", "path", c.Request.URL.Path, "field", field)
 		h.fail(c, errBadQuery)
 		return
 	}
 	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-		if err := c.Request.ParseForm(); err != nil {
-			h.fail(c, store.Invalid("", "the form could not be read"))
+		if err := parseBody(c.Request, limit); err != nil {
+			h.fail(c, err)
 			return
 		}
 		if field, ok := unstorable(c.Request.PostForm); ok {
@@ -174,6 +227,28 @@ func (h *Handler) checkInput(c *gin.Context) {
 		}
 	}
 	c.Next()
+}
+
+// parseBody reads a urlencoded or multipart form into r.PostForm (which
+// Gin's PostForm then uses). A multipart body is read with all of its
+// capped size allowed in memory, so no part ever spills to a temporary
+// file. An oversized body stays a *http.MaxBytesError (413); anything
+// else unreadable is a 422.
+func parseBody(r *http.Request, limit int64) error {
+	err := r.ParseForm() // first: ParseMultipartForm would drop its error
+	if err == nil {
+		if err = r.ParseMultipartForm(limit); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return tooBig
+	}
+	return store.Invalid("", "the form could not be read")
 }
 
 // unstorable returns the first field whose name or a value holds a NUL

@@ -12,7 +12,8 @@ func (h *Handler) Routes() *gin.Engine {
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = false
-	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
+	h.trustProxies(r)
+	r.Use(h.logRequests, compress, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
 
 	r.GET("/static/*path", gin.WrapH(h.assets))
 	r.GET("/healthz", h.wrap(h.healthz))
@@ -54,8 +55,19 @@ func (h *Handler) Routes() *gin.Engine {
 	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
 	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
 	member.POST("/marketplace/:slug/reviews", h.wrap(h.marketplaceReview))
+	// Agents (SPEC §12): members read them and run the active ones.
 	member.GET("/agents", h.wrap(h.agents))
 	member.GET("/agents/:id", h.wrap(h.agent))
+	member.POST("/agents/:id/executions", h.wrap(h.agentRun))
+	member.GET("/executions/:id", h.wrap(h.execution))
+	member.POST("/executions/:id/cancel", h.wrap(h.executionCancel))
+	if h.live != nil {
+		h.registerExecutionLive()
+	}
+	// Workflows (SPEC §13): members read them and their runs.
+	member.GET("/workflows", h.wrap(h.workflows))
+	member.GET("/workflows/runs/:id", h.wrap(h.workflowRun))
+	member.GET("/workflows/:id", h.wrap(h.workflowShow))
 	// Chat: conversations are their owner's alone (others get 404);
 	// confirming an action checks the action's own role rule.
 	member.GET("/chat", h.wrap(h.chatIndex))
@@ -76,11 +88,30 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/forums/categories", h.wrap(h.forumCategoryCreate))
 	manage.POST("/forums/c/:slug/archive", h.wrap(h.forumCategoryArchive))
 	manage.POST("/forums/c/:slug/restore", h.wrap(h.forumCategoryRestore))
+	manage.GET("/forums/t/:id/ask", h.wrap(h.forumAskPage))
+	manage.POST("/forums/t/:id/ask", h.wrap(h.forumAsk))
 	manage.POST("/forums/t/:id/lock", h.wrap(h.forumThreadLock))
 	manage.POST("/forums/t/:id/unlock", h.wrap(h.forumThreadUnlock))
 	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))
 	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
 	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
+	manage.GET("/agents/new", h.wrap(h.agentNew))
+	manage.POST("/agents", h.wrap(h.agentCreate))
+	manage.POST("/agents/validate", h.wrap(h.agentValidate))
+	manage.GET("/agents/:id/edit", h.wrap(h.agentEdit))
+	manage.POST("/agents/:id", h.wrap(h.agentUpdate))
+	manage.POST("/agents/:id/archive", h.wrap(h.agentArchive))
+	manage.POST("/agents/:id/transitions", h.wrap(h.agentTransition))
+	manage.GET("/workflows/new", h.wrap(h.workflowNew))
+	manage.POST("/workflows", h.wrap(h.workflowCreate))
+	manage.GET("/workflows/:id/edit", h.wrap(h.workflowEdit))
+	manage.POST("/workflows/:id", h.wrap(h.workflowUpdate))
+	manage.POST("/workflows/:id/enable", h.wrap(h.workflowEnable))
+	manage.POST("/workflows/:id/disable", h.wrap(h.workflowDisable))
+	manage.POST("/workflows/runs/:id/retry", h.wrap(h.workflowRunRetry))
+	manage.POST("/workflows/runs/:id/cancel", h.wrap(h.workflowRunCancel))
+	manage.POST("/workflows/runs/:id/steps/:step/approve", h.wrap(h.workflowStepApprove))
+	manage.POST("/workflows/runs/:id/steps/:step/reject", h.wrap(h.workflowStepReject))
 	manage.POST("/marketplace/install", h.wrap(h.marketplaceInstall))
 	manage.POST("/marketplace/uninstall", h.wrap(h.marketplaceUninstall))
 
@@ -102,8 +133,59 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.POST("/directives/:id/retry", h.wrap(h.adminDirectiveRetry))
 	admin.POST("/directives/:id/cancel", h.wrap(h.adminDirectiveCancel))
 	admin.GET("/jobs", h.wrap(h.adminJobs))
+	admin.GET("/usage", h.wrap(h.adminUsage))
 	admin.GET("/forums", h.wrap(h.adminForums))
+	admin.GET("/api-keys", h.wrap(h.adminAPIKeys))
+	admin.POST("/api-keys", h.wrap(h.adminAPIKeyCreate))
+	admin.POST("/api-keys/:id/revoke", h.wrap(h.adminAPIKeyRevoke))
+	admin.GET("/webhooks", h.wrap(h.adminWebhooks))
+	admin.POST("/webhooks", h.wrap(h.adminWebhookCreate))
+	admin.GET("/webhooks/:id", h.wrap(h.adminWebhook))
+	admin.POST("/webhooks/:id/rotate", h.wrap(h.adminWebhookRotate))
+	admin.POST("/webhooks/:id/disable", h.wrap(h.adminWebhookDisable))
+	admin.POST("/webhooks/:id/enable", h.wrap(h.adminWebhookEnable))
+	admin.POST("/webhooks/:id/test", h.wrap(h.adminWebhookTest))
+	admin.POST("/webhooks/deliveries/:id/redeliver", h.wrap(h.adminWebhookRedeliver))
+
+	h.apiRoutes(r)
+
+	// Accounts (SPEC §16): your settings and sessions (with or without an
+	// organization), profiles within the current organization, invitations
+	// made by owners and admins, and the link itself, whose token is the
+	// credential (open to visitors; the handler decides per caller).
+	user.GET("/settings", h.wrap(h.settings))
+	user.POST("/settings/profile", h.wrap(h.settingsProfile))
+	user.POST("/settings/password", h.wrap(h.settingsPassword))
+	user.GET("/settings/sessions", h.wrap(h.settingsSessions))
+	user.POST("/settings/sessions/revoke-others", h.wrap(h.settingsSessionsRevoke))
+	member.GET("/u/:handle", h.wrap(h.profile))
+	admin.POST("/invitations", h.wrap(h.adminInvite))
+	admin.POST("/invitations/:id/revoke", h.wrap(h.adminInvitationRevoke))
+	r.GET("/invite/:token", h.wrap(h.inviteShow))
+	r.POST("/invite/:token", h.wrap(h.inviteAccept))
 
 	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
 	return r
+}
+
+// apiRoutes are the JSON API (SPEC §15): a bearer API key, never a
+// session; the tenant comes from the key. Its document and its page are
+// public.
+func (h *Handler) apiRoutes(r *gin.Engine) {
+	r.GET("/api/v1/openapi.json", h.wrap(h.apiOpenAPI))
+	r.GET("/docs/api", h.wrap(h.apiDocs))
+	api := r.Group("/api/v1", h.apiAuth)
+	api.GET("/packages", h.wrap(h.apiPackages))
+	api.GET("/installations", h.wrap(h.apiInstallations))
+	api.GET("/directives/:id", h.wrap(h.apiDirective))
+	api.GET("/signals", h.wrap(h.apiSignals))
+	api.GET("/agents", h.wrap(h.apiAgents))
+	api.GET("/executions/:id", h.wrap(h.apiExecution))
+	api.GET("/forums/threads", h.wrap(h.apiThreads))
+	writes := api.Group("", h.apiWrites)
+	writes.POST("/installations", h.wrap(h.apiInstall))
+	writes.DELETE("/installations/:slug", h.wrap(h.apiUninstall))
+	writes.POST("/agents/:id/executions", h.wrap(h.apiExecute))
+	writes.POST("/forums/threads", h.wrap(h.apiThreadCreate))
+	writes.POST("/forums/threads/:id/posts", h.wrap(h.apiPostCreate))
 }

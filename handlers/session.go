@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/gob"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -64,7 +63,7 @@ func (h *Handler) signIn(c *gin.Context, userID int64, orgID *int64) error {
 			h.sessions.dropKey(sessionHash(a.Token))
 		}
 	}
-	token, err := h.store.CreateSession(c.Request.Context(), userID, orgID, h.ttl)
+	token, err := h.store.CreateSession(c.Request.Context(), userID, orgID, h.ttl, c.Request.UserAgent())
 	if err != nil {
 		return err
 	}
@@ -118,17 +117,4 @@ func (h *Handler) takeFlashes(c *gin.Context) []views.Flash {
 		s.Save(c.Request, c.Writer)
 	}
 	return out
-}
-
-// localPath returns target when it is a path on this site, else fallback.
-// "//evil.example" and "/\evil.example" are protocol-relative to browsers.
-func localPath(target, fallback string) string {
-	if target == "" || !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") || strings.HasPrefix(target, "/\\") {
-		return fallback
-	}
-	u, err := url.Parse(target)
-	if err != nil || u.Scheme != "" || u.Host != "" || strings.ContainsAny(target, "\r\n") {
-		return fallback
-	}
-	return target
 }

@@ -1,136 +1,158 @@
 package handlers
 
 import (
+	"context"
+	"hash/maphash"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fleetprompt/handlers/threadcache"
+	"fleetprompt/store"
 )
 
-// The thread page is read far more often than its thread changes, and
-// loading it (thread, posts, audit trail: three queries and ~100 rows) was
-// most of its cost. So each process keeps the page's loaded and rendered
-// content — forumThreadData with the posts' fragments still holding their
-// key placeholders — per (tenant schema, thread, page, audience), and a
-// request only stamps fresh moderation keys and renders the layout around
-// it. The seq in the entry is the one it was rendered at, so a stream
-// resumed from it replays anything newer: never a gap.
-//
-// Staleness is bounded:
-//   - every signal of a tenant (the live hub hears them all) drops that
-//     tenant's entries, before the hub fans the signal out;
-//   - any state-changing request in a tenant drops that tenant's entries
-//     when it has finished (loadSession), so a writer's next page in this
-//     process shows the write;
-//   - an entry lives at most threadCacheTTL, the net for changes that emit
-//     no signal (a user's new name) and for other processes' writes whose
-//     NOTIFY has not arrived yet; the listener reconnecting clears all.
-//
-// Tenant isolation: the schema is part of the key, and an entry is only
-// made by a load that succeeded in that schema, so a foreign thread id
-// finds nothing and goes to the store, which answers 404.
+// ThreadCacheMode is what the thread page keeps between requests.
+type ThreadCacheMode int
 
 const (
-	threadCacheTTL = time.Second
-	threadCacheMax = 2048
-	// threadCacheBytes bounds the whole rendered pages kept (page_cache.go).
-	threadCacheBytes = 32 << 20
+	// ThreadCacheOn keeps each thread's rendered pages, dropped per thread
+	// when it changes (threadcache), and the fragments they are made of
+	// (posts, audit rows, the block around them, the viewer's layout).
+	// Pages are kept only with a live hub, which tells this process of
+	// other processes' writes. The default.
+	ThreadCacheOn ThreadCacheMode = iota
+	// ThreadCacheFragments keeps only the fragments: every view reads the
+	// thread from PostgreSQL and assembles the page (what a view costs
+	// after its thread changed: bench/http's miss mode).
+	ThreadCacheFragments
+	// ThreadCacheOff keeps nothing: every view renders everything
+	// (bench/http's cold mode).
+	ThreadCacheOff
 )
 
-type threadEntry struct {
-	d *forumThreadData
-	// page is a whole rendered page (one viewer's variant) split at its
-	// key placeholders; see page_cache.go. Exactly one of d, page is set.
-	page []string
-	at   time.Time
+// threadPages is the thread page's one cache layer (threadcache) and what
+// writing a page from it needs.
+type threadPages struct {
+	cache *threadcache.Cache[*threadContent]
+	seed  maphash.Seed // for fragment keys
+	bufs  sync.Pool    // *[]byte: a page is assembled in one before its one write
 }
 
-type threadCache struct {
-	epoch atomic.Uint64
-	mu    sync.RWMutex
-	m     map[string]map[string]threadEntry // schema → key → entry
-	n     int
-	bytes int // of the rendered pages held
+// threadContent is one cached page: the "thread" block rendered for one
+// page of posts, one audience and one audit cursor, with the title the
+// layout around it shows. It is kept as the segments it is made of (the
+// block's markup, each post and audit row as the memo holds it), so
+// assembling it copies nothing, and writing it copies once.
+type threadContent struct {
+	threadID, title string
+	seq             int64 // the tenant's latest signal when it was loaded
+	segs            []segment
+	bytes, keys     int
 }
 
-func newThreadCache() *threadCache { return &threadCache{m: map[string]map[string]threadEntry{}} }
+// segment is markup to write; key: a fresh idempotency key goes first,
+// where cached markup had a key placeholder.
+type segment struct {
+	s   string
+	key bool
+}
 
-func threadCacheKey(id string, page int, mod bool) string {
-	k := id + "/" + strconv.Itoa(page)
+// add appends markup, split at its key placeholders.
+func (tc *threadContent) add(markup string) {
+	for first := true; ; first = false {
+		i := strings.Index(markup, keyPlaceholder)
+		piece := markup
+		if i >= 0 {
+			piece = markup[:i]
+		}
+		if piece != "" || !first {
+			tc.segs = append(tc.segs, segment{s: piece, key: !first})
+		}
+		tc.bytes += len(piece)
+		if !first {
+			tc.keys++
+		}
+		if i < 0 {
+			return
+		}
+		markup = markup[i+len(keyPlaceholder):]
+	}
+}
+
+// appendTo appends the content to b with fresh keys.
+func (tc *threadContent) appendTo(b []byte) []byte {
+	b = slices.Grow(b, tc.bytes+tc.keys*len(keyPlaceholder))
+	var ks keyStamp
+	for _, sg := range tc.segs {
+		if sg.key {
+			b = ks.append(b)
+		}
+		b = append(b, sg.s...)
+	}
+	return b
+}
+
+func (tc *threadContent) size() int { return len(tc.title) + len(tc.segs)*24 + tc.bytes }
+
+// newThreadPages builds the layer for mode; nil for ThreadCacheOff. st maps
+// a tenant's signals to the threads they touched.
+func newThreadPages(mode ThreadCacheMode, withPages bool, st *store.Store) *threadPages {
+	if mode == ThreadCacheOff {
+		return nil
+	}
+	tp := &threadPages{seed: maphash.MakeSeed()}
+	tp.bufs.New = func() any { b := make([]byte, 0, 128<<10); return &b }
+	tp.cache = threadcache.New(threadcache.Config[*threadContent]{
+		NoPages:  mode != ThreadCacheOn || !withPages,
+		SizeFunc: (*threadContent).size,
+		SeqFunc:  func(tc *threadContent) int64 { return tc.seq },
+		ThreadsOfFunc: func(ctx context.Context, schema string, seqs []int64) (map[string]int64, bool, error) {
+			// The SQL names only the schema: the slug is all a Tenant
+			// needs for that.
+			return st.ThreadsOfSignals(ctx, store.Tenant{Slug: strings.TrimPrefix(schema, "org_")}, seqs)
+		},
+	})
+	return tp
+}
+
+// threadKey names one cached page of a thread.
+func threadKey(page int, mod bool, audit string) string {
+	k := strconv.Itoa(page)
 	if mod {
 		k += "/m"
 	}
-	return k
+	return k + "/" + audit
 }
 
-func (tc *threadCache) get(schema, key string) (*forumThreadData, bool) {
-	e, ok := tc.entry(schema, key)
-	return e.d, ok && e.d != nil
+// threadChanged drops the cached pages of thread after a write in this
+// process, so the writer's next page shows it (other processes hear of it
+// through the live hub).
+func (h *Handler) threadChanged(c *gin.Context, threadID string) {
+	if h.threads != nil {
+		h.threads.cache.DropThread(tenant(c).Schema(), strings.ToLower(threadID))
+	}
 }
 
-func (tc *threadCache) entry(schema, key string) (threadEntry, bool) {
-	tc.mu.RLock()
-	e, ok := tc.m[schema][key]
-	tc.mu.RUnlock()
-	if !ok || time.Since(e.at) > threadCacheTTL {
-		return threadEntry{}, false
+// threadsChanged drops every cached thread page of the tenant (a change
+// all of them show, e.g. a category archived).
+func (h *Handler) threadsChanged(c *gin.Context) {
+	if h.threads != nil {
+		h.threads.cache.DropTenant(tenant(c).Schema())
 	}
-	return e, true
 }
 
-// put stores d, loaded after epoch was read, unless something was
-// invalidated since.
-func (tc *threadCache) put(schema, key string, d *forumThreadData, epoch uint64, at time.Time) {
-	tc.store(schema, key, threadEntry{d: d, at: at}, epoch)
+// signal and dropAll are the live hub's Observer hooks (nil-safe).
+func (tp *threadPages) signal(schema string, seq int64) {
+	if tp != nil {
+		tp.cache.Signal(schema, seq)
+	}
 }
 
-func (tc *threadCache) store(schema, key string, e threadEntry, epoch uint64) {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if tc.epoch.Load() != epoch {
-		return
+func (tp *threadPages) dropAll() {
+	if tp != nil {
+		tp.cache.DropAll()
 	}
-	size := 0
-	for _, seg := range e.page {
-		size += len(seg)
-	}
-	if tc.n >= threadCacheMax || tc.bytes+size > threadCacheBytes {
-		clear(tc.m)
-		tc.n, tc.bytes = 0, 0
-	}
-	tc.bytes += size
-	s := tc.m[schema]
-	if s == nil {
-		s = map[string]threadEntry{}
-		tc.m[schema] = s
-	}
-	if old, in := s[key]; !in {
-		tc.n++
-	} else {
-		for _, seg := range old.page {
-			tc.bytes -= len(seg)
-		}
-	}
-	s[key] = e
-}
-
-func (tc *threadCache) dropSchema(schema string) {
-	tc.mu.Lock()
-	tc.epoch.Add(1)
-	for _, e := range tc.m[schema] {
-		for _, seg := range e.page {
-			tc.bytes -= len(seg)
-		}
-	}
-	tc.n -= len(tc.m[schema])
-	delete(tc.m, schema)
-	tc.mu.Unlock()
-}
-
-func (tc *threadCache) dropAll() {
-	tc.mu.Lock()
-	tc.epoch.Add(1)
-	clear(tc.m)
-	tc.n, tc.bytes = 0, 0
-	tc.mu.Unlock()
 }

@@ -160,12 +160,7 @@ func (c *completer) write(batch []result) ([]result, error) {
 	var rows *sql.Rows
 	var err error
 	if allCompleted {
-		// The common case, with half the parameters.
-		rows, err = c.r.db.QueryContext(ctx, `
-			UPDATE public.jobs j SET state = 'completed', finalized_at = now()
-			  FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
-			 WHERE `+asyncCommit+` AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $3
-			RETURNING j.id`, pq.Array(ids), pq.Array(attempts), c.r.cfg.ID)
+		rows, err = c.r.db.QueryContext(ctx, completeQuery(c.r.commit, c.r.cfg.ID, ids, attempts))
 	} else {
 		states := make([]string, len(batch))
 		delays := make([]int64, len(batch))
@@ -176,17 +171,7 @@ func (c *completer) write(batch []result) ([]result, error) {
 				errs[i] = sql.NullString{String: res.err.Error(), Valid: true}
 			}
 		}
-		rows, err = c.r.db.QueryContext(ctx, `
-			UPDATE public.jobs j SET
-			       state = c.state,
-			       finalized_at = CASE WHEN c.state = 'available' THEN NULL ELSE now() END,
-			       scheduled_at = CASE WHEN c.state = 'available' THEN now() + c.delay_ms * interval '1 millisecond' ELSE j.scheduled_at END,
-			       last_error = coalesce(c.err, j.last_error),
-			       errors = CASE WHEN c.err IS NULL THEN j.errors
-			                     ELSE j.errors || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', now(), 'error', c.err)) END
-			  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS c(id, attempt, state, delay_ms, err)
-			 WHERE `+asyncCommit+` AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $6
-			RETURNING j.id`,
+		rows, err = c.r.db.QueryContext(ctx, c.r.finalizeSQL,
 			pq.Array(ids), pq.Array(attempts), pq.Array(states), pq.Array(delays), pq.Array(errs), c.r.cfg.ID)
 	}
 	if err != nil {
@@ -216,6 +201,39 @@ func (c *completer) write(batch []result) ([]result, error) {
 		}
 	}
 	return done, nil
+}
+
+// completeQuery marks jobs completed, each only while it is still running
+// under the attempt this runner claimed: the common case, written out as
+// literals (see literal.go).
+func completeQuery(commit, worker string, ids, attempts []int64) string {
+	b := make([]byte, 0, 256+24*len(ids))
+	b = append(b, `
+	UPDATE public.jobs j SET state = 'completed', finalized_at = now()
+	  FROM unnest(`...)
+	b = appendIntArray(b, ids)
+	b = append(b, "::bigint[], "...)
+	b = appendIntArray(b, attempts)
+	b = append(b, "::int[]) AS c(id, attempt)\n\t WHERE "+commit+
+		" AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = "+pq.QuoteLiteral(worker)+
+		"\n\tRETURNING j.id"...)
+	return string(b)
+}
+
+// finalizeSQL writes any mix of outcomes: completed, discarded with the
+// error kept, or available again after a backoff.
+func finalizeSQL(commit string) string {
+	return `
+	UPDATE public.jobs j SET
+	       state = c.state,
+	       finalized_at = CASE WHEN c.state = 'available' THEN NULL ELSE now() END,
+	       scheduled_at = CASE WHEN c.state = 'available' THEN now() + c.delay_ms * interval '1 millisecond' ELSE j.scheduled_at END,
+	       last_error = coalesce(c.err, j.last_error),
+	       errors = CASE WHEN c.err IS NULL THEN j.errors
+	                     ELSE j.errors || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', now(), 'error', c.err)) END
+	  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS c(id, attempt, state, delay_ms, err)
+	 WHERE ` + commit + ` AND j.id = c.id AND j.attempt = c.attempt AND j.state = 'running' AND j.attempted_by = $6
+	RETURNING j.id`
 }
 
 func stack() string { return string(debug.Stack()) }

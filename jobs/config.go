@@ -30,11 +30,38 @@ type Config struct {
 	PollInterval time.Duration
 	// JobTimeout cancels a handler's context after this long (default 5m).
 	JobTimeout time.Duration
-	// RescueAfter is how long a job may stay running before the rescue
-	// job takes its worker for dead and makes it available again (or
-	// discards it after its last attempt). It must exceed JobTimeout
-	// (default JobTimeout + 1m).
+	// HeartbeatTimeout is how long a job this runner claimed may go
+	// without a heartbeat before any runner's rescuer takes its worker for
+	// dead (default 15s). It is written on the job at its claim, so every
+	// rescuer honours the claiming runner's promise, whatever its own
+	// configuration says.
+	HeartbeatTimeout time.Duration
+	// HeartbeatInterval is how often the runner renews the heartbeats of
+	// its in-flight jobs, all in one statement (default 5s, or a third of
+	// HeartbeatTimeout when that is shorter, so that a missed beat still
+	// does not get a live job rescued).
+	HeartbeatInterval time.Duration
+	// RescueInterval is how often this runner looks for abandoned jobs
+	// (default 5s; negative: never, leaving it to other runners and to
+	// cron's KindRescue job). Every runner looks, so rescue works while
+	// any worker process lives; a transaction-scoped advisory lock lets
+	// one of them at a time do it.
+	RescueInterval time.Duration
+	// RescueAfter is how long a job of this runner may stay running before
+	// the runner stops renewing its heartbeat, so that a rescue makes it
+	// available again (or discards it after its last attempt)
+	// HeartbeatTimeout later: the limit for a handler that hangs past
+	// JobTimeout, ignoring its cancelled context. It must exceed
+	// JobTimeout (default JobTimeout + 1m). A rescuer applies its own
+	// RescueAfter only to jobs claimed without heartbeats, by a runner of
+	// the previous release.
 	RescueAfter time.Duration
+	// SyncCommit makes the runner's own writes (claims, heartbeats,
+	// results) wait for the WAL flush like any other commit. By default
+	// they commit asynchronously (see asyncCommit): a job is delivered at
+	// least once anyway, so a claim or result lost in a server crash costs
+	// only a retry, and not waiting for the disk saves a flush per batch.
+	SyncCommit bool
 	// Retention is how long finished jobs are kept before the prune job
 	// deletes them (default 7 days).
 	Retention time.Duration
@@ -84,6 +111,16 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JobTimeout <= 0 {
 		c.JobTimeout = 5 * time.Minute
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 15 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 5 * time.Second
+	}
+	c.HeartbeatInterval = min(c.HeartbeatInterval, c.HeartbeatTimeout/3)
+	if c.RescueInterval == 0 {
+		c.RescueInterval = 5 * time.Second
 	}
 	if c.RescueAfter <= 0 {
 		c.RescueAfter = c.JobTimeout + time.Minute

@@ -8,8 +8,10 @@
 // finalise finished jobs in batches, only while the job is still running
 // under the attempt they claimed. Failed jobs are retried with exponential
 // backoff and jitter and discarded, error kept, after their last attempt.
-// A job whose worker died is rescued by a maintenance job that cron
-// enqueues. Delivery is at least once: handlers must tolerate a retry.
+// While a handler runs, its runner renews the job's heartbeat every few
+// seconds; a job whose heartbeat stops (its worker died) is rescued by
+// whichever runner looks next, within seconds. Delivery is at least once:
+// handlers must tolerate a retry.
 package jobs
 
 import (

@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -32,7 +33,16 @@ func TestMain(m *testing.M) {
 	os.Exit(storetest.Main(m))
 }
 
-// childMain runs a worker process. Modes:
+// The heartbeats of the tests' worker processes and of the runners that
+// rescue their jobs: seconds where production has tens of them.
+const (
+	testHeartbeatTimeout  = 2 * time.Second
+	testHeartbeatInterval = 200 * time.Millisecond
+	testRescueInterval    = 100 * time.Millisecond
+)
+
+// childMain runs a worker process, with test heartbeats and, when
+// FP_JOBS_TENANT is set, on that tenant's jobs only. Modes:
 //
 //	block:<kind>  announce "started <id>" and block until killed
 //	record:<kind> insert a row into job_runs per execution, tagged with FP_JOBS_WORKER
@@ -47,7 +57,12 @@ func childMain(mode string) int {
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r := jobs.New(db, jobs.Config{DSN: os.Getenv("FP_JOBS_DSN"), MaxWorkers: 4, PollInterval: 50 * time.Millisecond, Logger: log})
+	cfg := jobs.Config{DSN: os.Getenv("FP_JOBS_DSN"), MaxWorkers: 4, PollInterval: 50 * time.Millisecond, Logger: log,
+		HeartbeatTimeout: testHeartbeatTimeout, HeartbeatInterval: testHeartbeatInterval}
+	if tn := os.Getenv("FP_JOBS_TENANT"); tn != "" {
+		cfg.Tenants = []string{tn}
+	}
+	r := jobs.New(db, cfg)
 	what, kind, _ := strings.Cut(mode, ":")
 	var out sync.Mutex
 	switch what {
@@ -72,8 +87,7 @@ func childMain(mode string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		dirs := store.NewDirectives(st, log)
-		dirs.Register(kind, func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
+		dirs := directive.New(st, log, directive.Kind{Name: kind, Title: "Die", Pending: "Dying", Run: func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 			if _, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.tenant_skills (skill_slug) VALUES ($1)`), "effect-"+d.ID); err != nil {
 				return nil, err
 			}
@@ -81,7 +95,7 @@ func childMain(mode string) int {
 			fmt.Printf("executing %s\n", d.ID)
 			out.Unlock()
 			select {}
-		})
+		}})
 		dirs.RegisterJobs(r)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child mode", mode)

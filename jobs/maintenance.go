@@ -17,59 +17,9 @@ const (
 	KindPrune           = "jobs.prune"
 	KindReplaySignals   = "signals.replay"
 	KindDeleteSessions  = "sessions.delete_expired"
-	rescueBatch         = 1000
 	pruneBatch          = 10000
 	maintenanceAttempts = 3
 )
-
-// RescueReport says what a rescue did.
-type RescueReport struct {
-	Retried   int // made available again
-	Discarded int // had no attempt left
-}
-
-// Rescue finds jobs running for longer than after — their worker died
-// (kill -9, a lost machine) or hangs — and makes them available again now,
-// or discards them when that was their last attempt. The error says so in
-// the job's history. Workers are notified of the rescued jobs.
-func Rescue(ctx context.Context, db *sqlx.DB, after time.Duration) (RescueReport, error) {
-	var rep RescueReport
-	for {
-		var batch RescueReport
-		msg := fmt.Sprintf("rescued: still running after %s, its worker presumably died", after)
-		err := db.QueryRowxContext(ctx, `
-			WITH stuck AS (
-				SELECT id FROM public.jobs
-				 WHERE state = 'running' AND attempted_at < now() - $1 * interval '1 millisecond'
-				 ORDER BY attempted_at LIMIT $3
-				 FOR UPDATE SKIP LOCKED),
-			moved AS (
-				UPDATE public.jobs j SET
-				       state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
-				       finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
-				       scheduled_at = CASE WHEN j.attempt >= j.max_attempts THEN j.scheduled_at ELSE now() END,
-				       last_error = $2,
-				       errors = j.errors || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', now(), 'error', $2::text))
-				  FROM stuck WHERE j.id = stuck.id
-				RETURNING j.state)
-			SELECT count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'discarded') FROM moved`,
-			after.Milliseconds(), msg, rescueBatch).Scan(&batch.Retried, &batch.Discarded)
-		if err != nil {
-			return rep, fmt.Errorf("rescue stuck jobs: %w", err)
-		}
-		rep.Retried += batch.Retried
-		rep.Discarded += batch.Discarded
-		if batch.Retried > 0 {
-			// UPDATE does not fire the insert trigger: say it here.
-			if _, err := db.ExecContext(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
-				return rep, fmt.Errorf("notify rescued jobs: %w", err)
-			}
-		}
-		if batch.Retried+batch.Discarded < rescueBatch {
-			return rep, nil
-		}
-	}
-}
 
 // Prune deletes jobs finished (completed, discarded, cancelled) more than
 // olderThan ago, in batches so no statement holds locks for long.
@@ -91,15 +41,6 @@ func Prune(ctx context.Context, db *sqlx.DB, olderThan time.Duration) (int64, er
 			return total, nil
 		}
 	}
-}
-
-func (r *Runner) rescueHandler(ctx context.Context, _ *Job) error {
-	rep, err := Rescue(ctx, r.db, r.cfg.RescueAfter)
-	if err != nil {
-		return err
-	}
-	r.log.Info("rescued stuck jobs", "retried", rep.Retried, "discarded", rep.Discarded, "after", r.cfg.RescueAfter)
-	return nil
 }
 
 func (r *Runner) pruneHandler(ctx context.Context, _ *Job) error {

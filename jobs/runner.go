@@ -28,23 +28,27 @@ type Runner struct {
 	cfg      Config
 	log      *slog.Logger
 	handlers map[string]HandlerFunc
-	kinds    any // pq array of the handled kinds, fixed at Start
 
 	mu      sync.Mutex
 	started bool
 	stopped bool
-	// inflight maps the jobs being executed to their attempt, so a
-	// shutdown out of time can release exactly those.
-	inflight map[int64]int
+	// inflight holds the jobs being executed: their heartbeats are
+	// renewed, and a shutdown out of time releases exactly those.
+	inflight map[int64]*inflight
 
 	active    atomic.Int64 // handler slots in use
 	moreMaybe atomic.Bool  // the last claim was full: more jobs may be waiting
 	wake      chan struct{}
 
+	// The runner's own statements, built once for Config.SyncCommit
+	// (claimTail at Start, when the kinds are known).
+	commit, claimTail, beatSQL, finalizeSQL string
+
 	stopProduce context.CancelFunc
-	produced    chan struct{} // closed when the producer and listener have returned
-	workCtx     context.Context
-	cancelWork  context.CancelFunc
+	produced    chan struct{} // closed when the producer, listener and rescuer have returned
+	stopBeat    context.CancelFunc
+	beaten      chan struct{}   // closed when the heartbeat loop has returned
+	jobCtx      context.Context // Start's values, never cancelled: the parent of the jobs' contexts
 	handlersWG  sync.WaitGroup
 	completer   *completer
 }
@@ -58,9 +62,11 @@ func New(db *sqlx.DB, cfg Config) *Runner {
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "jobs", "worker", cfg.ID),
 		handlers: map[string]HandlerFunc{},
-		inflight: map[int64]int{},
+		inflight: map[int64]*inflight{},
 		wake:     make(chan struct{}, 1),
 	}
+	r.commit = commitCondition(cfg)
+	r.beatSQL, r.finalizeSQL = beatSQL(r.commit), finalizeSQL(r.commit)
 	r.Handle(KindRescue, r.rescueHandler)
 	r.Handle(KindPrune, r.pruneHandler)
 	return r
@@ -109,12 +115,16 @@ func (r *Runner) Start(ctx context.Context) error {
 	for k := range r.handlers {
 		kinds = append(kinds, k)
 	}
-	r.kinds = pq.Array(kinds)
+	r.claimTail = claimTail(r.cfg, kinds, r.commit)
 	// Handlers outlive ctx's cancellation so that Stop decides when they
 	// are cut short; ctx's values still reach them.
-	r.workCtx, r.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
+	r.jobCtx = context.WithoutCancel(ctx)
 	r.completer = newCompleter(r)
 	go r.completer.run()
+	// Heartbeats outlive ctx too: in-flight jobs keep running after it.
+	bctx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	r.stopBeat, r.beaten = stopBeat, make(chan struct{})
+	go func() { defer close(r.beaten); r.heartbeat(bctx) }()
 
 	pctx, cancel := context.WithCancel(ctx)
 	r.stopProduce = cancel
@@ -124,10 +134,15 @@ func (r *Runner) Start(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.listen(pctx) }()
 	}
+	if r.cfg.RescueInterval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.rescuer(pctx) }()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); r.produce(pctx) }()
 	go func() { wg.Wait(); close(r.produced) }()
-	r.log.Info("job runner started", "max_workers", r.cfg.MaxWorkers, "listen", r.cfg.DSN != "", "kinds", len(r.handlers))
+	r.log.Info("job runner started", "max_workers", r.cfg.MaxWorkers, "listen", r.cfg.DSN != "", "kinds", len(r.handlers),
+		"heartbeat_timeout", r.cfg.HeartbeatTimeout, "sync_commit", r.cfg.SyncCommit)
 	return nil
 }
 
@@ -158,13 +173,16 @@ func (r *Runner) Stop(ctx context.Context) error {
 		// Release before cancelling, so a handler that returns on
 		// cancellation finds its job no longer held and its (failed)
 		// outcome is dropped rather than counted as an attempt.
-		released, err := r.releaseInflight()
+		taken := r.takeInflight()
+		released, err := r.release(taken)
 		if err != nil {
 			r.log.Error("releasing in-flight jobs", "err", err)
 		} else {
 			r.log.Warn("shutdown deadline passed: released in-flight jobs", "released", released)
 		}
-		r.cancelWork()
+		for _, f := range taken {
+			f.cancel()
+		}
 		// Cancelled handlers return promptly when they honour ctx; wait for
 		// them (bounded: one that ignores ctx must not hang the shutdown),
 		// so nothing still runs once Stop has returned.
@@ -174,8 +192,11 @@ func (r *Runner) Stop(ctx context.Context) error {
 			r.log.Error("handlers ignored cancellation; stopping without them")
 		}
 	}
+	// Nothing runs any more (or what ignored cancellation was released):
+	// no heartbeat is owed.
+	r.stopBeat()
+	<-r.beaten
 	r.completer.close()
-	r.cancelWork()
 	r.log.Info("job runner stopped")
 	return stopErr
 }
@@ -251,155 +272,25 @@ func (r *Runner) produce(ctx context.Context) {
 	}
 }
 
-// claimSQL claims up to $1 due jobs in priority order in one statement,
-// through public.jobs_claim (migration 0004), which pins the plan to an
-// ordered walk of the fetch index: with stale statistics the planner
-// otherwise scans and sorts the whole backlog on every claim. SKIP LOCKED
-// lets any number of workers claim at once without waiting on each other
-// or taking the same row. A runner claims only the kinds it has handlers
-// for ($3), so during a rolling deploy an older worker leaves a newer kind
-// to a worker that knows it; $4 (NULL for all) limits it to some tenants.
-const claimSQL = `
-	SELECT id, kind, coalesce(tenant_schema, ''), args, attempt, max_attempts, priority, scheduled_at, created_at
-	  FROM public.jobs_claim($1, $2, $3, $4)
-	 WHERE ` + asyncCommit
-
-// asyncCommit is a WHERE condition that turns synchronous_commit off for
-// the statement's own (implicit) transaction, as SET LOCAL would:
-// set_config(…, true) lasts until the transaction ends, and it is read at
-// commit. Claims and results then commit without waiting for the WAL
-// flush. Losing one in a server crash is harmless, as a job is delivered
-// at least once anyway: a lost claim makes the job available again, a lost
-// result leaves it running until the rescuer retries it. Enqueues and the
-// handlers' own transactions stay durable.
-const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
-
-func (r *Runner) claimAndRun(ctx context.Context) error {
-	free := r.cfg.MaxWorkers - int(r.active.Load())
-	if free <= 0 {
-		// Every slot is busy: a finishing job wakes us.
-		r.moreMaybe.Store(true)
-		return nil
-	}
-	var tenants any // NULL: every tenant
-	if len(r.cfg.Tenants) > 0 {
-		tenants = pq.Array(r.cfg.Tenants)
-	}
-	rows, err := r.db.QueryContext(ctx, claimSQL, free, r.cfg.ID, r.kinds, tenants)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var claimed []*Job
-	for rows.Next() {
-		j := &Job{}
-		var args []byte
-		if err := rows.Scan(&j.ID, &j.Kind, &j.Tenant, &args, &j.Attempt, &j.MaxAttempts, &j.Priority, &j.ScheduledAt, &j.CreatedAt); err != nil {
-			return err
-		}
-		j.Args = args
-		claimed = append(claimed, j)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// A full claim means more may be waiting: the next finished job
-	// should wake the producer. A partial one drained what was due.
-	r.moreMaybe.Store(len(claimed) == free)
-	// RETURNING has no order; start the most urgent first.
-	sort.Slice(claimed, func(a, b int) bool {
-		ja, jb := claimed[a], claimed[b]
-		if ja.Priority != jb.Priority {
-			return ja.Priority < jb.Priority
-		}
-		if !ja.ScheduledAt.Equal(jb.ScheduledAt) {
-			return ja.ScheduledAt.Before(jb.ScheduledAt)
-		}
-		return ja.ID < jb.ID
-	})
+// takeInflight empties the in-flight set and returns what it held: jobs
+// no longer this runner's to heartbeat.
+func (r *Runner) takeInflight() map[int64]*inflight {
 	r.mu.Lock()
-	for _, j := range claimed {
-		r.inflight[j.ID] = j.Attempt
-	}
-	r.mu.Unlock()
-	r.active.Add(int64(len(claimed)))
-	r.handlersWG.Add(len(claimed))
-	for _, j := range claimed {
-		go r.execute(j)
-	}
-	return nil
+	defer r.mu.Unlock()
+	taken := r.inflight
+	r.inflight = map[int64]*inflight{}
+	return taken
 }
 
-// execute runs one job and hands its outcome to the completer.
-func (r *Runner) execute(j *Job) {
-	defer r.handlersWG.Done()
-	if r.cfg.OnEventFunc != nil {
-		r.cfg.OnEventFunc(Event{Kind: EventStarted, Job: j, At: time.Now()})
-	}
-	err := r.runHandler(j)
-	res := result{job: j}
-	switch {
-	case err == nil:
-		res.state = StateCompleted
-	case IsPermanent(err) || j.LastAttempt():
-		res.state, res.err = StateDiscarded, err
-	default:
-		res.state, res.err = StateAvailable, err
-		res.delay = r.cfg.BackoffFunc(j.Attempt)
-	}
-	if err != nil {
-		lvl := slog.LevelWarn
-		if res.state == StateDiscarded {
-			lvl = slog.LevelError
-		}
-		r.log.Log(context.Background(), lvl, "job failed", "job_id", j.ID, "kind", j.Kind, "tenant", j.Tenant,
-			"attempt", j.Attempt, "max_attempts", j.MaxAttempts, "next", res.state, "retry_in", res.delay, "err", err)
-	}
-	r.mu.Lock()
-	delete(r.inflight, j.ID)
-	r.mu.Unlock()
-	// Free the slot before the result is written: finalising is batched
-	// and must not hold back the next claim. With a backlog, claim again
-	// once a tenth of the slots are free rather than for every slot: a
-	// claim costs about the same for 1 job as for 100. A light queue never
-	// has moreMaybe set, so this costs it no latency.
-	free := r.cfg.MaxWorkers - int(r.active.Add(-1))
-	if r.moreMaybe.Load() && free >= max(1, r.cfg.MaxWorkers/10) {
-		r.notifyWake()
-	}
-	r.completer.submit(res)
-}
-
-// runHandler calls the kind's handler with a timeout, turning a panic
-// into an error so one bad job cannot take the process down.
-func (r *Runner) runHandler(j *Job) (err error) {
-	fn := r.handlers[j.Kind]
-	if fn == nil { // cannot happen: claims are limited to handled kinds
-		return fmt.Errorf("no handler registered for job kind %q", j.Kind)
-	}
-	ctx, cancel := context.WithTimeout(r.workCtx, r.cfg.JobTimeout)
-	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-			r.log.Error("job handler panicked", "job_id", j.ID, "kind", j.Kind, "panic", p, "stack", stack())
-		}
-	}()
-	return fn(ctx, j)
-}
-
-// releaseInflight puts the jobs still executing back to available, as if
-// never attempted, so another worker picks them up at once.
-func (r *Runner) releaseInflight() (int, error) {
-	r.mu.Lock()
-	ids := make([]int64, 0, len(r.inflight))
-	attempts := make([]int64, 0, len(r.inflight))
-	for id, a := range r.inflight {
+// release puts jobs still executing back to available, as if never
+// attempted, so another worker picks them up at once.
+func (r *Runner) release(jobs map[int64]*inflight) (int, error) {
+	ids := make([]int64, 0, len(jobs))
+	attempts := make([]int64, 0, len(jobs))
+	for id, f := range jobs {
 		ids = append(ids, id)
-		attempts = append(attempts, int64(a))
+		attempts = append(attempts, int64(f.attempt))
 	}
-	r.inflight = map[int64]int{}
-	r.mu.Unlock()
 	if len(ids) == 0 {
 		return 0, nil
 	}

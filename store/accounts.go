@@ -35,6 +35,7 @@ type User struct {
 	ID           int64     `db:"id"`
 	Email        string    `db:"email"`
 	Name         string    `db:"name"`
+	Handle       string    `db:"handle"` // ^[a-z0-9_]{2,30}$, unique: mentions and /u/<handle>
 	PasswordHash string    `db:"password_hash"`
 	CreatedAt    time.Time `db:"created_at"`
 }
@@ -119,11 +120,7 @@ func (r Registration) Validate() error {
 	if msg := checkEmail(r.Email); msg != "" {
 		v.Add("email", msg)
 	}
-	if utf8.RuneCountInString(r.Password) < 8 {
-		v.Add("password", "must be at least 8 characters")
-	} else if len(r.Password) > 72 {
-		v.Add("password", "must be at most 72 bytes") // bcrypt's limit
-	}
+	checkPassword(v, "password", r.Password)
 	return v.OrNil()
 }
 
@@ -176,12 +173,12 @@ func (s *Store) Register(ctx context.Context, r Registration) (User, Organizatio
 	var u User
 	var org Organization
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &u, `INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3)
-			RETURNING id, email, name, password_hash, created_at`, r.Email, string(hash), r.Name)
-		if c, ok := uniqueViolation(err); ok && c == "users_email_key" {
+		var err error
+		u, err = insertUser(ctx, tx, r.Email, string(hash), r.Name)
+		if errors.Is(err, errEmailTaken) {
 			return Invalid("email", "already has an account: sign in, then create the organization from the header")
 		} else if err != nil {
-			return fmt.Errorf("insert user: %w", err)
+			return err
 		}
 		if org, err = s.createOrganization(ctx, tx, r.OrgName, r.OrgSlug, "free"); err != nil {
 			return err
@@ -251,7 +248,7 @@ func addMember(ctx context.Context, tx sqlx.ExecerContext, orgID, userID int64, 
 // comparison too, so the answer's timing does not tell which part was wrong.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var u User
-	err := s.DB.GetContext(ctx, &u, `SELECT id, email, name, password_hash, created_at FROM users WHERE lower(email) = lower($1)`, strings.TrimSpace(email))
+	err := s.DB.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, strings.TrimSpace(email))
 	if errors.Is(err, sql.ErrNoRows) {
 		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		return User{}, ErrBadCredentials
@@ -267,7 +264,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 // UserByEmail finds a user, case-insensitively.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	var u User
-	err := s.DB.GetContext(ctx, &u, `SELECT id, email, name, password_hash, created_at FROM users WHERE lower(email) = lower($1)`, strings.TrimSpace(email))
+	err := s.DB.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, strings.TrimSpace(email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}

@@ -32,7 +32,7 @@ func TestRegisterCreatesTenantSchemaWithTables(t *testing.T) {
 	if err := s.DB.SelectContext(ctx, &tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, "org_"+slug); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"agents", "directives", "forum_categories", "forum_posts", "forum_threads", "package_installations", "schema_migrations", "signal_deliveries", "signals", "tenant_skills"}
+	want := []string{"activity_daily", "agents", "directives", "forum_categories", "forum_posts", "forum_threads", "package_installations", "schema_migrations", "signals", "tenant_skills"}
 	for _, w := range want {
 		if !contains(tables, w) {
 			t.Errorf("tenant schema lacks table %s (has %v)", w, tables)
@@ -199,7 +199,7 @@ func TestSessionsSelectOnlyActiveMemberships(t *testing.T) {
 	u, org := register(t, s, storetest.Name("sess"))
 	_, other := register(t, s, storetest.Name("other"))
 
-	tok, err := s.CreateSession(ctx, u.ID, &org.ID, 3600e9)
+	tok, err := s.CreateSession(ctx, u.ID, &org.ID, 3600e9, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

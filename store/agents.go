@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -25,8 +26,34 @@ type Agent struct {
 	RequestCount          int64           `db:"request_count"`
 	TokenCount            int64           `db:"token_count"`
 	PackageSlug           sql.NullString  `db:"package_slug"`
-	CreatedAt             time.Time       `db:"created_at"`
-	UpdatedAt             time.Time       `db:"updated_at"`
+	// Handle names the agent in @mentions: research-assistant.
+	Handle              string       `db:"handle"`
+	ArchivedAt          sql.NullTime `db:"archived_at"`
+	ConsecutiveFailures int          `db:"consecutive_failures"`
+	// LastError says why the agent is in error.
+	LastError string    `db:"last_error"`
+	CreatedAt time.Time `db:"created_at"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// Active reports whether the agent runs: only active agents do, anywhere.
+func (a Agent) Active() bool { return a.State == AgentActive && !a.ArchivedAt.Valid }
+
+// Archived reports whether the agent was archived.
+func (a Agent) Archived() bool { return a.ArchivedAt.Valid }
+
+// NotRunning is the refusal for an agent that is not active, in words a
+// person can act on.
+func (a Agent) NotRunning() error {
+	switch {
+	case a.Archived():
+		return Invalid("agent", fmt.Sprintf("%s is archived and no longer runs.", a.Name))
+	case a.State == AgentDraft:
+		return Invalid("agent", fmt.Sprintf("%s is a draft: deploy it before it can run.", a.Name))
+	case a.State == AgentError && a.LastError != "":
+		return Invalid("agent", fmt.Sprintf("%s is in error (%s): redeploy it before it can run.", a.Name, a.LastError))
+	}
+	return Invalid("agent", fmt.Sprintf("%s is %s: only active agents run.", a.Name, a.State))
 }
 
 // AgentConfig is the model configuration kept in agents.config.
@@ -109,16 +136,27 @@ func agentTransitionError(state, action string) error {
 	if len(legal) == 0 {
 		return Invalid("action", msg)
 	}
-	return Invalid("action", fmt.Sprintf("%s; from %s it can: %v", msg, state, legal))
+	return Invalid("action", fmt.Sprintf("%s; from %s it can %s", msg, state, orList(legal)))
+}
+
+// orList joins words for a sentence: "pause", "activate or error",
+// "deploy, pause or error" (never a Go slice in a message).
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 const agentColumns = `id, name, description, version, state, config, system_prompt, max_concurrent_requests,
-	timeout_seconds, request_count, token_count, package_slug, created_at, updated_at`
+	timeout_seconds, request_count, token_count, package_slug, handle, archived_at, consecutive_failures,
+	coalesce(last_error, '') AS last_error, created_at, updated_at`
 
-// ListAgents returns the tenant's agents in lifecycle-state order, then by name.
+// ListAgents returns the tenant's agents (archived ones aside) in
+// lifecycle-state order, then by name.
 func (s *Store) ListAgents(ctx context.Context, t Tenant) ([]Agent, error) {
 	var agents []Agent
-	err := s.DB.SelectContext(ctx, &agents, t.SQL(`SELECT `+agentColumns+` FROM {tenant}.agents
+	err := s.DB.SelectContext(ctx, &agents, t.SQL(`SELECT `+agentColumns+` FROM {tenant}.agents WHERE archived_at IS NULL
 		ORDER BY array_position(ARRAY['draft','deploying','active','paused','error'], state), lower(name), created_at, id`))
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
@@ -149,10 +187,33 @@ func agentByID(ctx context.Context, q sqlx.QueryerContext, t Tenant, id string, 
 	return a, nil
 }
 
-// CountAgents returns how many agents the tenant has.
+// AgentByHandle returns the agent that answers to @handle (archived ones
+// do not).
+func (s *Store) AgentByHandle(ctx context.Context, q sqlx.QueryerContext, t Tenant, handle string) (Agent, error) {
+	var a Agent
+	err := sqlx.GetContext(ctx, q, &a, t.SQL(`SELECT `+agentColumns+` FROM {tenant}.agents WHERE handle = $1 AND archived_at IS NULL`), handle)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	} else if err != nil {
+		return a, fmt.Errorf("agent @%s: %w", handle, err)
+	}
+	return a, nil
+}
+
+// ArchivedAgents returns the tenant's archived agents, latest first.
+func (s *Store) ArchivedAgents(ctx context.Context, t Tenant) ([]Agent, error) {
+	var agents []Agent
+	if err := s.DB.SelectContext(ctx, &agents, t.SQL(`SELECT `+agentColumns+` FROM {tenant}.agents WHERE archived_at IS NOT NULL
+		ORDER BY archived_at DESC LIMIT 100`)); err != nil {
+		return nil, fmt.Errorf("list archived agents: %w", err)
+	}
+	return agents, nil
+}
+
+// CountAgents returns how many agents the tenant has (archived ones aside).
 func (s *Store) CountAgents(ctx context.Context, t Tenant) (int, error) {
 	var n int
-	if err := s.DB.GetContext(ctx, &n, t.SQL(`SELECT count(*) FROM {tenant}.agents`)); err != nil {
+	if err := s.DB.GetContext(ctx, &n, t.SQL(`SELECT count(*) FROM {tenant}.agents WHERE archived_at IS NULL`)); err != nil {
 		return 0, fmt.Errorf("count agents: %w", err)
 	}
 	return n, nil
@@ -164,7 +225,7 @@ func (s *Store) AgentStateCounts(ctx context.Context, t Tenant) (map[string]int,
 		State string `db:"state"`
 		N     int    `db:"n"`
 	}{}
-	if err := s.DB.SelectContext(ctx, &rows, t.SQL(`SELECT state, count(*) AS n FROM {tenant}.agents GROUP BY state`)); err != nil {
+	if err := s.DB.SelectContext(ctx, &rows, t.SQL(`SELECT state, count(*) AS n FROM {tenant}.agents WHERE archived_at IS NULL GROUP BY state`)); err != nil {
 		return nil, fmt.Errorf("count agents by state: %w", err)
 	}
 	out := make(map[string]int, len(AgentStates))
@@ -188,24 +249,31 @@ func (s *Store) TransitionAgent(ctx context.Context, t Tenant, id, action string
 	var a Agent
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		a, err = s.transitionAgent(ctx, tx, t, id, action, actorUserID)
+		a, err = s.TransitionAgentTx(ctx, tx, t, id, action, actorUserID, "")
 		return err
 	})
 	return a, err
 }
 
-func (s *Store) transitionAgent(ctx context.Context, tx *sqlx.Tx, t Tenant, id, action string, actorUserID int64) (Agent, error) {
+// TransitionAgentTx is TransitionAgent in the caller's transaction;
+// reason, for a move to error, says why (kept on the agent).
+func (s *Store) TransitionAgentTx(ctx context.Context, tx *sqlx.Tx, t Tenant, id, action string, actorUserID int64, reason string) (Agent, error) {
 	a, err := agentByID(ctx, tx, t, id, true)
 	if err != nil {
 		return a, err
+	}
+	if a.Archived() {
+		return a, Invalid("action", fmt.Sprintf("%s is archived.", a.Name))
 	}
 	to, ok := nextAgentState(a.State, action)
 	if !ok {
 		return a, agentTransitionError(a.State, action)
 	}
 	from := a.State
-	if err := tx.GetContext(ctx, &a, t.SQL(`UPDATE {tenant}.agents SET state = $2, updated_at = now() WHERE id = $1
-		RETURNING `+agentColumns), id, to); err != nil {
+	if err := tx.GetContext(ctx, &a, t.SQL(`UPDATE {tenant}.agents SET state = $2, updated_at = now(),
+			last_error = CASE WHEN $2 = 'error' THEN nullif($3, '') ELSE NULL END,
+			consecutive_failures = CASE WHEN $2 = 'active' THEN 0 ELSE consecutive_failures END
+		WHERE id = $1 RETURNING `+agentColumns), id, to, reason); err != nil {
 		return a, fmt.Errorf("transition agent %s: %w", id, err)
 	}
 	err = s.emitAgentStateChanged(ctx, tx, t, a, from, action, actorUserID)
@@ -219,8 +287,9 @@ func (s *Store) emitAgentStateChanged(ctx context.Context, tx *sqlx.Tx, t Tenant
 		actor = UserActor(actorUserID)
 	}
 	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{
-		Name:    "agent.state.changed",
-		Payload: map[string]any{"agent_id": a.ID, "name": a.Name, "from": from, "to": a.State, "action": action},
+		Name: "agent.state.changed",
+		Payload: map[string]any{"agent_id": a.ID, "name": a.Name, "handle": a.Handle, "from": from, "to": a.State, "action": action,
+			"reason": a.LastError},
 		Actor:   actor,
 		Subject: Subject{Type: "agent", ID: a.ID},
 		Source:  "agents",

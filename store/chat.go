@@ -268,9 +268,26 @@ func (s *Store) SendChatMessage(ctx context.Context, t Tenant, userID int64, con
 		if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.chat_conversations SET title = $2, updated_at = now() WHERE id = $1`), c.ID, title); err != nil {
 			return fmt.Errorf("touch conversation: %w", err)
 		}
-		return s.emitChatMessage(ctx, tx, t, UserActor(userID), turn.User)
+		if err := s.emitChatMessage(ctx, tx, t, UserActor(userID), turn.User); err != nil {
+			return err
+		}
+		return s.requestAnswer(ctx, tx, t, c, turn.Assistant, body, turn.User.ID, userID)
 	})
 	return turn, err
+}
+
+// requestAnswer asks the conversation's agent for the answer msg holds:
+// an execution of purpose chat, in tx. An agent that does not run (a
+// draft, paused, archived) refuses the message, with the reason.
+func (s *Store) requestAnswer(ctx context.Context, tx *sqlx.Tx, t Tenant, c Conversation, msg ChatMessage, input, causeID string, userID int64) error {
+	_, err := s.RequestExecutionTx(ctx, tx, t, NewExecution{AgentID: c.AgentID, Purpose: PurposeChat, Input: input,
+		Cause: Cause{Type: "chat_message", ID: causeID}, UserID: userID,
+		Context: ExecutionContext{ConversationID: c.ID, MessageID: msg.ID, UserID: c.UserID}})
+	var v *ValidationError
+	if errors.As(err, &v) && v.Fields["agent"] != "" {
+		return Invalid("", v.Fields["agent"])
+	}
+	return err
 }
 
 // RetryChat starts a new answer after the last one failed or was
@@ -291,19 +308,15 @@ func (s *Store) RetryChat(ctx context.Context, t Tenant, userID int64, conversat
 		} else if err != nil {
 			return fmt.Errorf("last answer: %w", err)
 		}
-		m, err = insertChatMessage(ctx, tx, t, c.ID, ChatAssistant, "", ChatStreaming)
-		return err
-	})
-	return m, err
-}
-
-// StartChatRound adds a new streaming assistant message: the answer goes
-// on after the tools it asked for have run.
-func (s *Store) StartChatRound(ctx context.Context, t Tenant, conversationID string) (ChatMessage, error) {
-	var m ChatMessage
-	err := s.Tx(ctx, func(tx *sqlx.Tx) (err error) {
-		m, err = insertChatMessage(ctx, tx, t, conversationID, ChatAssistant, "", ChatStreaming)
-		return err
+		if m, err = insertChatMessage(ctx, tx, t, c.ID, ChatAssistant, "", ChatStreaming); err != nil {
+			return err
+		}
+		var question ChatMessage
+		if err := tx.GetContext(ctx, &question, t.SQL(`SELECT `+chatMessageColumns+` FROM {tenant}.chat_messages
+			WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1`), c.ID); err != nil {
+			return Invalid("", "There is no question to answer again.")
+		}
+		return s.requestAnswer(ctx, tx, t, c, m, question.Content, question.ID, userID)
 	})
 	return m, err
 }
@@ -341,77 +354,67 @@ func (s *Store) SaveChatProgress(ctx context.Context, t Tenant, id, content stri
 	return nil
 }
 
-// ChatOutcome is how an answer (one provider round) ended.
+// ChatOutcome is how an answer's execution ended, for its message.
 type ChatOutcome struct {
 	MessageID string
 	Content   string
 	Status    string // complete, failed or stopped
 	Error     string // what the user is told when it failed
-	ToolCalls []ChatToolCall
 	Model     string
-	// Token usage of the provider request, added to the message and to
-	// the agent's counters (with one request).
+	// Token usage of the run (the agent's counters have it already).
 	PromptTokens, OutputTokens int
-	Requests                   int
-	AgentID                    string
+	// ToolNames are the tools the answer used, by name.
+	ToolNames []string
 	// Actor is who answered (the agent, or the built-in responder).
 	Actor Actor
 }
 
-// FinishChatMessage settles a streaming message with its outcome, counts
-// its usage on the agent and emits chat.message.completed, together. It
-// returns false when the message had already been settled (a stop that
-// came first): then nothing changes.
-func (s *Store) FinishChatMessage(ctx context.Context, t Tenant, o ChatOutcome) (ChatMessage, bool, error) {
-	var m ChatMessage
+// SettleChatAnswerTx records how an answer's execution ended on its
+// message, in the transaction that records the execution (whose counters
+// already hold the usage). A message stopped by its owner keeps its
+// status and gets the text it had. done is false when the message was
+// complete or failed already.
+func (s *Store) SettleChatAnswerTx(ctx context.Context, tx *sqlx.Tx, t Tenant, o ChatOutcome) error {
 	var calls any
-	if len(o.ToolCalls) > 0 {
-		b, err := json.Marshal(o.ToolCalls)
+	if len(o.ToolNames) > 0 {
+		tc := make([]ChatToolCall, len(o.ToolNames))
+		for i, n := range o.ToolNames {
+			tc[i] = ChatToolCall{ID: fmt.Sprintf("call_%d", i+1), Name: n}
+		}
+		b, err := json.Marshal(tc)
 		if err != nil {
-			return m, false, err
-		}
-		calls = b
-	}
-	done := false
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &m, t.SQL(`UPDATE {tenant}.chat_messages SET content = $2, status = $3, error = $4,
-				tool_calls = $5, model = $6, prompt_tokens = $7, completion_tokens = $8, updated_at = now()
-			WHERE id = $1 AND status = 'streaming' RETURNING `+chatMessageColumns),
-			o.MessageID, o.Content, o.Status, nullIfEmpty(o.Error), calls, nullIfEmpty(o.Model), o.PromptTokens, o.OutputTokens)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("finish chat message: %w", err)
-		}
-		done = true
-		if err := addAgentUsage(ctx, tx, t, o.AgentID, o.Requests, o.PromptTokens+o.OutputTokens); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.chat_conversations SET updated_at = now() WHERE id = $1`), m.ConversationID); err != nil {
-			return fmt.Errorf("touch conversation: %w", err)
-		}
-		return s.emitChatCompleted(ctx, tx, t, o.Actor, m)
-	})
-	return m, done, err
-}
-
-func addAgentUsage(ctx context.Context, tx *sqlx.Tx, t Tenant, agentID string, requests, tokens int) error {
-	if agentID == "" || requests == 0 && tokens == 0 {
+		calls = string(b)
+	}
+	var m ChatMessage
+	err := tx.GetContext(ctx, &m, t.SQL(`UPDATE {tenant}.chat_messages SET content = $2,
+			status = CASE WHEN status = 'stopped' THEN 'stopped' ELSE $3 END, error = $4,
+			tool_calls = $5, model = $6, prompt_tokens = $7, completion_tokens = $8, updated_at = now()
+		WHERE id = $1 AND status IN ('streaming', 'stopped') RETURNING `+chatMessageColumns),
+		o.MessageID, o.Content, o.Status, nullIfEmpty(o.Error), calls, nullIfEmpty(o.Model), o.PromptTokens, o.OutputTokens)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil
+	} else if err != nil {
+		return fmt.Errorf("settle chat answer: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.agents SET request_count = request_count + $2,
-		token_count = token_count + $3 WHERE id = $1`), agentID, requests, tokens); err != nil {
-		return fmt.Errorf("count agent usage: %w", err)
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.chat_conversations SET updated_at = now() WHERE id = $1`), m.ConversationID); err != nil {
+		return fmt.Errorf("touch conversation: %w", err)
 	}
-	return nil
+	return s.emitChatCompleted(ctx, tx, t, o.Actor, m)
 }
 
 // StopChat settles every streaming answer of the user's conversation as
 // stopped, keeping what was streamed. The generation itself is cancelled
 // by the caller; this makes the stop stick even when the answer is being
 // written by another process, which then finds the message settled.
-func (s *Store) StopChat(ctx context.Context, t Tenant, userID int64, conversationID string) ([]ChatMessage, error) {
+//
+// The answers' executions are canceled with them; their ids are returned
+// so the caller can stop a run in its own process at once (others notice
+// at their next save).
+func (s *Store) StopChat(ctx context.Context, t Tenant, userID int64, conversationID string) ([]ChatMessage, []string, error) {
 	var out []ChatMessage
+	var runs []string
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		c, err := conversationOf(ctx, tx, t, userID, conversationID, true)
 		if err != nil {
@@ -421,6 +424,10 @@ func (s *Store) StopChat(ctx context.Context, t Tenant, userID int64, conversati
 			WHERE conversation_id = $1 AND status = 'streaming' RETURNING `+chatMessageColumns), c.ID); err != nil {
 			return fmt.Errorf("stop chat: %w", err)
 		}
+		if err := tx.SelectContext(ctx, &runs, t.SQL(`UPDATE {tenant}.agent_executions SET status = 'canceled', finished_at = now(), updated_at = now()
+			WHERE purpose = 'chat' AND context->>'conversation_id' = $1 AND status IN ('queued', 'running') RETURNING id::text`), c.ID); err != nil {
+			return fmt.Errorf("stop chat runs: %w", err)
+		}
 		for _, m := range out {
 			if err := s.emitChatCompleted(ctx, tx, t, UserActor(userID), m); err != nil {
 				return err
@@ -428,7 +435,7 @@ func (s *Store) StopChat(ctx context.Context, t Tenant, userID int64, conversati
 		}
 		return nil
 	})
-	return out, err
+	return out, runs, err
 }
 
 // FailStaleChat settles answers of the conversation that have been
@@ -450,19 +457,6 @@ func (s *Store) FailStaleChat(ctx context.Context, t Tenant, conversationID stri
 		}
 		return nil
 	})
-}
-
-// AddToolMessage records a tool's result (role tool), answering call.
-func (s *Store) AddToolMessage(ctx context.Context, t Tenant, conversationID string, call ChatToolCall, result string, actor Actor) (ChatMessage, error) {
-	var m ChatMessage
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &m, t.SQL(`INSERT INTO {tenant}.chat_messages (conversation_id, role, content, status, tool_call_id, tool_name)
-			VALUES ($1, 'tool', $2, 'complete', $3, $4) RETURNING `+chatMessageColumns), conversationID, result, call.ID, call.Name); err != nil {
-			return fmt.Errorf("insert tool message: %w", err)
-		}
-		return s.emitChatMessage(ctx, tx, t, actor, m)
-	})
-	return m, err
 }
 
 func (s *Store) emitChatMessage(ctx context.Context, tx *sqlx.Tx, t Tenant, actor Actor, m ChatMessage) error {

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"fleetprompt/jobs"
 )
 
 // Chat actions: changes the model (or a typed command) proposes. A
@@ -230,7 +228,7 @@ type ConfirmChatAction struct {
 // click, two tabs) returns the same directive. A refusal the directive's
 // request makes (not installed, tier, agent limit) is returned as its
 // *ValidationError and the action stays proposed.
-func (s *Store) ConfirmChatAction(ctx context.Context, dirs *Directives, t Tenant, c ConfirmChatAction) (ChatAction, Directive, error) {
+func (s *Store) ConfirmChatAction(ctx context.Context, t Tenant, c ConfirmChatAction) (ChatAction, Directive, error) {
 	if _, err := s.Conversation(ctx, t, c.UserID, c.ConversationID); err != nil {
 		return ChatAction{}, Directive{}, err
 	}
@@ -248,13 +246,13 @@ func (s *Store) ConfirmChatAction(ctx context.Context, dirs *Directives, t Tenan
 	var dir Directive
 	switch a.Kind {
 	case ActionInstallPackage:
-		dir, _, err = s.RequestInstall(ctx, dirs, t, InstallRequest{Slug: p.Slug, IdempotencyKey: a.IdempotencyKey, UserID: c.UserID})
+		dir, _, err = s.RequestInstall(ctx, t, InstallRequest{Slug: p.Slug, IdempotencyKey: a.IdempotencyKey, UserID: c.UserID})
 	case ActionUninstallPackage:
-		dir, _, err = s.RequestUninstall(ctx, dirs, t, UninstallRequest{Slug: p.Slug, IdempotencyKey: a.IdempotencyKey, UserID: c.UserID, Purge: p.Purge})
+		dir, _, err = s.RequestUninstall(ctx, t, UninstallRequest{Slug: p.Slug, IdempotencyKey: a.IdempotencyKey, UserID: c.UserID, Purge: p.Purge})
 	case ActionLockThread:
-		dir, _, err = dirs.RequestForumModeration(ctx, t, c.UserID, DirectiveThreadLock, ForumModeration{ThreadID: p.ThreadID}, a.IdempotencyKey)
+		dir, _, err = s.RequestForumModeration(ctx, t, c.UserID, DirectiveThreadLock, ForumModeration{ThreadID: p.ThreadID}, a.IdempotencyKey)
 	case ActionCreateThread:
-		dir, _, err = dirs.Request(ctx, t, DirectiveRequest{Kind: DirectiveThreadCreate, IdempotencyKey: a.IdempotencyKey, UserID: c.UserID,
+		dir, _, err = s.RequestDirective(ctx, t, DirectiveRequest{Kind: DirectiveThreadCreate, IdempotencyKey: a.IdempotencyKey, UserID: c.UserID,
 			Payload: p, Subject: Subject{Type: "forum_category", ID: p.CategoryID}})
 	default:
 		err = fmt.Errorf("chat action kind %q: %w", a.Kind, ErrConflict)
@@ -294,26 +292,4 @@ func (s *Store) ConfirmChatAction(ctx context.Context, dirs *Directives, t Tenan
 type ThreadCreateResult struct {
 	ThreadID string `json:"thread_id"`
 	PostID   string `json:"post_id"`
-}
-
-// RegisterChatDirectives registers the forum.thread.create executor (the
-// other kinds chat confirms are the marketplace's and the forum's). The
-// app calls it once at boot, with the others.
-func RegisterChatDirectives(d *Directives) {
-	s := d.store
-	d.Register(DirectiveThreadCreate, func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
-		var p ActionPayload
-		if err := dir.Decode(&p); err != nil {
-			return nil, jobs.Permanent(err)
-		}
-		n := NewForumThread{CategoryID: p.CategoryID, Title: strings.TrimSpace(p.Title), Body: p.Body}
-		if err := n.Validate(); err != nil {
-			return nil, err // a refusal: fails at once with its words
-		}
-		th, post, err := s.createForumThreadTx(ctx, tx, t, dir.RequestedByUserID, n)
-		if err != nil {
-			return nil, err
-		}
-		return ThreadCreateResult{ThreadID: th.ID, PostID: post.ID}, nil
-	})
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -61,13 +63,20 @@ func TestChatConversationLifecycle(t *testing.T) {
 	if err := st.SaveChatProgress(ctx, tn, turn.Assistant.ID, "par"); err != nil {
 		t.Fatal(err)
 	}
-	stopped, err := st.StopChat(ctx, tn, uid, c.ID)
-	if err != nil || len(stopped) != 1 || stopped[0].Content != "par" || stopped[0].Status != store.ChatStopped {
-		t.Fatalf("stop %+v %v", stopped, err)
+	stopped, runs, err := st.StopChat(ctx, tn, uid, c.ID)
+	if err != nil || len(stopped) != 1 || stopped[0].Content != "par" || stopped[0].Status != store.ChatStopped || len(runs) != 1 {
+		t.Fatalf("stop %+v runs %v %v", stopped, runs, err)
 	}
-	// The writer finishing after the stop changes nothing.
-	if _, done, err := st.FinishChatMessage(ctx, tn, store.ChatOutcome{MessageID: turn.Assistant.ID, Content: "partial and more", Status: store.ChatComplete}); err != nil || done {
-		t.Fatalf("finish after stop: done %v err %v", done, err)
+	if ex, _ := st.Execution(ctx, tn, runs[0]); ex.Status != store.ExecCanceled || ex.Purpose != store.PurposeChat {
+		t.Fatalf("the answer's run %+v", ex)
+	}
+	// The run settling after the stop keeps the answer stopped, with the
+	// text it had written.
+	err = st.Tx(ctx, func(tx *sqlx.Tx) error {
+		return st.SettleChatAnswerTx(ctx, tx, tn, store.ChatOutcome{MessageID: turn.Assistant.ID, Content: "partial", Status: store.ChatComplete})
+	})
+	if got, _ := st.ChatMessage(ctx, tn, c.ID, turn.Assistant.ID); err != nil || got.Status != store.ChatStopped || got.Content != "partial" {
+		t.Fatalf("settled after stop: %+v %v", got, err)
 	}
 	m, err := st.RetryChat(ctx, tn, uid, c.ID)
 	if err != nil || m.Status != store.ChatStreaming {

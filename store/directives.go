@@ -6,11 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,11 +16,10 @@ import (
 )
 
 // Directives record intent (SPEC §7): who asked for which change, with what
-// payload, and how it went. A directive's status is the single source of
-// truth and moves requested → running → succeeded | failed (or requested →
-// canceled). Its executor's tenant writes, the status change to succeeded
-// and the signals commit in one transaction, so the effect happens exactly
-// once even when a worker dies mid-way and the job runs again.
+// payload, and how it went. This file is their SQL: the request (the row,
+// its job and directive.requested in one transaction) and each move of
+// the status, every one with its signal. Which kinds exist and what they
+// do is the directive engine's (jobs/directive); the store knows no kind.
 
 // DirectiveJob is the job kind that executes one directive.
 const DirectiveJob = "directive.execute"
@@ -38,24 +33,15 @@ const (
 	DirectiveCanceled  = "canceled"
 )
 
-// The forum moderation kinds of SPEC §7. The package kinds are declared
-// in installations.go; each kind's executor is registered by the code
-// that owns the change.
-const (
-	DirectiveThreadLock   = "forum.thread.lock"
-	DirectiveThreadUnlock = "forum.thread.unlock"
-	DirectivePostHide     = "forum.post.hide"
-	DirectivePostUnhide   = "forum.post.unhide"
-	DirectivePostDelete   = "forum.post.delete"
-)
-
 // DefaultDirectiveAttempts is a directive's max_attempts unless the
 // request says otherwise.
 const DefaultDirectiveAttempts = 5
 
-var (
-	directiveKind = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
-)
+var directiveKind = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
+
+// ValidDirectiveKind reports whether kind is shaped like a directive kind
+// ("forum.thread.lock").
+func ValidDirectiveKind(kind string) bool { return directiveKind.MatchString(kind) }
 
 // Directive is one request for a change. Empty strings and zero values
 // stand for NULL columns.
@@ -76,6 +62,7 @@ type Directive struct {
 	LastError         string          `db:"last_error"`
 	LastErrorAt       sql.NullTime    `db:"last_error_at"`
 	RequestedByUserID int64           `db:"requested_by_user_id"` // 0 when not a person
+	CausationID       string          `db:"causation_id"`         // the signal or run that asked, or ""
 	CreatedAt         time.Time       `db:"created_at"`
 	UpdatedAt         time.Time       `db:"updated_at"`
 }
@@ -96,100 +83,16 @@ func (d Directive) Finished() bool {
 	return d.Status == DirectiveSucceeded || d.Status == DirectiveFailed || d.Status == DirectiveCanceled
 }
 
+// Actor is who the directive acts for: the person who asked, or the
+// platform.
+func (d Directive) Actor() Actor { return actorFor(d.RequestedByUserID) }
+
 const directiveColumns = `id::text AS id, name, coalesce(idempotency_key, '') AS idempotency_key, status, payload,
 	coalesce(result, 'null'::jsonb) AS result, attempt, max_attempts,
 	coalesce(subject_type, '') AS subject_type, coalesce(subject_id, '') AS subject_id, scheduled_at, started_at,
 	completed_at, coalesce(last_error, '') AS last_error, last_error_at,
-	coalesce(requested_by_user_id, 0) AS requested_by_user_id,
+	coalesce(requested_by_user_id, 0) AS requested_by_user_id, coalesce(causation_id::text, '') AS causation_id,
 	created_at, updated_at`
-
-// DirectiveExecutorFunc carries out a directive inside tx, the transaction
-// that also marks it succeeded and emits its signals: write through tx
-// only, and emit the change's own signals (e.g. forum.thread.locked) with
-// s.EmitSignal on tx. Returning an error rolls everything back; the
-// directive is retried with backoff, or fails at once when the error is a
-// refusal (a *ValidationError, or wrapped with jobs.Permanent). result is
-// stored as JSON.
-type DirectiveExecutorFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (result any, err error)
-
-// DirectiveFailureFunc records, in the transaction that marks the
-// directive failed for good, what the failure means for the kind's own
-// rows (an installation showing the error, say). The executor's writes
-// were rolled back; cause is the last attempt's error.
-type DirectiveFailureFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error
-
-// Directives is the registry of executors keyed by directive kind, and the
-// operations that need it: requesting (unknown kinds are refused) and
-// executing. Build one at boot, Register every kind, RegisterJobs on the
-// runner.
-type Directives struct {
-	store     *Store
-	log       *slog.Logger
-	mu        sync.RWMutex
-	executors map[string]DirectiveExecutorFunc
-	failures  map[string]DirectiveFailureFunc
-}
-
-// NewDirectives makes an empty registry.
-func NewDirectives(s *Store, log *slog.Logger) *Directives {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Directives{store: s, log: log.With("component", "directives"), executors: map[string]DirectiveExecutorFunc{},
-		failures: map[string]DirectiveFailureFunc{}}
-}
-
-// Register sets the executor of a kind. A malformed or repeated kind is a
-// wiring mistake and panics at boot.
-func (d *Directives) Register(kind string, fn DirectiveExecutorFunc) {
-	if !directiveKind.MatchString(kind) || fn == nil {
-		panic(fmt.Sprintf("directives: bad kind %q or nil executor", kind))
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, dup := d.executors[kind]; dup {
-		panic("directives: two executors for " + kind)
-	}
-	d.executors[kind] = fn
-}
-
-// OnFailure sets what to record when a directive of kind fails for good
-// (optional; after Register).
-func (d *Directives) OnFailure(kind string, fn DirectiveFailureFunc) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.executors[kind]; !ok || fn == nil {
-		panic("directives: OnFailure(" + kind + ") before Register or with a nil func")
-	}
-	d.failures[kind] = fn
-}
-
-func (d *Directives) failure(kind string) DirectiveFailureFunc {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.failures[kind]
-}
-
-// Kinds lists the registered kinds, sorted.
-func (d *Directives) Kinds() []string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	out := make([]string, 0, len(d.executors))
-	for k := range d.executors {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (d *Directives) executor(kind string) DirectiveExecutorFunc {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.executors[kind]
-}
-
-// RegisterJobs registers the executing job kind on a runner.
-func (d *Directives) RegisterJobs(r *jobs.Runner) { r.Handle(DirectiveJob, d.execute) }
 
 // DirectiveRequest asks for a change.
 type DirectiveRequest struct {
@@ -201,32 +104,46 @@ type DirectiveRequest struct {
 	UserID         int64 // who asks; 0 for the system
 	Subject        Subject
 	MaxAttempts    int // 0: DefaultDirectiveAttempts
+	// CausationID is the uuid of the signal (or run) that asked for it,
+	// carried by its signals so reactions can tell their own causes.
+	CausationID string
 }
 
-// Request records a directive, its job and its directive.requested signal
-// in one transaction. created is false when the idempotency key was seen
-// before: the existing directive is returned and nothing new is queued. An
-// unknown kind is a *ValidationError; the same key with another kind is
-// ErrConflict.
-func (d *Directives) Request(ctx context.Context, t Tenant, req DirectiveRequest) (dir Directive, created bool, err error) {
-	err = d.store.Tx(ctx, func(tx *sqlx.Tx) error {
-		dir, created, err = d.RequestTx(ctx, tx, t, req)
+func (req DirectiveRequest) validate() error {
+	if !ValidDirectiveKind(req.Kind) {
+		return Invalid("kind", fmt.Sprintf("%q is not a directive kind", req.Kind))
+	}
+	if len(req.IdempotencyKey) > 200 {
+		return Invalid("idempotency_key", "must be at most 200 characters")
+	}
+	if (req.Subject.Type == "") != (req.Subject.ID == "") {
+		return Invalid("subject", "needs both a type and an id, or neither")
+	}
+	if req.CausationID != "" && !IsUUID(req.CausationID) {
+		return Invalid("causation_id", "must be a uuid")
+	}
+	return nil
+}
+
+// RequestDirective is RequestDirectiveTx in a transaction of its own.
+func (s *Store) RequestDirective(ctx context.Context, t Tenant, req DirectiveRequest) (dir Directive, created bool, err error) {
+	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
+		dir, created, err = s.RequestDirectiveTx(ctx, tx, t, req)
 		return err
 	})
 	return dir, created, err
 }
 
-// RequestTx is Request inside the caller's transaction, for a change that
-// must commit together with other writes.
-func (d *Directives) RequestTx(ctx context.Context, tx *sqlx.Tx, t Tenant, req DirectiveRequest) (Directive, bool, error) {
-	if d.executor(req.Kind) == nil {
-		return Directive{}, false, Invalid("kind", fmt.Sprintf("%q is not a known directive kind", req.Kind))
-	}
-	if len(req.IdempotencyKey) > 200 {
-		return Directive{}, false, Invalid("idempotency_key", "must be at most 200 characters")
-	}
-	if (req.Subject.Type == "") != (req.Subject.ID == "") {
-		return Directive{}, false, Invalid("subject", "needs both a type and an id, or neither")
+// RequestDirectiveTx records a directive, its job and its
+// directive.requested signal in tx, so they commit with whatever else the
+// caller writes. created is false when the idempotency key was seen
+// before: the existing directive is returned and nothing new is queued;
+// the same key for another kind is ErrConflict. Which kinds exist is not
+// checked here: ask through the directive engine (jobs/directive) for a
+// kind that comes from outside the code.
+func (s *Store) RequestDirectiveTx(ctx context.Context, tx *sqlx.Tx, t Tenant, req DirectiveRequest) (Directive, bool, error) {
+	if err := req.validate(); err != nil {
+		return Directive{}, false, err
 	}
 	payload, err := marshalJSON(req.Payload)
 	if err != nil {
@@ -238,12 +155,13 @@ func (d *Directives) RequestTx(ctx context.Context, tx *sqlx.Tx, t Tenant, req D
 	}
 	var dir Directive
 	err = tx.GetContext(ctx, &dir, t.SQL(`
-		INSERT INTO {tenant}.directives (name, idempotency_key, payload, max_attempts, subject_type, subject_id, requested_by_user_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO {tenant}.directives (name, idempotency_key, payload, max_attempts, subject_type, subject_id,
+		                                 requested_by_user_id, causation_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING `+directiveColumns),
 		req.Kind, nullIfEmpty(req.IdempotencyKey), payload, maxAttempts, nullIfEmpty(req.Subject.Type), nullIfEmpty(req.Subject.ID),
-		sql.NullInt64{Int64: req.UserID, Valid: req.UserID != 0})
+		sql.NullInt64{Int64: req.UserID, Valid: req.UserID != 0}, nullIfEmpty(req.CausationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Re-submitted: the first request (committed, or we would have
 		// inserted after waiting on it) stands.
@@ -258,14 +176,10 @@ func (d *Directives) RequestTx(ctx context.Context, tx *sqlx.Tx, t Tenant, req D
 	} else if err != nil {
 		return Directive{}, false, fmt.Errorf("request %s: insert directive: %w", req.Kind, err)
 	}
-	if err := d.store.enqueueDirective(ctx, tx, t, dir); err != nil {
+	if err := enqueueDirective(ctx, tx, t, dir); err != nil {
 		return Directive{}, false, err
 	}
-	actor := SystemActor("directives")
-	if req.UserID != 0 {
-		actor = UserActor(req.UserID)
-	}
-	if err := d.store.emitDirectiveSignal(ctx, tx, t, dir, "directive.requested", actor, nil); err != nil {
+	if err := s.emitDirectiveSignal(ctx, tx, t, dir, "directive.requested", actorFor(req.UserID), nil); err != nil {
 		return Directive{}, false, err
 	}
 	return dir, true, nil
@@ -273,13 +187,14 @@ func (d *Directives) RequestTx(ctx context.Context, tx *sqlx.Tx, t Tenant, req D
 
 func directiveJobKey(t Tenant, id string) string { return "directive:" + t.Schema() + ":" + id }
 
-type directiveArgs struct {
+// DirectiveArgs are a DirectiveJob's arguments.
+type DirectiveArgs struct {
 	ID string `json:"id"`
 }
 
-func (s *Store) enqueueDirective(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) error {
+func enqueueDirective(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) error {
 	_, _, err := jobs.Enqueue(ctx, tx, jobs.Params{
-		Kind: DirectiveJob, Tenant: t.Schema(), Args: directiveArgs{ID: dir.ID},
+		Kind: DirectiveJob, Tenant: t.Schema(), Args: DirectiveArgs{ID: dir.ID},
 		// The directive counts its own attempts; the job's spare ones
 		// cover failures around the executor (the database going away).
 		MaxAttempts: dir.MaxAttempts + 3,
@@ -293,7 +208,8 @@ func (s *Store) enqueueDirective(ctx context.Context, tx *sqlx.Tx, t Tenant, dir
 
 // emitDirectiveSignal records a directive.* signal about dir: its subject
 // is the directive's subject (so it shows in that subject's audit trail),
-// and its correlation id the directive's id.
+// its correlation id the directive's id, and its causation whatever
+// caused the directive.
 func (s *Store) emitDirectiveSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, name string, actor Actor, extra map[string]any) error {
 	payload := map[string]any{"directive_id": dir.ID, "kind": dir.Name, "status": dir.Status, "attempt": dir.Attempt}
 	for k, v := range extra {
@@ -304,179 +220,23 @@ func (s *Store) emitDirectiveSignal(ctx context.Context, tx *sqlx.Tx, t Tenant, 
 		subject = Subject{Type: "directive", ID: dir.ID}
 	}
 	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{
-		Name: name, Payload: payload, Actor: actor, Subject: subject, Source: "directives", CorrelationID: dir.ID,
+		Name: name, Payload: payload, Actor: actor, Subject: subject, Source: "directives",
+		CorrelationID: dir.ID, CausationID: dir.CausationID,
 	})
 	return err
 }
 
-// errSuperseded aborts an execution whose claim was taken over.
-var errSuperseded = errors.New("directive attempt superseded")
-
-// execute is the DirectiveJob handler.
-func (d *Directives) execute(ctx context.Context, j *jobs.Job) error {
-	var args directiveArgs
-	if err := j.DecodeArgs(&args); err != nil {
-		return jobs.Permanent(err)
+func actorFor(userID int64) Actor {
+	if userID == 0 {
+		return SystemActor("directives")
 	}
-	t, err := d.store.TenantBySchema(ctx, j.Tenant)
-	if errors.Is(err, ErrNotFound) {
-		return jobs.Permanent(err)
-	} else if err != nil {
-		return err
-	}
-	s := d.store
-	worker := SystemActor("worker")
-
-	// 1. Claim: requested → running, attempt+1, directive.started. A
-	// directive left running by a dead worker is claimed again.
-	var dir Directive
-	var fn DirectiveExecutorFunc
-	claimed := false
-	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := s.directiveForUpdate(ctx, tx, t, args.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != DirectiveRequested && cur.Status != DirectiveRunning {
-			return nil // finished or canceled: a repeated job has nothing to do
-		}
-		if fn = d.executor(cur.Name); fn == nil {
-			return fmt.Errorf("no executor registered for directive kind %q in this worker", cur.Name)
-		}
-		if cur.Attempt >= cur.MaxAttempts {
-			// Its last attempt died with its worker.
-			return d.fail(ctx, tx, t, cur, errors.New("the worker executing the last attempt stopped before it finished"))
-		}
-		if err := tx.GetContext(ctx, &dir, t.SQL(`UPDATE {tenant}.directives
-			SET status = 'running', attempt = attempt + 1, started_at = now(), updated_at = now()
-			WHERE id = $1 RETURNING `+directiveColumns), cur.ID); err != nil {
-			return fmt.Errorf("claim directive: %w", err)
-		}
-		claimed = true
-		return s.emitDirectiveSignal(ctx, tx, t, dir, "directive.started", worker, nil)
-	})
-	if errors.Is(err, ErrNotFound) {
-		return jobs.Permanent(err)
-	}
-	if err != nil || !claimed {
-		return err
-	}
-
-	// 2. Execute and succeed in one transaction.
-	var execErr error
-	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := s.directiveForUpdate(ctx, tx, t, dir.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != DirectiveRunning || cur.Attempt != dir.Attempt {
-			return errSuperseded // another worker took over after a rescue
-		}
-		result, err := runExecutor(ctx, fn, tx, t, dir)
-		if err != nil {
-			execErr = err
-			return err
-		}
-		resJSON, err := json.Marshal(result)
-		if err != nil {
-			execErr = jobs.Permanent(fmt.Errorf("marshal result: %w", err))
-			return execErr
-		}
-		if err := tx.GetContext(ctx, &dir, t.SQL(`UPDATE {tenant}.directives
-			SET status = 'succeeded', result = $2, completed_at = now(), updated_at = now()
-			WHERE id = $1 RETURNING `+directiveColumns), dir.ID, resJSON); err != nil {
-			return fmt.Errorf("mark directive succeeded: %w", err)
-		}
-		return s.emitDirectiveSignal(ctx, tx, t, dir, "directive.succeeded", worker, nil)
-	})
-	switch {
-	case err == nil, errors.Is(err, errSuperseded):
-		return nil
-	case execErr == nil:
-		// The database failed around the executor: the directive stays
-		// running and the job's retry claims it again.
-		return err
-	}
-
-	// 3. The executor failed and its effects rolled back: record the
-	// error, then retry (the job's backoff) or give up.
-	var refusal *ValidationError
-	permanent := jobs.IsPermanent(execErr) || errors.As(execErr, &refusal)
-	failed := false
-	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := s.directiveForUpdate(ctx, tx, t, dir.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != DirectiveRunning || cur.Attempt != dir.Attempt {
-			return errSuperseded
-		}
-		if permanent || cur.Attempt >= cur.MaxAttempts {
-			failed = true
-			return d.fail(ctx, tx, t, cur, execErr)
-		}
-		_, err = tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.directives
-			SET status = 'requested', last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1`), dir.ID, failureText(execErr))
-		return err
-	})
-	switch {
-	case errors.Is(err, errSuperseded):
-		return nil
-	case err != nil:
-		return fmt.Errorf("record directive failure (%v): %w", execErr, err)
-	case failed:
-		d.log.Warn("directive failed", "tenant", t.Schema(), "directive_id", dir.ID, "kind", dir.Name, "attempt", dir.Attempt, "err", execErr)
-		return nil
-	}
-	return fmt.Errorf("directive %s attempt %d: %w", dir.Name, dir.Attempt, execErr)
+	return UserActor(userID)
 }
 
-// failureText is the error as a directive keeps it: a refusal's own
-// words without the "invalid input" framing.
-func failureText(err error) string {
-	var v *ValidationError
-	if errors.As(err, &v) {
-		if m := v.Fields[""]; m != "" && len(v.Fields) == 1 {
-			return m
-		}
-		return strings.TrimPrefix(v.Error(), "invalid input: ")
-	}
-	return err.Error()
-}
-
-// runExecutor calls fn, turning a panic into an error so it is recorded
-// on the directive like any failure.
-func runExecutor(ctx context.Context, fn DirectiveExecutorFunc, tx *sqlx.Tx, t Tenant, dir Directive) (result any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("executor panicked: %v", p)
-		}
-	}()
-	return fn(ctx, tx, t, dir)
-}
-
-// fail marks a directive failed for good, with its directive.failed
-// signal and the kind's OnFailure record, in tx.
-func (d *Directives) fail(ctx context.Context, tx *sqlx.Tx, t Tenant, cur Directive, cause error) error {
-	msg := failureText(cause)
-	var dir Directive
-	if err := tx.GetContext(ctx, &dir, t.SQL(`UPDATE {tenant}.directives
-		SET status = 'failed', last_error = $2, last_error_at = now(), completed_at = now(), updated_at = now()
-		WHERE id = $1 RETURNING `+directiveColumns), cur.ID, msg); err != nil {
-		return fmt.Errorf("mark directive failed: %w", err)
-	}
-	if err := d.store.emitDirectiveSignal(ctx, tx, t, dir, "directive.failed", SystemActor("worker"), map[string]any{"error": msg}); err != nil {
-		return err
-	}
-	if fn := d.failure(dir.Name); fn != nil {
-		if err := fn(ctx, tx, t, dir, cause); err != nil {
-			return fmt.Errorf("record %s failure: %w", dir.Name, err)
-		}
-	}
-	return nil
-}
-
-func (s *Store) directiveForUpdate(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Directive, error) {
+// DirectiveForUpdate reads a directive and locks its row until tx ends:
+// every status change takes this lock first, so two workers (a rescued
+// attempt and the one it replaced) never both move it.
+func (s *Store) DirectiveForUpdate(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Directive, error) {
 	var dir Directive
 	if !IsUUID(id) {
 		return dir, fmt.Errorf("directive %q: %w", id, ErrNotFound)
@@ -490,13 +250,60 @@ func (s *Store) directiveForUpdate(ctx context.Context, tx *sqlx.Tx, t Tenant, i
 	return dir, nil
 }
 
+// StartDirectiveTx moves a directive to running under a new attempt, with
+// directive.started.
+func (s *Store) StartDirectiveTx(ctx context.Context, tx *sqlx.Tx, t Tenant, id string) (Directive, error) {
+	var dir Directive
+	if err := tx.GetContext(ctx, &dir, t.SQL(`UPDATE {tenant}.directives
+		SET status = 'running', attempt = attempt + 1, started_at = now(), updated_at = now()
+		WHERE id = $1 RETURNING `+directiveColumns), id); err != nil {
+		return dir, fmt.Errorf("start directive: %w", err)
+	}
+	return dir, s.emitDirectiveSignal(ctx, tx, t, dir, "directive.started", SystemActor("worker"), nil)
+}
+
+// SucceedDirectiveTx marks a running directive succeeded with its result,
+// with directive.succeeded, in the transaction of its effects.
+func (s *Store) SucceedDirectiveTx(ctx context.Context, tx *sqlx.Tx, t Tenant, id string, result json.RawMessage) (Directive, error) {
+	var dir Directive
+	if err := tx.GetContext(ctx, &dir, t.SQL(`UPDATE {tenant}.directives
+		SET status = 'succeeded', result = $2, completed_at = now(), updated_at = now()
+		WHERE id = $1 RETURNING `+directiveColumns), id, result); err != nil {
+		return dir, fmt.Errorf("mark directive succeeded: %w", err)
+	}
+	return dir, s.emitDirectiveSignal(ctx, tx, t, dir, "directive.succeeded", SystemActor("worker"), nil)
+}
+
+// RequeueDirectiveTx puts a directive whose attempt failed back to
+// requested, keeping the error; its job's retry runs the next attempt.
+func (s *Store) RequeueDirectiveTx(ctx context.Context, tx *sqlx.Tx, t Tenant, id, errText string) error {
+	_, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.directives
+		SET status = 'requested', last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1`), id, errText)
+	if err != nil {
+		return fmt.Errorf("requeue directive: %w", err)
+	}
+	return nil
+}
+
+// FailDirectiveTx marks a directive failed for good with its error, with
+// directive.failed.
+func (s *Store) FailDirectiveTx(ctx context.Context, tx *sqlx.Tx, t Tenant, id, errText string) (Directive, error) {
+	var dir Directive
+	if err := tx.GetContext(ctx, &dir, t.SQL(`UPDATE {tenant}.directives
+		SET status = 'failed', last_error = $2, last_error_at = now(), completed_at = now(), updated_at = now()
+		WHERE id = $1 RETURNING `+directiveColumns), id, errText); err != nil {
+		return dir, fmt.Errorf("mark directive failed: %w", err)
+	}
+	return dir, s.emitDirectiveSignal(ctx, tx, t, dir, "directive.failed", SystemActor("worker"), map[string]any{"error": errText})
+}
+
 // RetryDirective moves a failed directive back to requested with a fresh
 // set of attempts and queues it again. Anything but a failed directive is
 // ErrConflict.
 func (s *Store) RetryDirective(ctx context.Context, t Tenant, id string, userID int64) (Directive, error) {
 	var dir Directive
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := s.directiveForUpdate(ctx, tx, t, id)
+		cur, err := s.DirectiveForUpdate(ctx, tx, t, id)
 		if err != nil {
 			return err
 		}
@@ -508,7 +315,7 @@ func (s *Store) RetryDirective(ctx context.Context, t Tenant, id string, userID 
 			WHERE id = $1 RETURNING `+directiveColumns), id); err != nil {
 			return fmt.Errorf("retry directive: %w", err)
 		}
-		if err := s.enqueueDirective(ctx, tx, t, dir); err != nil {
+		if err := enqueueDirective(ctx, tx, t, dir); err != nil {
 			return err
 		}
 		return s.emitDirectiveSignal(ctx, tx, t, dir, "directive.requested", actorFor(userID), map[string]any{"retry": true})
@@ -522,7 +329,7 @@ func (s *Store) RetryDirective(ctx context.Context, t Tenant, id string, userID 
 func (s *Store) CancelDirective(ctx context.Context, t Tenant, id string, userID int64) (Directive, error) {
 	var dir Directive
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := s.directiveForUpdate(ctx, tx, t, id)
+		cur, err := s.DirectiveForUpdate(ctx, tx, t, id)
 		if err != nil {
 			return err
 		}
@@ -541,13 +348,6 @@ func (s *Store) CancelDirective(ctx context.Context, t Tenant, id string, userID
 		return s.emitDirectiveSignal(ctx, tx, t, dir, "directive.canceled", actorFor(userID), nil)
 	})
 	return dir, err
-}
-
-func actorFor(userID int64) Actor {
-	if userID == 0 {
-		return SystemActor("directives")
-	}
-	return UserActor(userID)
 }
 
 // Directive returns one directive; ErrNotFound for a foreign or malformed id.

@@ -7,8 +7,16 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+)
 
-	"fleetprompt/jobs"
+// The forum moderation kinds of SPEC §7 (and §16's pin/unpin later). The
+// directive engine (jobs/executor) runs them through the mutators below.
+const (
+	DirectiveThreadLock   = "forum.thread.lock"
+	DirectiveThreadUnlock = "forum.thread.unlock"
+	DirectivePostHide     = "forum.post.hide"
+	DirectivePostUnhide   = "forum.post.unhide"
+	DirectivePostDelete   = "forum.post.delete"
 )
 
 // ForumModeration is a directive's payload: which thread or post.
@@ -17,11 +25,11 @@ type ForumModeration struct {
 	PostID   string `json:"post_id,omitempty"`
 }
 
-// setThreadLock moves a thread open → locked (lock) or locked → open
+// SetThreadLockTx moves a thread open → locked (lock) or locked → open
 // (unlock) and emits forum.thread.locked|unlocked. A thread already in the
 // wanted state is left alone without a signal, so a retried directive
 // changes nothing twice. The row lock orders it against replies.
-func (s *Store) setThreadLock(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, threadID string, lock bool) (changed bool, err error) {
+func (s *Store) SetThreadLockTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, threadID string, lock bool) (changed bool, err error) {
 	from, to, signal := ThreadOpen, ThreadLocked, "forum.thread.locked"
 	if !lock {
 		from, to, signal = ThreadLocked, ThreadOpen, "forum.thread.unlocked"
@@ -60,11 +68,12 @@ var postTransitions = map[string]struct {
 	DirectivePostDelete: {[]string{PostPublished, PostHidden}, PostDeleted, "forum.post.deleted"},
 }
 
-// setPostStatus applies a post moderation action. The thread's
+// SetPostStatusTx applies a post moderation action (one of the
+// DirectivePost* kinds). The thread's
 // post_count counts published posts, so it moves when a post enters or
 // leaves "published". A post not in a status the action applies to is
 // left alone without a signal.
-func (s *Store) setPostStatus(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, postID, action string) (changed bool, err error) {
+func (s *Store) SetPostStatusTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, postID, action string) (changed bool, err error) {
 	tr, ok := postTransitions[action]
 	if !ok {
 		return false, fmt.Errorf("unknown post moderation %q", action)
@@ -125,53 +134,15 @@ type ForumModerationResult struct {
 	Changed bool `json:"changed"`
 }
 
-// RegisterForumDirectives registers the executors of the forum
-// moderation kinds (lock, unlock, hide, unhide, delete). The app calls it
-// once at boot on the registry it gives the handlers and the runner.
-func RegisterForumDirectives(d *Directives) {
-	s := d.store
-	thread := func(lock bool) DirectiveExecutorFunc {
-		return func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
-			var m ForumModeration
-			if err := dir.Decode(&m); err != nil {
-				return nil, jobs.Permanent(err)
-			}
-			changed, err := s.setThreadLock(ctx, tx, t, dir, m.ThreadID, lock)
-			return ForumModerationResult{ThreadID: m.ThreadID, Changed: changed}, permanentIfGone(err)
-		}
-	}
-	post := func(action string) DirectiveExecutorFunc {
-		return func(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive) (any, error) {
-			var m ForumModeration
-			if err := dir.Decode(&m); err != nil {
-				return nil, jobs.Permanent(err)
-			}
-			changed, err := s.setPostStatus(ctx, tx, t, dir, m.PostID, action)
-			return ForumModerationResult{ThreadID: m.ThreadID, PostID: m.PostID, Changed: changed}, permanentIfGone(err)
-		}
-	}
-	d.Register(DirectiveThreadLock, thread(true))
-	d.Register(DirectiveThreadUnlock, thread(false))
-	d.Register(DirectivePostHide, post(DirectivePostHide))
-	d.Register(DirectivePostUnhide, post(DirectivePostUnhide))
-	d.Register(DirectivePostDelete, post(DirectivePostDelete))
-}
-
-// permanentIfGone: a thread or post that does not exist will not appear
-// on retry, so the directive fails at once with the reason kept.
-func permanentIfGone(err error) error {
-	if errors.Is(err, ErrNotFound) {
-		return jobs.Permanent(fmt.Errorf("the thread or post no longer exists: %w", err))
-	}
-	return err
-}
-
 // RequestForumModeration records a moderation directive (kind is one of
 // the forum.* kinds) about a thread, or a post when m.PostID is set. key
 // is the form's idempotency key: a resent form returns the directive it
 // made. done reports that directive already succeeded, so the caller need
 // not say "requested".
-func (d *Directives) RequestForumModeration(ctx context.Context, t Tenant, userID int64, kind string, m ForumModeration, key string) (dir Directive, done bool, err error) {
+func (s *Store) RequestForumModeration(ctx context.Context, t Tenant, userID int64, kind string, m ForumModeration, key string) (dir Directive, done bool, err error) {
+	if _, ok := postTransitions[kind]; !ok && kind != DirectiveThreadLock && kind != DirectiveThreadUnlock {
+		return dir, false, Invalid("kind", fmt.Sprintf("%q is not a forum moderation", kind))
+	}
 	subject := Subject{Type: SubjectForumThread, ID: m.ThreadID}
 	if m.PostID != "" {
 		subject = Subject{Type: SubjectForumPost, ID: m.PostID}
@@ -179,7 +150,7 @@ func (d *Directives) RequestForumModeration(ctx context.Context, t Tenant, userI
 	if len(key) > 200 {
 		return dir, false, Invalid("idempotency_key", "is too long")
 	}
-	dir, _, err = d.Request(ctx, t, DirectiveRequest{Kind: kind, Payload: m, IdempotencyKey: key, UserID: userID, Subject: subject})
+	dir, _, err = s.RequestDirective(ctx, t, DirectiveRequest{Kind: kind, Payload: m, IdempotencyKey: key, UserID: userID, Subject: subject})
 	if err != nil {
 		return dir, false, err
 	}

@@ -19,10 +19,12 @@ const postSelect = `SELECT ` + postColumns + ` FROM {tenant}.forum_posts p ` + p
 // postColumns and postAuthor are postSelect over another row source named
 // p (a CTE returning a new post).
 const (
-	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.created_at, p.updated_at,
-		coalesce(u.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
+	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.execution_id::text AS execution_id,
+		p.created_at, p.updated_at,
+		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
 	postAuthor = `LEFT JOIN LATERAL (SELECT name FROM public.users
-		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true `
+		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true
+		LEFT JOIN LATERAL (SELECT name FROM {tenant}.agents WHERE p.author_type = 'agent' AND id::text = p.author_id) ag ON true `
 )
 
 // insertPost writes one human post of actorUserID, with its Markdown
@@ -66,21 +68,36 @@ func threadClosed(th ForumThread) error {
 // held for its execution and commit, with no round trip in between. The
 // Markdown is rendered before.
 func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int64, threadID, body string) (ForumThread, ForumPost, error) {
+	th, p, _, err := s.CreateForumReplyOnce(ctx, t, actorUserID, threadID, body, "")
+	return th, p, err
+}
+
+// CreateForumReplyOnce is CreateForumReply for a form with an idempotency
+// key: the same form sent again (a double click, or a resend after the
+// server died before it answered) returns the post the first one made,
+// with created false, instead of posting twice. An empty key posts every
+// time. The key is unique per tenant, so the second statement fails on
+// the index once the first has committed (it waits on the thread's row
+// until then) and rolls back whole, count and signal included.
+func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID int64, threadID, body, key string) (th ForumThread, post ForumPost, created bool, err error) {
 	if !IsUUID(threadID) {
-		return ForumThread{}, ForumPost{}, ErrNotFound
+		return ForumThread{}, ForumPost{}, false, ErrNotFound
 	}
 	v := &ValidationError{}
 	checkPostContent(v, "body", body)
+	if len(key) > 200 {
+		v.Add("idempotency_key", "must be at most 200 characters")
+	}
 	if v.OrNil() != nil {
 		// A missing or closed thread says so before the form's errors.
 		th, err := s.ForumThread(ctx, t, threadID)
 		if err != nil {
-			return th, ForumPost{}, err
+			return th, ForumPost{}, false, err
 		}
 		if !th.Open() {
-			return th, ForumPost{}, threadClosed(th)
+			return th, ForumPost{}, false, threadClosed(th)
 		}
-		return th, ForumPost{}, v
+		return th, ForumPost{}, false, v
 	}
 	html := string(RenderMarkdown(body))
 	var row struct {
@@ -89,30 +106,48 @@ func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int6
 	}
 	release, err := replyQueue.acquire(ctx, t.Schema()+"/"+threadID, replyLanes)
 	if err != nil {
-		return ForumThread{}, ForumPost{}, fmt.Errorf("wait to reply: %w", err)
+		return ForumThread{}, ForumPost{}, false, fmt.Errorf("wait to reply: %w", err)
 	}
 	defer release()
 	// Twice at most: a thread unlocked between the statement and the look
 	// at why it inserted nothing is simply open again.
 	for attempt := 0; ; attempt++ {
-		err := s.getPrepared(ctx, nil, &row, replyInsert(t), threadID, body, html, strconv.FormatInt(actorUserID, 10))
+		err := s.getPrepared(ctx, nil, &row, replyInsert(t), threadID, body, html, strconv.FormatInt(actorUserID, 10), nullIfEmpty(key))
 		if err == nil {
-			return row.Thread, row.ForumPost, nil
+			return row.Thread, row.ForumPost, true, nil
+		} else if c, ok := uniqueViolation(err); ok && c == "forum_posts_idempotency_key" {
+			th, post, err := s.replyByKey(ctx, t, actorUserID, threadID, key)
+			return th, post, false, err
 		} else if !errors.Is(err, sql.ErrNoRows) {
-			return ForumThread{}, ForumPost{}, fmt.Errorf("insert reply: %w", err)
+			return ForumThread{}, ForumPost{}, false, fmt.Errorf("insert reply: %w", err)
 		}
 		th, err := s.ForumThread(ctx, t, threadID)
 		if err != nil {
-			return ForumThread{}, ForumPost{}, err
+			return ForumThread{}, ForumPost{}, false, err
 		}
 		if !th.Open() || attempt > 0 {
-			return ForumThread{}, ForumPost{}, threadClosed(th)
+			return ForumThread{}, ForumPost{}, false, threadClosed(th)
 		}
 	}
 }
 
+// replyByKey is the reply an earlier send of the same form made. A key
+// seen on another thread or from another author is not that form: a
+// conflict, never someone else's post.
+func (s *Store) replyByKey(ctx context.Context, t Tenant, actorUserID int64, threadID, key string) (ForumThread, ForumPost, error) {
+	var p ForumPost
+	if err := s.DB.GetContext(ctx, &p, t.SQL(postSelect+`WHERE p.idempotency_key = $1`), key); err != nil {
+		return ForumThread{}, p, fmt.Errorf("reply of idempotency key: %w", err)
+	}
+	if p.ThreadID != threadID || p.AuthorType != "human" || p.AuthorID.String != strconv.FormatInt(actorUserID, 10) {
+		return ForumThread{}, ForumPost{}, fmt.Errorf("idempotency key already used for another reply: %w", ErrConflict)
+	}
+	th, err := s.ForumThread(ctx, t, threadID)
+	return th, p, err
+}
+
 // replyInsert is CreateForumReply's statement: $1 thread, $2 body, $3 its
-// HTML, $4 author (a user id). It returns the post (postColumns) and the
+// HTML, $4 author (a user id), $5 the form's idempotency key or NULL. It returns the post (postColumns) and the
 // thread as threadSelect reads it, columns prefixed "th.", or no row when
 // the thread is missing or closed. The signal's payload is the one
 // emitPostCreated gives a thread's first post.
@@ -123,8 +158,8 @@ func replyInsert(t Tenant) string {
 		WHERE th.id = $1 AND c.id = th.category_id AND th.status = 'open' AND c.status <> 'archived'
 		RETURNING th.*, c.slug AS category_slug, c.name AS category_name, c.status AS category_status
 	), p AS (
-		INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id)
-		SELECT th.id, $2, $3, 'human', $4 FROM th
+		INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id, idempotency_key)
+		SELECT th.id, $2, $3, 'human', $4, $5 FROM th
 		RETURNING *
 	), fact AS (
 		SELECT p.id AS post_id, th.id AS thread_id, th.category_id, th.category_slug FROM th, p

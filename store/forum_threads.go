@@ -59,16 +59,16 @@ func (s *Store) CreateForumThread(ctx context.Context, t Tenant, actorUserID int
 		post ForumPost
 	)
 	err := s.Tx(ctx, func(tx *sqlx.Tx) (err error) {
-		th, post, err = s.createForumThreadTx(ctx, tx, t, actorUserID, n)
+		th, post, err = s.CreateForumThreadTx(ctx, tx, t, actorUserID, n)
 		return err
 	})
 	return th, post, err
 }
 
-// createForumThreadTx is CreateForumThread inside tx (n already
+// CreateForumThreadTx is CreateForumThread inside tx (n already
 // validated): the chat's forum.thread.create directive runs it in the
 // directive's transaction.
-func (s *Store) createForumThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, actorUserID int64, n NewForumThread) (th ForumThread, post ForumPost, err error) {
+func (s *Store) CreateForumThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, actorUserID int64, n NewForumThread) (th ForumThread, post ForumPost, err error) {
 	err = func() error {
 		var cat ForumCategory
 		if !IsUUID(n.CategoryID) {
@@ -98,7 +98,10 @@ func (s *Store) createForumThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, 
 		}
 		if err := s.emitForum(ctx, tx, t, forumFact{Name: "forum.thread.created", ActorUserID: actorUserID,
 			SubjectType: SubjectForumThread, SubjectID: th.ID,
-			Payload: map[string]any{"thread_id": th.ID, "title": th.Title, "category_id": cat.ID, "category_slug": cat.Slug}}); err != nil {
+			// The first post's body too: a workflow reacting to a new thread
+			// reads it from the trigger (SPEC §13).
+			Payload: map[string]any{"thread_id": th.ID, "title": th.Title, "category_id": cat.ID, "category_slug": cat.Slug,
+				"post_id": post.ID, "body": post.Content}}); err != nil {
 			return err
 		}
 		return s.emitPostCreated(ctx, tx, t, actorUserID, th, post)

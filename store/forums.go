@@ -116,9 +116,14 @@ type ForumPost struct {
 	AuthorType  string         `db:"author_type"`
 	AuthorID    sql.NullString `db:"author_id"`
 	AuthorName  string         `db:"author_name"`
+	// ExecutionID is the agent run that wrote an agent's post.
+	ExecutionID sql.NullString `db:"execution_id"`
 	CreatedAt   time.Time      `db:"created_at"`
 	UpdatedAt   time.Time      `db:"updated_at"`
 }
+
+// ByAgent reports whether an agent wrote the post.
+func (p ForumPost) ByAgent() bool { return p.AuthorType == "agent" }
 
 // HTML is the post's Markdown as safe HTML: rendered once at write time,
 // or now for rows written before content_html existed.

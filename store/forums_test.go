@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -286,15 +289,14 @@ func TestThreadListsPaginate(t *testing.T) {
 // tests wait for a directive to finish by the runner's event hook.
 type moderation struct {
 	f      *forumFixture
-	d      *store.Directives
+	d      *directive.Engine
 	events chan jobs.Event
 }
 
 func newModeration(t *testing.T, f *forumFixture) *moderation {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := store.NewDirectives(f.s, log)
-	store.RegisterForumDirectives(d)
+	d := directive.New(f.s, log, executor.Forum(f.s)...)
 	m := &moderation{f: f, d: d, events: make(chan jobs.Event, 100)}
 	r := jobs.New(f.s.DB, jobs.Config{DSN: storetest.DSN(), Tenants: []string{f.t.Schema()}, PollInterval: 50 * time.Millisecond,
 		Logger: log, OnEventFunc: func(e jobs.Event) {
@@ -318,7 +320,7 @@ func newModeration(t *testing.T, f *forumFixture) *moderation {
 func (m *moderation) do(t *testing.T, kind string, target store.ForumModeration, key string) store.Directive {
 	t.Helper()
 	ctx := context.Background()
-	dir, _, err := m.d.RequestForumModeration(ctx, m.f.t, m.f.user, kind, target, key)
+	dir, _, err := m.f.s.RequestForumModeration(ctx, m.f.t, m.f.user, kind, target, key)
 	if err != nil {
 		t.Fatalf("request %s: %v", kind, err)
 	}
@@ -373,7 +375,7 @@ func TestLockUnlockLockThroughDirectives(t *testing.T) {
 		t.Errorf("reply to a locked thread: %q", msg)
 	}
 	// A resent form (same key) returns the directive it made: no new one.
-	again, created, err := m.d.Request(ctx, f.t, store.DirectiveRequest{Kind: store.DirectiveThreadLock, Payload: target, IdempotencyKey: "key-c",
+	again, created, err := f.s.RequestDirective(ctx, f.t, store.DirectiveRequest{Kind: store.DirectiveThreadLock, Payload: target, IdempotencyKey: "key-c",
 		UserID: f.user, Subject: store.Subject{Type: store.SubjectForumThread, ID: th.ID}})
 	if err != nil || created || again.Status != store.DirectiveSucceeded {
 		t.Errorf("resent lock: created %v status %s err %v", created, again.Status, err)
@@ -486,7 +488,7 @@ func TestLockAndReplyRaceNeverLandsAReplyAfterTheLock(t *testing.T) {
 	}
 }
 
-func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
+func TestThreadAuditTrailCollapsedPerDirective(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)
 	m := newModeration(t, f)
@@ -495,18 +497,18 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 	_, reply, _ := f.s.CreateForumReply(ctx, f.t, f.user, th.ID, "reply")
 	m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: th.ID, PostID: reply.ID}, "")
 	m.do(t, store.DirectiveThreadLock, store.ForumModeration{ThreadID: th.ID}, "")
-	failed := m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: th.ID, PostID: first.ID}, "")
-	if failed.Status != store.DirectiveSucceeded {
-		t.Fatal(failed.Status)
+	if d := m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: th.ID, PostID: first.ID}, ""); d.Status != store.DirectiveSucceeded {
+		t.Fatal(d.Status)
 	}
 	// Another thread's facts stay out of this trail.
 	other, _ := f.thread(t, "Other")
 	f.s.CreateForumReply(ctx, f.t, f.user, other.ID, "elsewhere")
 
-	es, err := f.s.ThreadAudit(ctx, f.t, th.ID)
+	p, err := f.s.ThreadAudit(ctx, f.t, th.ID, store.AuditCursor{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	es := p.Entries
 	var names []string
 	for i, e := range es {
 		if i > 0 && e.At.Before(es[i-1].At) {
@@ -515,33 +517,44 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 		if e.SubjectID.String != th.ID && e.SubjectID.String != first.ID && e.SubjectID.String != reply.ID {
 			t.Errorf("foreign subject %s in the trail", e.SubjectID.String)
 		}
-		if e.Kind == "directive" {
-			if e.Status != store.DirectiveSucceeded || e.Actor() != "Owner" {
-				t.Errorf("directive row %+v", e)
-			}
-		}
 		names = append(names, e.Kind+":"+e.Name)
 	}
-	for _, want := range []string{"signal:forum.thread.created", "signal:forum.post.created", "directive:forum.post.hide",
-		"signal:directive.requested", "signal:forum.post.hidden", "directive:forum.thread.lock", "signal:forum.thread.locked"} {
-		found := false
-		for _, n := range names {
-			found = found || n == want
-		}
-		if !found {
-			t.Errorf("trail lacks %s: %v", want, names)
-		}
+	// One row per directive, with its outcome and the signals it caused
+	// folded in; no directive.* or effect rows of their own.
+	want := "signal:forum.thread.created signal:forum.post.created signal:forum.post.created " +
+		"directive:forum.post.hide directive:forum.thread.lock directive:forum.post.hide"
+	if got := strings.Join(names, " "); got != want || p.Earlier != "" {
+		t.Errorf("trail %q (earlier %q), want %q", got, p.Earlier, want)
 	}
-	if es[0].Name != "forum.thread.created" || es[0].Actor() != "Owner" {
+	lock := es[4]
+	var facts []string
+	for _, fa := range lock.Facts {
+		facts = append(facts, fa.Name)
+	}
+	if lock.Status != store.DirectiveSucceeded || lock.Actor() != "Owner" || !lock.DoneAt.Valid ||
+		strings.Join(facts, " ") != "directive.requested directive.started forum.thread.locked directive.succeeded" {
+		t.Errorf("lock row %+v, facts %v", lock, facts)
+	}
+	if es[0].Actor() != "Owner" {
 		t.Errorf("first row %+v", es[0])
 	}
-	// The live layer's single rows match the trail's.
+	checkSingleAuditRows(t, f, es, lock)
+}
+
+// checkSingleAuditRows: the live layer's single rows match the trail's,
+// and a directive's facts are folded into it (FoldedIntoDirective).
+func checkSingleAuditRows(t *testing.T, f *forumFixture, es []store.AuditEntry, directive store.AuditEntry) {
+	t.Helper()
+	ctx := context.Background()
 	for _, e := range es {
 		var one store.AuditEntry
 		if e.Kind == "signal" {
 			sig, err := f.s.SignalBySeq(ctx, f.t, e.Seq.Int64)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if folded, err := f.s.FoldedIntoDirective(ctx, f.t, sig); err != nil || folded {
+				t.Errorf("signal row %s folded=%v err=%v", sig.Name, folded, err)
 			}
 			one, err = f.s.SignalAuditEntry(ctx, sig)
 			if err != nil {
@@ -552,13 +565,121 @@ func TestThreadAuditTrailOldestFirstWithDirectives(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if one, err = f.s.DirectiveAuditEntry(ctx, dir); err != nil {
+			if one, err = f.s.DirectiveAuditEntry(ctx, f.t, dir); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if one.ElementID() != e.ElementID() || one.Actor() != e.Actor() || one.Subject() != e.Subject() || one.Status != e.Status {
+		if one.ElementID() != e.ElementID() || one.Actor() != e.Actor() || one.Subject() != e.Subject() ||
+			one.Status != e.Status || len(one.Facts) != len(e.Facts) {
 			t.Errorf("single row %+v differs from trail row %+v", one, e)
 		}
+	}
+	for _, fa := range directive.Facts {
+		sig, err := f.s.SignalBySeq(ctx, f.t, fa.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if folded, err := f.s.FoldedIntoDirective(ctx, f.t, sig); err != nil || !folded {
+			t.Errorf("%s of %s is not folded (err %v)", sig.Name, directive.Name, err)
+		}
+	}
+}
+
+// A long trail shows its latest page with a cursor to the one before; the
+// pages join up with nothing repeated or skipped, and a bad cursor is a
+// validation error.
+func TestThreadAuditPages(t *testing.T) {
+	t.Parallel()
+	f := newForum(t)
+	ctx := context.Background()
+	th, _ := f.thread(t, "Long")
+	n := 2*store.ThreadAuditPerPage + 5
+	for i := 2; i < n; i++ { // the thread and its first post are two rows
+		if _, _, err := f.s.CreateForumReply(ctx, f.t, f.user, th.ID, fmt.Sprintf("reply %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []string
+	c := store.AuditCursor{}
+	for pages := 0; ; pages++ {
+		p, err := f.s.ThreadAudit(ctx, f.t, th.ID, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages == 0 && len(p.Entries) != store.ThreadAuditPerPage {
+			t.Fatalf("latest page has %d rows", len(p.Entries))
+		}
+		var keys []string
+		for _, e := range p.Entries {
+			keys = append(keys, e.Key)
+		}
+		all = append(keys, all...)
+		if p.Earlier == "" {
+			break
+		}
+		if c, err = store.ParseAuditCursor("audit_before", p.Earlier); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(all) != n {
+		t.Fatalf("%d rows over the pages, want %d", len(all), n)
+	}
+	seen := map[string]bool{}
+	for i, k := range all {
+		if seen[k] || i > 0 && mustAtoi(t, k) <= mustAtoi(t, all[i-1]) {
+			t.Fatalf("rows out of order or repeated: %v", all)
+		}
+		seen[k] = true
+	}
+	for _, bad := range []string{"x", "12_", "_5", "-1_3", "1_zz"} {
+		if _, err := store.ParseAuditCursor("audit_before", bad); !errors.As(err, new(*store.ValidationError)) {
+			t.Errorf("cursor %q: %v", bad, err)
+		}
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A cache of thread pages learns which threads a batch of signals
+// touched, each with its latest seq: a reply's, a moderation's (its
+// directive.* signals through the post), and "all of them" for a
+// category's archive.
+func TestThreadsOfSignals(t *testing.T) {
+	t.Parallel()
+	f := newForum(t)
+	m := newModeration(t, f)
+	ctx := context.Background()
+	a, _ := f.thread(t, "A")
+	b, firstB := f.thread(t, "B")
+	from, _ := f.s.LatestSignalSeq(ctx, f.t)
+	f.s.CreateForumReply(ctx, f.t, f.user, a.ID, "to a")
+	m.do(t, store.DirectivePostHide, store.ForumModeration{ThreadID: b.ID, PostID: firstB.ID}, "")
+	to, _ := f.s.LatestSignalSeq(ctx, f.t)
+	var seqs []int64
+	for s := from + 1; s <= to; s++ {
+		seqs = append(seqs, s)
+	}
+	threads, wide, err := f.s.ThreadsOfSignals(ctx, f.t, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reply's signal is A's latest; B's is its moderation's last.
+	if wide || len(threads) != 2 || threads[a.ID] != from+1 || threads[b.ID] != to {
+		t.Errorf("threads %v wide %v, want %s at %d and %s at %d", threads, wide, a.ID, from+1, b.ID, to)
+	}
+	if _, _, err := f.s.ArchiveForumCategory(ctx, f.t, f.user, f.cat.Slug); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := f.s.LatestSignalSeq(ctx, f.t)
+	if _, wide, err := f.s.ThreadsOfSignals(ctx, f.t, []int64{last}); err != nil || !wide {
+		t.Errorf("an archived category: wide %v, err %v", wide, err)
 	}
 }
 
@@ -609,11 +730,9 @@ func TestReplySignalMatchesFirstPostSignal(t *testing.T) {
 	if a, b := shape(sigs[0], first.ID), shape(sigs[1], reply.ID); a != b {
 		t.Errorf("first post's signal %s, reply's %s", a, b)
 	}
-	for _, sg := range sigs {
-		var jobs int
-		if err := f.s.DB.GetContext(ctx, &jobs, `SELECT count(*) FROM jobs WHERE kind = $1 AND unique_key = $2 AND args->>'seq' = $3`,
-			store.SignalFanoutJob, fmt.Sprintf("signal:%s:%d", f.t.Schema(), sg.Seq), fmt.Sprint(sg.Seq)); err != nil || jobs != 1 {
-			t.Errorf("signal %d: %d fanout jobs, %v", sg.Seq, jobs, err)
-		}
+	// Both went out alike, as a row and a NOTIFY: neither queued a job.
+	var queued int
+	if err := f.s.DB.GetContext(ctx, &queued, `SELECT count(*) FROM jobs WHERE tenant_schema = $1`, f.t.Schema()); err != nil || queued != 0 {
+		t.Errorf("%d jobs queued by a thread and a reply, %v", queued, err)
 	}
 }

@@ -30,7 +30,14 @@ type InstallResult struct {
 	AgentsCreated []string `json:"agents_created"` // ids
 	AgentsKept    int      `json:"agents_kept"`    // already there (same name and prompt)
 	Skills        []string `json:"skills"`
-	Reinstall     bool     `json:"reinstall"` // it was installed already: not counted again
+	Reinstall     bool     `json:"reinstall"` // it was installed already
+	// Counted: this install made the organization's installation, so
+	// the package's install_count went up by one.
+	Counted bool `json:"counted"`
+	// Workflows created, and how many of them are disabled because the
+	// tier's workflow limit was reached.
+	Workflows         int `json:"workflows"`
+	WorkflowsDisabled int `json:"workflows_disabled"`
 }
 
 // UninstallResult is a package.uninstall directive's result.
@@ -67,13 +74,13 @@ func packageBySlugTx(ctx context.Context, tx *sqlx.Tx, slug string) (Package, er
 // installEvent is one step of an install, emitted as a signal.
 type installEvent struct{ name, status string }
 
-// executeInstall is the body of a package.install directive, run inside
+// InstallPackageTx is the body of a package.install directive, run inside
 // the directive's transaction: the installation, the agents, the skills,
 // the install count and the signals all commit together with the
 // directive's success, or not at all. A refusal (unpublished, version
 // moved on, tier, agent limit) is returned as a *ValidationError, which
 // the directive runner records as a permanent failure.
-func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (InstallResult, error) {
+func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (InstallResult, error) {
 	var res InstallResult
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
@@ -105,7 +112,7 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 		return res, err
 	}
 	res = InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills,
-		Reinstall: facts.Prev.String == InstallInstalled}
+		Reinstall: facts.Prev.String == InstallInstalled, Counted: !facts.Prev.Valid}
 	if res.Skills == nil {
 		res.Skills = []string{}
 	}
@@ -123,19 +130,25 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 		return res, fmt.Errorf("upsert installation: %w", err)
 	}
 
-	// Agents, in one statement: one with the same name and system prompt
-	// counts as there already, so a reinstall (or a concurrent install
-	// that waited on the lock) creates none.
+	// Agents, in one statement, active (SPEC §12): one with the same
+	// name and system prompt counts as there already, so a reinstall (or
+	// a concurrent install that waited on the lock) creates none. A name
+	// taken by a different agent becomes "Name (Package name)": names are
+	// unique per organization. Handles come from the names (a trigger).
 	names, descs, prompts := make([]string, len(inc.Agents)), make([]string, len(inc.Agents)), make([]string, len(inc.Agents))
 	for i, a := range inc.Agents {
 		names[i], descs[i], prompts[i] = a.Name, a.Description, a.SystemPrompt
 	}
 	if len(inc.Agents) > 0 {
-		if err := tx.SelectContext(ctx, &res.AgentsCreated, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug)
-			SELECT p.name, p.descr, p.prompt, $4 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS p(name, descr, prompt, ord)
-			 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.name = p.name AND a.system_prompt = p.prompt)
+		if err := tx.SelectContext(ctx, &res.AgentsCreated, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug, state)
+			SELECT CASE WHEN EXISTS (SELECT 1 FROM {tenant}.agents a WHERE lower(a.name) = lower(p.name) AND a.archived_at IS NULL)
+			            THEN p.alt ELSE p.name END, p.descr, p.prompt, $4, 'active'
+			  FROM (SELECT u.*, left(u.name, 80) || ' (' || $5 || ')' AS alt
+			          FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(name, descr, prompt, ord)) p
+			 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.system_prompt = p.prompt AND a.archived_at IS NULL
+			                      AND lower(a.name) IN (lower(p.name), lower(p.alt)))
 			 ORDER BY p.ord
-			RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug); err != nil {
+			RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug, p.Name); err != nil {
 			return res, fmt.Errorf("create agents: %w", err)
 		}
 	}
@@ -146,6 +159,12 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 			return res, fmt.Errorf("record skills: %w", err)
 		}
 	}
+	// A reinstall keeps the workflows it made (and their changes).
+	if !res.Reinstall {
+		if res.Workflows, res.WorkflowsDisabled, err = installWorkflowsTx(ctx, tx, t, d, p, inc); err != nil {
+			return res, err
+		}
+	}
 	// Signals last: emitting takes the tenant's signal lock until commit.
 	payload := map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version,
 		"installation_id": installationID, "directive_id": d.ID}
@@ -154,30 +173,33 @@ func (s *Store) executeInstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Dir
 		pl["status"] = ev.status
 		if ev.status == InstallInstalled {
 			pl["agents_created"], pl["agents_kept"], pl["skills"], pl["reinstall"] = len(res.AgentsCreated), res.AgentsKept, res.Skills, res.Reinstall
+			pl["workflows"], pl["workflows_disabled"] = res.Workflows, res.WorkflowsDisabled
 		}
 		if err := s.emitInstallSignal(ctx, tx, t, d, ev.name, p.Slug, pl); err != nil {
 			return res, err
 		}
 	}
-	// Installed, and counted once per real install (not a reinstall of
-	// an installed package), in one statement. Last: the package row is
-	// shared by every tenant, so its lock is held for the shortest time.
+	// Installed, and counted when this made the organization's
+	// installation: install_count is how many organizations have the
+	// package (uninstall takes one off), so reinstalls, retries and
+	// re-enables never inflate it. In one statement, last: the package
+	// row is shared by every tenant, so its lock is held the shortest.
 	if _, err := tx.ExecContext(ctx, t.SQL(`WITH done AS (
 			UPDATE {tenant}.package_installations SET status = 'installed', enabled = true,
 				installed_at = now(), last_error = NULL, last_error_at = NULL, updated_at = now() WHERE id = $1)
-		UPDATE public.packages SET install_count = install_count + 1 WHERE id = $2 AND NOT $3`), installationID, p.ID, res.Reinstall); err != nil {
+		UPDATE public.packages SET install_count = install_count + 1 WHERE id = $2 AND $3`), installationID, p.ID, res.Counted); err != nil {
 		return res, fmt.Errorf("mark installed: %w", err)
 	}
 	return res, nil
 }
 
-// installFailed records a failed install in the transaction that marks
+// RecordInstallFailureTx records a failed install in the transaction that marks
 // the directive failed for good (the executor's one rolled back): the
 // installation, if there is one, shows the error, and
 // package.installation.failed says so. A package never
 // installed gets no installation row just to hold the error; the
 // directive keeps it.
-func (s *Store) installFailed(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error {
+func (s *Store) RecordInstallFailureTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, cause error) error {
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
 		return err
@@ -205,12 +227,12 @@ func failureMessage(err error) string {
 	return err.Error()
 }
 
-// executeUninstall is the body of a package.uninstall directive: it
+// UninstallPackageTx is the body of a package.uninstall directive: it
 // removes the installation (and the skills only it brought) and, with
 // purge, the agents the package created, in the directive's transaction.
 // Uninstalling what is not installed succeeds with nothing to do, so a
 // retried or repeated uninstall is harmless.
-func (s *Store) executeUninstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (UninstallResult, error) {
+func (s *Store) UninstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (UninstallResult, error) {
 	var req PackageDirective
 	if err := d.Decode(&req); err != nil {
 		return UninstallResult{}, jobs.Permanent(err)
@@ -228,6 +250,16 @@ func (s *Store) executeUninstall(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 		return res, fmt.Errorf("remove installation: %w", err)
 	}
 	res.WasInstalled = err == nil
+	if res.WasInstalled {
+		// The organization no longer has it: one install fewer (see
+		// InstallPackageTx), never below zero.
+		if _, err := tx.ExecContext(ctx, `UPDATE public.packages SET install_count = greatest(install_count - 1, 0) WHERE slug = $1`, req.Slug); err != nil {
+			return res, fmt.Errorf("uncount install: %w", err)
+		}
+	}
+	if _, err := removeWorkflowsTx(ctx, tx, t, req.Slug); err != nil {
+		return res, err
+	}
 	if req.Purge {
 		r, err := tx.ExecContext(ctx, t.SQL(`DELETE FROM {tenant}.agents WHERE package_slug = $1`), req.Slug)
 		if err != nil {
@@ -303,13 +335,13 @@ type UninstallRequest struct {
 // directive, its job, directive.requested and package.install.requested
 // commit together. Re-sending the same idempotency key returns the
 // directive it made (created false) without judging the request again.
-func (s *Store) RequestInstall(ctx context.Context, dirs *Directives, t Tenant, r InstallRequest) (dir Directive, created bool, err error) {
+func (s *Store) RequestInstall(ctx context.Context, t Tenant, r InstallRequest) (dir Directive, created bool, err error) {
 	p, err := s.PackageBySlug(ctx, r.Slug)
 	if err != nil {
 		return dir, false, err
 	}
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		dir, created, err = dirs.RequestTx(ctx, tx, t, DirectiveRequest{
+		dir, created, err = s.RequestDirectiveTx(ctx, tx, t, DirectiveRequest{
 			Kind: DirectivePackageInstall, Payload: PackageDirective{Slug: p.Slug, Version: p.Version},
 			IdempotencyKey: r.IdempotencyKey, UserID: r.UserID, Subject: Subject{Type: "package", ID: p.Slug},
 		})
@@ -324,19 +356,23 @@ func (s *Store) RequestInstall(ctx context.Context, dirs *Directives, t Tenant, 
 		return s.emitInstallSignal(ctx, tx, t, dir, "package.install.requested", p.Slug,
 			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version, "directive_id": dir.ID})
 	})
-	return dir, created, err
+	if err != nil {
+		// The transaction rolled back: the directive it made is not there.
+		return Directive{}, false, err
+	}
+	return dir, created, nil
 }
 
 // RequestUninstall asks for a package.uninstall directive, like
 // RequestInstall. Uninstalling a package that has no installation is
 // refused.
-func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant, r UninstallRequest) (dir Directive, created bool, err error) {
+func (s *Store) RequestUninstall(ctx context.Context, t Tenant, r UninstallRequest) (dir Directive, created bool, err error) {
 	p, err := s.PackageBySlug(ctx, r.Slug)
 	if err != nil {
 		return dir, false, err
 	}
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		dir, created, err = dirs.RequestTx(ctx, tx, t, DirectiveRequest{
+		dir, created, err = s.RequestDirectiveTx(ctx, tx, t, DirectiveRequest{
 			Kind: DirectivePackageUninstall, Payload: PackageDirective{Slug: p.Slug, Purge: r.Purge},
 			IdempotencyKey: r.IdempotencyKey, UserID: r.UserID, Subject: Subject{Type: "package", ID: p.Slug},
 		})
@@ -351,22 +387,9 @@ func (s *Store) RequestUninstall(ctx context.Context, dirs *Directives, t Tenant
 		return s.emitInstallSignal(ctx, tx, t, dir, "package.uninstall.requested", p.Slug,
 			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "purge": r.Purge, "directive_id": dir.ID})
 	})
-	return dir, created, err
-}
-
-// RegisterMarketplaceDirectives registers the package.install and package.uninstall
-// executors on dirs, and what a failed install records on its
-// installation (package.installation.failed). The app calls it once at
-// boot, before the runner starts. A refusal found at execution (tier,
-// agent limit, unpublished) is a *ValidationError, which fails the
-// directive at once with the refusal's words.
-func RegisterMarketplaceDirectives(dirs *Directives) {
-	s := dirs.store
-	dirs.Register(DirectivePackageInstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
-		return s.executeInstall(ctx, tx, t, d)
-	})
-	dirs.OnFailure(DirectivePackageInstall, s.installFailed)
-	dirs.Register(DirectivePackageUninstall, func(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (any, error) {
-		return s.executeUninstall(ctx, tx, t, d)
-	})
+	if err != nil {
+		// The transaction rolled back: the directive it made is not there.
+		return Directive{}, false, err
+	}
+	return dir, created, nil
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
 )
@@ -24,7 +26,7 @@ import (
 // event wakes the waiters, who then read the directive.
 type workers struct {
 	st   *store.Store
-	dirs *store.Directives
+	dirs *directive.Engine
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced on every job event
 }
@@ -38,8 +40,7 @@ func startWorkers(t testing.TB, st *store.Store, n int, tenants ...store.Tenant)
 		schemas[i] = tn.Schema()
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := &workers{st: st, dirs: store.NewDirectives(st, quiet), wake: make(chan struct{})}
-	store.RegisterMarketplaceDirectives(w.dirs)
+	w := &workers{st: st, dirs: directive.New(st, quiet, executor.Marketplace(st)...), wake: make(chan struct{})}
 	r := jobs.New(st.DB, jobs.Config{
 		DSN: storetest.DSN(), MaxWorkers: n, Tenants: schemas, PollInterval: 20 * time.Millisecond, Logger: quiet,
 		BackoffFunc: func(int) time.Duration { return 10 * time.Millisecond },
@@ -89,7 +90,7 @@ func (w *workers) wait(t testing.TB, tn store.Tenant, id string) store.Directive
 
 func (w *workers) install(t testing.TB, tn store.Tenant, userID int64, slug string) store.Directive {
 	t.Helper()
-	d, _, err := w.st.RequestInstall(context.Background(), w.dirs, tn, store.InstallRequest{Slug: slug, IdempotencyKey: storetest.Name("k"), UserID: userID})
+	d, _, err := w.st.RequestInstall(context.Background(), tn, store.InstallRequest{Slug: slug, IdempotencyKey: storetest.Name("k"), UserID: userID})
 	if err != nil {
 		t.Fatalf("request install %s: %v", slug, err)
 	}
@@ -98,7 +99,7 @@ func (w *workers) install(t testing.TB, tn store.Tenant, userID int64, slug stri
 
 func (w *workers) uninstall(t testing.TB, tn store.Tenant, userID int64, slug string, purge bool) store.Directive {
 	t.Helper()
-	d, _, err := w.st.RequestUninstall(context.Background(), w.dirs, tn, store.UninstallRequest{Slug: slug, IdempotencyKey: storetest.Name("k"), UserID: userID, Purge: purge})
+	d, _, err := w.st.RequestUninstall(context.Background(), tn, store.UninstallRequest{Slug: slug, IdempotencyKey: storetest.Name("k"), UserID: userID, Purge: purge})
 	if err != nil {
 		t.Fatalf("request uninstall %s: %v", slug, err)
 	}
@@ -217,9 +218,24 @@ func TestInstallCreatesAgentsSkillsAndSignalsOnce(t *testing.T) {
 		t.Errorf("installed signal actor %q subject %q source %q", actor, subject, source)
 	}
 
-	// Installing again: no new agents, install_count unchanged.
-	d = w.install(t, tn, u.ID, p.Slug)
-	if d.Status != store.DirectiveSucceeded {
+	// Asking again for the installed version is refused, nothing recorded.
+	var refused *store.ValidationError
+	if _, _, err := st.RequestInstall(ctx, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID}); !errors.As(err, &refused) ||
+		!strings.Contains(refused.Fields[""], "installed already") {
+		t.Fatalf("install of an installed package: %v", err)
+	}
+	if c := installCount(t, st, p.Slug); c != 1 {
+		t.Errorf("install_count %d after a refused reinstall, want 1", c)
+	}
+	// A directive that still runs as a reinstall (requested before the
+	// first finished, or from outside): no new agents, not counted.
+	d, _, err = st.RequestDirective(ctx, tn, store.DirectiveRequest{Kind: store.DirectivePackageInstall,
+		Payload: store.PackageDirective{Slug: p.Slug, Version: p.Version}, IdempotencyKey: storetest.Name("k"), UserID: u.ID,
+		Subject: store.Subject{Type: "package", ID: p.Slug}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d = w.wait(t, tn, d.ID); d.Status != store.DirectiveSucceeded {
 		t.Fatalf("reinstall: %s %s", d.Status, d.LastError)
 	}
 	if n := countAgents(t, st, tn, p.Slug); n != 3 {
@@ -273,8 +289,8 @@ func TestUninstallWithAndWithoutPurgeThenReinstall(t *testing.T) {
 	if n := countAgents(t, st, tn, p.Slug); n != 2 {
 		t.Errorf("reinstall made %d agents, want 2", n)
 	}
-	if c := installCount(t, st, p.Slug); c != 2 {
-		t.Errorf("install_count %d, want 2 (install, uninstall, install)", c)
+	if c := installCount(t, st, p.Slug); c != 1 {
+		t.Errorf("install_count %d, want 1 (install, uninstall, install: one organization has it)", c)
 	}
 
 	d = w.uninstall(t, tn, u.ID, p.Slug, true)
@@ -289,7 +305,7 @@ func TestUninstallWithAndWithoutPurgeThenReinstall(t *testing.T) {
 	if !res.WasInstalled || res.AgentsRemoved != 2 {
 		t.Errorf("purge result %+v", res)
 	}
-	if _, _, err := st.RequestUninstall(ctx, w.dirs, tn, store.UninstallRequest{Slug: p.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID}); !isRefusal(err, "not installed") {
+	if _, _, err := st.RequestUninstall(ctx, tn, store.UninstallRequest{Slug: p.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID}); !isRefusal(err, "not installed") {
 		t.Errorf("uninstalling what is not installed: %v", err)
 	}
 }
@@ -308,7 +324,7 @@ func TestInstallRefusals(t *testing.T) {
 	w := startWorkers(t, st, 2, tn)
 
 	pro := testPackage(t, st, pkgSpec{minTier: "pro", agents: 4})
-	_, _, err := st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: pro.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID})
+	_, _, err := st.RequestInstall(ctx, tn, store.InstallRequest{Slug: pro.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID})
 	if !isRefusal(err, "needs the pro tier") {
 		t.Fatalf("tier refusal: %v", err)
 	}
@@ -323,7 +339,7 @@ func TestInstallRefusals(t *testing.T) {
 	if d := w.install(t, tn, u.ID, starter.Slug); d.Status != store.DirectiveSucceeded {
 		t.Fatalf("starter: %s %s", d.Status, d.LastError)
 	}
-	_, _, err = st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: support.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID})
+	_, _, err = st.RequestInstall(ctx, tn, store.InstallRequest{Slug: support.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID})
 	if !isRefusal(err, "limit of 3 agents") {
 		t.Fatalf("agent-limit refusal: %v", err)
 	}
@@ -331,11 +347,11 @@ func TestInstallRefusals(t *testing.T) {
 	// Unpublished packages are refused; unknown ones are not found.
 	hidden := testPackage(t, st, pkgSpec{agents: 1})
 	st.DB.Exec(`UPDATE packages SET is_published = false WHERE id = $1`, hidden.ID)
-	_, _, err = st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: hidden.Slug, UserID: u.ID})
+	_, _, err = st.RequestInstall(ctx, tn, store.InstallRequest{Slug: hidden.Slug, UserID: u.ID})
 	if !isRefusal(err, "not published") {
 		t.Errorf("unpublished: %v", err)
 	}
-	_, _, err = st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: "no-such-package", UserID: u.ID})
+	_, _, err = st.RequestInstall(ctx, tn, store.InstallRequest{Slug: "no-such-package", UserID: u.ID})
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown slug: %v", err)
 	}
@@ -360,7 +376,7 @@ func TestExecutorRechecksAndFailsWithMessage(t *testing.T) {
 	var req store.Directive
 	err := st.Tx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		req, _, err = w.dirs.RequestTx(ctx, tx, tn, store.DirectiveRequest{Kind: store.DirectivePackageInstall,
+		req, _, err = st.RequestDirectiveTx(ctx, tx, tn, store.DirectiveRequest{Kind: store.DirectivePackageInstall,
 			Payload: store.PackageDirective{Slug: p.Slug, Version: p.Version}, UserID: u.ID, Subject: store.Subject{Type: "package", ID: p.Slug}})
 		if err != nil {
 			return err
@@ -395,14 +411,14 @@ func TestResubmittedKeyReturnsSameDirective(t *testing.T) {
 	w := startWorkers(t, st, 2, tn)
 	p := testPackage(t, st, pkgSpec{agents: 3})
 	key := storetest.Name("key")
-	first, created, err := st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: key, UserID: u.ID})
+	first, created, err := st.RequestInstall(ctx, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: key, UserID: u.ID})
 	if err != nil || !created {
 		t.Fatalf("first: %v %v", created, err)
 	}
 	w.wait(t, tn, first.ID)
 	// Re-sent after it ran (the agent limit would now refuse a new one):
 	// the same directive comes back, nothing new is queued.
-	again, created, err := st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: key, UserID: u.ID})
+	again, created, err := st.RequestInstall(ctx, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: key, UserID: u.ID})
 	if err != nil || created || again.ID != first.ID {
 		t.Fatalf("resubmission: id %s vs %s, created %v, err %v", again.ID, first.ID, created, err)
 	}
@@ -436,7 +452,7 @@ func TestConcurrentInstallsOfOnePackage(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d, _, err := st.RequestInstall(ctx, w.dirs, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID})
+			d, _, err := st.RequestInstall(ctx, tn, store.InstallRequest{Slug: p.Slug, IdempotencyKey: storetest.Name("k"), UserID: u.ID})
 			ids[i] = d.ID
 			errs <- err
 		}()
@@ -444,11 +460,17 @@ func TestConcurrentInstallsOfOnePackage(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		if err != nil {
+		// A request judged after another finished is refused as
+		// installed already; the others all run.
+		var v *store.ValidationError
+		if err != nil && !(errors.As(err, &v) && strings.Contains(v.Fields[""], "installed already")) {
 			t.Fatal(err)
 		}
 	}
 	for _, id := range ids {
+		if id == "" {
+			continue
+		}
 		if d := w.wait(t, tn, id); d.Status != store.DirectiveSucceeded {
 			t.Errorf("directive %s: %s %s", id, d.Status, d.LastError)
 		}
@@ -505,15 +527,24 @@ func TestDemoOrgInstallsEverySeededPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seeded, err := st.InstallStates(ctx, demo.Tenant())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, slug := range []string{"field-service", "customer-support", "sales-automation", "starter-agents"} {
+		if _, ok := seeded[slug]; ok {
+			continue // the seed installed it (Field Service, for its workflow)
+		}
 		if d := w.install(t, demo.Tenant(), admin.ID, slug); d.Status != store.DirectiveSucceeded {
 			t.Errorf("%s: %s %s", slug, d.Status, d.LastError)
 		}
 	}
-	var research int
-	st.DB.Get(&research, demo.Tenant().SQL(`SELECT count(*) FROM {tenant}.agents WHERE name = 'Research Assistant'`))
-	if research != 2 {
-		t.Errorf("%d Research Assistants, want 2 (seeded draft + starter-agents)", research)
+	// The seeded Research Assistant keeps its name; the package's own is
+	// told apart by the package's name, with a handle of its own.
+	var research []string
+	st.DB.Select(&research, demo.Tenant().SQL(`SELECT name || ' @' || handle || ' ' || state FROM {tenant}.agents WHERE name LIKE 'Research Assistant%' ORDER BY created_at`))
+	if fmt.Sprint(research) != "[Research Assistant @research-assistant active Research Assistant (Starter Agents) @research-assistant-starter-agents active]" {
+		t.Errorf("Research Assistants: %q", research)
 	}
 	for slug, want := range map[string]int{"field-service": 4, "customer-support": 3, "sales-automation": 2, "starter-agents": 3} {
 		if n := countAgents(t, st, demo.Tenant(), slug); n != want {

@@ -15,18 +15,34 @@ import (
 // Member is one person's membership of an organization, as the admin's
 // members page lists it.
 type Member struct {
-	ID        int64     `db:"id"` // the membership row: the list's cursor
+	ID int64 `db:"id"` // the membership row: the list's cursor
+	// UserID is 0 for an invitation not accepted yet: it names an Email,
+	// not a user (Name and Handle are "").
 	UserID    int64     `db:"user_id"`
 	Email     string    `db:"email"`
 	Name      string    `db:"name"`
+	Handle    string    `db:"handle"`
 	Role      string    `db:"role"`
 	Status    string    `db:"status"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
+	// InvitationID and InvitationExpiresAt describe the open invitation of
+	// an invited membership (0 and zero otherwise).
+	InvitationID        int64        `db:"invitation_id"`
+	InvitationExpiresAt sql.NullTime `db:"invitation_expires_at"`
 }
 
 // Active reports whether the membership grants anything.
 func (m Member) Active() bool { return m.Status == StatusActive }
+
+// Invited reports whether the membership is an invitation not accepted yet.
+func (m Member) Invited() bool { return m.Status == StatusInvited }
+
+// InvitationExpired reports whether an invited membership's link no
+// longer works (revoke it, or invite again to make a new one).
+func (m Member) InvitationExpired(now time.Time) bool {
+	return m.Invited() && (!m.InvitationExpiresAt.Valid || !m.InvitationExpiresAt.Time.After(now))
+}
 
 // MemberRoles lists the roles in rank order, for forms.
 var MemberRoles = []string{RoleOwner, RoleAdmin, RoleMember}
@@ -53,7 +69,13 @@ type MemberPage struct {
 	Next    int64
 }
 
-const memberColumns = `m.id, m.user_id, u.email, u.name, m.role, m.status, m.created_at, m.updated_at`
+// memberSelect reads memberships with their person: the user, or for an
+// invitation not accepted yet the invited email and the open invitation.
+const memberSelect = `SELECT m.id, coalesce(m.user_id, 0) AS user_id, coalesce(u.email, m.invited_email) AS email,
+		coalesce(u.name, '') AS name, coalesce(u.handle, '') AS handle, m.role, m.status, m.created_at, m.updated_at,
+		coalesce(i.id, 0) AS invitation_id, i.expires_at AS invitation_expires_at
+	  FROM organization_memberships m LEFT JOIN users u ON u.id = m.user_id
+	  LEFT JOIN invitations i ON m.user_id IS NULL AND i.membership_id = m.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL `
 
 // ListMembers pages through an organization's memberships, every status.
 func (s *Store) ListMembers(ctx context.Context, orgID int64, f MemberFilter) (MemberPage, error) {
@@ -74,11 +96,10 @@ func (s *Store) ListMembers(ctx context.Context, orgID int64, f MemberFilter) (M
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		args = append(args, "%"+likeEscape(strings.ToLower(q))+"%")
-		where = append(where, fmt.Sprintf("(lower(u.email) LIKE $%[1]d OR lower(u.name) LIKE $%[1]d)", len(args)))
+		where = append(where, fmt.Sprintf("(lower(coalesce(u.email, m.invited_email)) LIKE $%[1]d OR lower(u.name) LIKE $%[1]d OR u.handle LIKE $%[1]d)", len(args)))
 	}
 	args = append(args, limit+1)
-	q := `SELECT ` + memberColumns + ` FROM organization_memberships m JOIN users u ON u.id = m.user_id
-		WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY m.id LIMIT $%d`, len(args))
+	q := memberSelect + `WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY m.id LIMIT $%d`, len(args))
 	var page MemberPage
 	if err := s.DB.SelectContext(ctx, &page.Members, q, args...); err != nil {
 		return page, fmt.Errorf("list members: %w", err)
@@ -98,8 +119,7 @@ func (s *Store) MemberByUserID(ctx context.Context, orgID, userID int64) (Member
 
 func memberByUserID(ctx context.Context, q sqlx.QueryerContext, orgID, userID int64) (Member, error) {
 	var m Member
-	err := sqlx.GetContext(ctx, q, &m, `SELECT `+memberColumns+` FROM organization_memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.organization_id = $1 AND m.user_id = $2`, orgID, userID)
+	err := sqlx.GetContext(ctx, q, &m, memberSelect+`WHERE m.organization_id = $1 AND m.user_id = $2`, orgID, userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	} else if err != nil {
@@ -122,7 +142,7 @@ func lockMembers(ctx context.Context, tx *sqlx.Tx, orgID, actorUserID int64) (ac
 		Status string `db:"status"`
 	}
 	var rows []row
-	if err := tx.SelectContext(ctx, &rows, `SELECT user_id, role, status FROM organization_memberships
+	if err := tx.SelectContext(ctx, &rows, `SELECT coalesce(user_id, 0) AS user_id, role, status FROM organization_memberships
 		WHERE organization_id = $1 ORDER BY id FOR UPDATE`, orgID); err != nil {
 		return "", fmt.Errorf("lock memberships: %w", err)
 	}
@@ -132,6 +152,18 @@ func lockMembers(ctx context.Context, tx *sqlx.Tx, orgID, actorUserID int64) (ac
 		}
 	}
 	return "", nil
+}
+
+// lockMembersAsAdmin is lockMembers for a change only owners and admins
+// may make: ErrForbidden for anyone else.
+func lockMembersAsAdmin(ctx context.Context, tx *sqlx.Tx, orgID, actorUserID int64) (actorRole string, err error) {
+	if actorRole, err = lockMembers(ctx, tx, orgID, actorUserID); err != nil {
+		return "", err
+	}
+	if !IsAdminRole(actorRole) {
+		return "", ErrForbidden
+	}
+	return actorRole, nil
 }
 
 // roleMessage returns why role is not a role, or "".
@@ -163,11 +195,11 @@ func (s *Store) AddMember(ctx context.Context, t Tenant, actorUserID int64, emai
 	}
 	var m Member
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
+		actorRole, err := lockMembersAsAdmin(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
 		}
-		if !IsAdminRole(actorRole) || role == RoleOwner && actorRole != RoleOwner {
+		if role == RoleOwner && actorRole != RoleOwner {
 			return ErrForbidden
 		}
 		var userID int64
@@ -180,6 +212,9 @@ func (s *Store) AddMember(ctx context.Context, t Tenant, actorUserID int64, emai
 		if existing, err := memberByUserID(ctx, tx, t.OrgID, userID); err == nil {
 			return Invalid("email", fmt.Sprintf("%s is already a member (%s, %s)", existing.Email, existing.Role, existing.Status))
 		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := checkNotInvited(ctx, tx, t.OrgID, email); err != nil {
 			return err
 		}
 		if err := addMember(ctx, tx, t.OrgID, userID, role); err != nil {
@@ -226,12 +261,9 @@ func (s *Store) UpdateMember(ctx context.Context, t Tenant, actorUserID, userID 
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		// Refusals in order: the actor's role (403), a user who is no
 		// member here (404, whatever else the form says), then the input.
-		actorRole, err := lockMembers(ctx, tx, t.OrgID, actorUserID)
+		actorRole, err := lockMembersAsAdmin(ctx, tx, t.OrgID, actorUserID)
 		if err != nil {
 			return err
-		}
-		if !IsAdminRole(actorRole) {
-			return ErrForbidden
 		}
 		before, err := memberByUserID(ctx, tx, t.OrgID, userID)
 		if err != nil {

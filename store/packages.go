@@ -50,10 +50,13 @@ type PackageAgent struct {
 	SystemPrompt string `json:"system_prompt"`
 }
 
-// PackageWorkflow is a workflow a package describes.
+// PackageWorkflow is a workflow a package ships: installing creates it.
 type PackageWorkflow struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Definition is the workflow's JSON definition (jobs/workflow); its
+	// agent handles are those of the package's agents' names.
+	Definition json.RawMessage `json:"definition,omitempty"`
 }
 
 // Includes decodes the package's includes column. A malformed value reads

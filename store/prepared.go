@@ -37,8 +37,12 @@ type stmtCache struct {
 
 // prepared returns the cached statement of q, preparing it on first use,
 // or nil when preparing failed (the caller runs q unprepared, where a real
-// error in q shows).
+// error in q shows) or the pool is behind a transaction-mode pooler, where
+// a statement prepared on one server connection is unknown on the next.
 func (s *Store) prepared(ctx context.Context, q string) *sqlx.Stmt {
+	if isPooled(s.DB) {
+		return nil
+	}
 	v, ok := stmtCaches.Load(s.DB)
 	if !ok {
 		v, _ = stmtCaches.LoadOrStore(s.DB, &stmtCache{cur: map[string]*sqlx.Stmt{}, old: map[string]*sqlx.Stmt{}})

@@ -6,33 +6,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"fleetprompt/jobs"
 )
 
 // Signals are the tenant's append-only facts (SPEC §6). They are emitted
 // inside the transaction of the change they describe, so a fact exists if
 // and only if its change committed; after commit every instance hears of
-// it on SignalNotifyChannel, and a fanout job delivers it to the handlers
-// registered on a SignalBus.
+// it on SignalNotifyChannel. Emitting costs the row and that NOTIFY, no
+// more: the subscribers that react to signals (jobs/signal) read the log
+// from their own cursors (signal_cursors.go), woken by the NOTIFY only for
+// the names they want.
 
 // SignalNotifyChannel is the NOTIFY channel of new signals. The payload is
-// "<schema>:<seq>" (see ParseSignalNotification). NOTIFY is transactional:
-// listeners hear of a signal only once it has committed.
+// "<schema>:<seq>:<name>" (see ParseSignalNotice). NOTIFY is
+// transactional: listeners hear of a signal only once it has committed.
 const SignalNotifyChannel = "fp_signals"
-
-// SignalFanoutJob is the job kind that delivers one signal to its handlers.
-const SignalFanoutJob = "signal.fanout"
 
 // signalLockClass is the first key of the per-tenant advisory lock that
 // serialises emits (see EmitSignal).
@@ -124,7 +118,12 @@ func marshalJSON(v any) ([]byte, error) {
 	case []byte:
 		return x, nil
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if string(b) == "null" {
+		// A typed nil (a nil map) is no payload, as nil is.
+		return []byte("{}"), err
+	}
+	return b, err
 }
 
 func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -138,8 +137,7 @@ const signalColumns = `seq, id::text AS id, name, coalesce(dedupe_key, '') AS de
 // EmitSignal records sig in tx, the transaction of the change it
 // describes. created is false when sig.DedupeKey matched an existing
 // signal, which is returned instead; nothing else happens then. A new
-// signal is announced on SignalNotifyChannel and gets a fanout job, both
-// taking effect only when tx commits.
+// signal is announced on SignalNotifyChannel when tx commits.
 //
 // Emits are serialised per tenant with a transaction-scoped advisory lock,
 // held until tx ends. seq comes from an identity column, assigned when the
@@ -196,11 +194,9 @@ type signalExprs struct {
 // list (it starts with a comma): for each row of the CTE named from (one,
 // normally), the signal e describes. In order, as each reads the one
 // before: the tenant's emit lock (so seq is drawn after it, see
-// EmitSignal), the signals row ("signal"), its fanout job as fanoutJob
-// describes it (the jobs table's statement trigger adds the fp_jobs
-// NOTIFY), and "emitted", the new row with its fp_signals NOTIFY sent:
-// the statement must read "emitted", or the NOTIFY is not sent. A dedupe
-// hit inserts nothing, so neither job nor NOTIFY happens.
+// EmitSignal), the signals row ("signal"), and "emitted", the new row with
+// its fp_signals NOTIFY sent: the statement must read "emitted", or the
+// NOTIFY is not sent. A dedupe hit inserts nothing, so no NOTIFY happens.
 //
 // A writer whose change and signal fit in one statement can run it on
 // its own, outside a transaction: the change's row locks and the tenant
@@ -217,16 +213,12 @@ func emitCTEs(t Tenant, from string, e signalExprs) string {
 			SELECT %[4]s FROM %[3]s, emit_lock
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING *),
-		signal_job AS (
-			INSERT INTO public.jobs (kind, tenant_schema, args, max_attempts, unique_key)
-			SELECT %[5]s, %[2]s, jsonb_build_object('seq', signal.seq), %[6]d, 'signal:' || %[2]s || ':' || signal.seq FROM signal
-			ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING),
 		emitted AS (
-			SELECT signal.* FROM signal, LATERAL (SELECT pg_notify(%[7]s, %[2]s || ':' || signal.seq::text)) n)`,
+			SELECT signal.* FROM signal, LATERAL (SELECT pg_notify(%[5]s, %[2]s || ':' || signal.seq::text || ':' || signal.name)) n)`,
 		signalLockClass, schema, from,
 		strings.Join([]string{e.Name, orNull(e.DedupeKey), e.Payload, e.Metadata, e.OccurredAt, orNull(e.ActorType), orNull(e.ActorID),
 			orNull(e.SubjectType), orNull(e.SubjectID), e.Source, orNull(e.CorrelationID), orNull(e.CausationID)}, ", "),
-		pq.QuoteLiteral(SignalFanoutJob), fanoutMaxAttempts, pq.QuoteLiteral(SignalNotifyChannel)))
+		pq.QuoteLiteral(SignalNotifyChannel)))
 }
 
 func orNull(expr string) string {
@@ -236,33 +228,30 @@ func orNull(expr string) string {
 	return expr
 }
 
-type fanoutArgs struct {
-	Seq int64 `json:"seq"`
+// SignalNotice is what a SignalNotifyChannel notification says.
+type SignalNotice struct {
+	Schema string
+	Seq    int64
+	Name   string
 }
 
-// fanoutMaxAttempts bounds a fanout job's retries.
-const fanoutMaxAttempts = 10
-
-// fanoutJob is the fanout job of a signal. EmitSignal writes the same job
-// in SQL, inside its statement: keep the two alike.
-func fanoutJob(schema string, seq int64) jobs.Params {
-	return jobs.Params{
-		Kind: SignalFanoutJob, Tenant: schema, Args: fanoutArgs{Seq: seq}, MaxAttempts: fanoutMaxAttempts,
-		// A replay finds the job still queued and adds nothing.
-		UniqueKey: fmt.Sprintf("signal:%s:%d", schema, seq),
-	}
-}
-
-// ParseSignalNotification splits a SignalNotifyChannel payload.
-func ParseSignalNotification(payload string) (schema string, seq int64, err error) {
-	schema, n, ok := strings.Cut(payload, ":")
-	if ok {
-		seq, err = strconv.ParseInt(n, 10, 64)
-	}
+// ParseSignalNotice splits a SignalNotifyChannel payload
+// "<schema>:<seq>:<name>" (the name may be missing from older senders).
+func ParseSignalNotice(payload string) (SignalNotice, error) {
+	schema, rest, ok := strings.Cut(payload, ":")
+	n, name, _ := strings.Cut(rest, ":")
+	seq, err := strconv.ParseInt(n, 10, 64)
 	if !ok || err != nil || !strings.HasPrefix(schema, "org_") {
-		return "", 0, fmt.Errorf("bad signal notification %q", payload)
+		return SignalNotice{}, fmt.Errorf("bad signal notification %q", payload)
 	}
-	return schema, seq, nil
+	return SignalNotice{Schema: schema, Seq: seq, Name: name}, nil
+}
+
+// ParseSignalNotification splits a SignalNotifyChannel payload into the
+// tenant schema and the seq.
+func ParseSignalNotification(payload string) (schema string, seq int64, err error) {
+	n, err := ParseSignalNotice(payload)
+	return n.Schema, n.Seq, err
 }
 
 // TenantBySchema finds the tenant whose schema is schema (jobs carry the
@@ -412,277 +401,6 @@ func clampLimit(n, max int) int {
 		return 50
 	}
 	return min(n, max)
-}
-
-// ---- fanout ----
-
-// SignalHandlerFunc reacts to a signal. It runs in tx, the transaction
-// that records the delivery: its database effects and the delivery commit
-// together, so they happen once even though a signal may be handed over
-// more than once. An error rolls both back and the delivery is retried.
-type SignalHandlerFunc func(ctx context.Context, tx *sqlx.Tx, t Tenant, sig Signal) error
-
-type signalHandler struct {
-	name, pattern string
-	fn            SignalHandlerFunc
-}
-
-// SignalBus holds the signal handlers registered in code and delivers
-// signals to them through the job runner.
-type SignalBus struct {
-	store    *Store
-	log      *slog.Logger
-	mu       sync.RWMutex
-	handlers []signalHandler
-}
-
-// NewSignalBus makes a bus with no handlers.
-func NewSignalBus(s *Store, log *slog.Logger) *SignalBus {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &SignalBus{store: s, log: log.With("component", "signals")}
-}
-
-// Handle registers fn under a unique name (recorded in
-// signal_deliveries) for signals whose name matches pattern, a path.Match
-// pattern: "forum.thread.locked", "forum.*", "*". Registration errors are
-// wiring mistakes and panic at boot.
-func (b *SignalBus) Handle(name, pattern string, fn SignalHandlerFunc) {
-	if _, err := path.Match(pattern, ""); err != nil || name == "" {
-		panic(fmt.Sprintf("signals: handler %q: bad pattern %q", name, pattern))
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, h := range b.handlers {
-		if h.name == name {
-			panic("signals: two handlers named " + name)
-		}
-	}
-	b.handlers = append(b.handlers, signalHandler{name: name, pattern: pattern, fn: fn})
-}
-
-// matching returns the handlers for a signal name.
-func (b *SignalBus) matching(signal string) []signalHandler {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	var out []signalHandler
-	for _, h := range b.handlers {
-		if ok, _ := path.Match(h.pattern, signal); ok {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// RegisterJobs registers the fanout and replay job kinds on a runner.
-func (b *SignalBus) RegisterJobs(r *jobs.Runner) {
-	r.Handle(SignalFanoutJob, b.fanout)
-	r.Handle(jobs.KindReplaySignals, b.replayJob)
-}
-
-// fanout delivers one signal to every matching handler that has not had
-// it yet, each in its own transaction, so one failing handler neither
-// blocks nor repeats the others. Any failure fails the job, which retries
-// only the handlers still undelivered.
-func (b *SignalBus) fanout(ctx context.Context, j *jobs.Job) error {
-	var args fanoutArgs
-	if err := j.DecodeArgs(&args); err != nil {
-		return jobs.Permanent(err)
-	}
-	t, err := b.store.TenantBySchema(ctx, j.Tenant)
-	if errors.Is(err, ErrNotFound) {
-		return jobs.Permanent(err)
-	} else if err != nil {
-		return err
-	}
-	sig, err := b.store.SignalBySeq(ctx, t, args.Seq)
-	if errors.Is(err, ErrNotFound) {
-		return jobs.Permanent(fmt.Errorf("signal %d of %s: %w", args.Seq, j.Tenant, err))
-	} else if err != nil {
-		return err
-	}
-	var errs []error
-	for _, h := range b.matching(sig.Name) {
-		if err := b.deliver(ctx, t, sig, h); err != nil {
-			errs = append(errs, fmt.Errorf("handler %s: %w", h.name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (b *SignalBus) deliver(ctx context.Context, t Tenant, sig Signal, h signalHandler) error {
-	return b.store.Tx(ctx, func(tx *sqlx.Tx) error {
-		// Claim the delivery first: a concurrent delivery of the same
-		// signal waits on this row and then finds it done.
-		res, err := tx.ExecContext(ctx, t.SQL(`INSERT INTO {tenant}.signal_deliveries (signal_seq, handler) VALUES ($1, $2)
-			ON CONFLICT DO NOTHING`), sig.Seq, h.name)
-		if err != nil {
-			return fmt.Errorf("record delivery: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // delivered before
-		}
-		return h.fn(ctx, tx, t, sig)
-	})
-}
-
-// ReplayFilter selects the signals to replay; empty fields do not filter.
-type ReplayFilter struct {
-	// Tenant limits the replay to one organization; nil means all.
-	Tenant *Tenant
-	// Name is an exact signal name or a prefix pattern ending in ".*".
-	Name         string
-	Since, Until time.Time // occurred_at in [Since, Until)
-	FromSeq      int64     // seq >= FromSeq
-	ToSeq        int64     // seq <= ToSeq (0: no bound)
-	// Force re-delivers to handlers that already had the signal (an
-	// admin's explicit replay); otherwise only missing deliveries are made.
-	Force bool
-}
-
-// ReplayReport says what a replay did.
-type ReplayReport struct {
-	Tenants  int // tenants scanned
-	Signals  int // signals matching the filter
-	Enqueued int // fanout jobs enqueued (signals with an undelivered handler and no job queued)
-}
-
-// Replay enqueues a fanout job for every selected signal that a matching
-// handler has not received. Signals whose fanout job is still queued or
-// running are left to it. Cron runs it over a recent window; the
-// `fleetprompt replay` command and the admin page run it with a filter.
-func (b *SignalBus) Replay(ctx context.Context, f ReplayFilter) (ReplayReport, error) {
-	var rep ReplayReport
-	var tenants []Tenant
-	if f.Tenant != nil {
-		tenants = []Tenant{*f.Tenant}
-	} else {
-		rows, err := b.store.DB.QueryContext(ctx, `SELECT id, slug FROM organizations ORDER BY id`)
-		if err != nil {
-			return rep, fmt.Errorf("replay: list tenants: %w", err)
-		}
-		for rows.Next() {
-			var t Tenant
-			if err := rows.Scan(&t.OrgID, &t.Slug); err != nil {
-				rows.Close()
-				return rep, err
-			}
-			tenants = append(tenants, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return rep, fmt.Errorf("replay: list tenants: %w", err)
-		}
-	}
-	// A forced replay's jobs get their own unique keys: the signal's own
-	// fanout job may still be live after its deliveries (the runner
-	// records completions after the fact), and a job with the same key
-	// would be skipped, leaving the deliveries forgotten below undone.
-	forced := ""
-	if f.Force {
-		forced = fmt.Sprintf(":forced:%d", time.Now().UnixNano())
-	}
-	for _, t := range tenants {
-		rep.Tenants++
-		if err := b.replayTenant(ctx, t, f, forced, &rep); err != nil {
-			return rep, fmt.Errorf("replay %s: %w", t.Schema(), err)
-		}
-	}
-	return rep, nil
-}
-
-const replayPage = 1000
-
-func (b *SignalBus) replayTenant(ctx context.Context, t Tenant, f ReplayFilter, forcedKey string, rep *ReplayReport) error {
-	c := signalConds(f.Name, f.Since, f.Until)
-	if f.ToSeq > 0 {
-		c.add("s.seq <= ?", f.ToSeq)
-	}
-	c.add("s.seq > ?", int64(0)) // the page cursor, last
-	cursor := len(c.args)
-	args := c.args
-	q := t.SQL(`SELECT s.seq, s.name, coalesce(array_agg(d.handler) FILTER (WHERE d.handler IS NOT NULL), '{}') AS delivered
-		FROM {tenant}.signals s LEFT JOIN {tenant}.signal_deliveries d ON d.signal_seq = s.seq` + c.sql() + fmt.Sprintf(`
-		GROUP BY s.seq ORDER BY s.seq LIMIT %d`, replayPage))
-	after := max(f.FromSeq-1, 0)
-	for {
-		args[cursor-1] = after
-		type row struct {
-			Seq       int64          `db:"seq"`
-			Name      string         `db:"name"`
-			Delivered pq.StringArray `db:"delivered"`
-		}
-		var rows []row
-		if err := b.store.DB.SelectContext(ctx, &rows, q, args...); err != nil {
-			return fmt.Errorf("find undelivered signals: %w", err)
-		}
-		var ps []jobs.Params
-		var forced []int64
-		for _, r := range rows {
-			rep.Signals++
-			after = r.Seq
-			missing := false
-			for _, h := range b.matching(r.Name) {
-				if f.Force || !contains(r.Delivered, h.name) {
-					missing = true
-				}
-			}
-			if missing {
-				p := fanoutJob(t.Schema(), r.Seq)
-				p.UniqueKey += forcedKey
-				ps = append(ps, p)
-				if f.Force {
-					forced = append(forced, r.Seq)
-				}
-			}
-		}
-		if len(ps) > 0 {
-			err := b.store.Tx(ctx, func(tx *sqlx.Tx) error {
-				if len(forced) > 0 {
-					if _, err := tx.ExecContext(ctx, t.SQL(`DELETE FROM {tenant}.signal_deliveries WHERE signal_seq = ANY($1)`), pq.Array(forced)); err != nil {
-						return fmt.Errorf("forget deliveries: %w", err)
-					}
-				}
-				ids, err := jobs.EnqueueMany(ctx, tx, ps)
-				rep.Enqueued += len(ids)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		}
-		if len(rows) < replayPage {
-			return nil
-		}
-	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// replayJob is cron's scheduled replay over a recent window.
-func (b *SignalBus) replayJob(ctx context.Context, j *jobs.Job) error {
-	var args jobs.ReplayArgs
-	if err := j.DecodeArgs(&args); err != nil {
-		return jobs.Permanent(err)
-	}
-	window, err := time.ParseDuration(args.Window)
-	if err != nil || window <= 0 {
-		window = 24 * time.Hour
-	}
-	rep, err := b.Replay(ctx, ReplayFilter{Since: time.Now().Add(-window)})
-	if err != nil {
-		return err
-	}
-	b.log.Info("replayed undelivered signals", "window", window, "tenants", rep.Tenants, "signals", rep.Signals, "enqueued", rep.Enqueued)
-	return nil
 }
 
 // LatestSignalSeq is the tenant's latest signal seq. A live page embeds the

@@ -40,3 +40,26 @@ func (s *Store) TenantSkills(ctx context.Context, t Tenant) ([]TenantSkill, erro
 	}
 	return out, nil
 }
+
+// SkillPrompts returns the system prompt additions of the skills enabled
+// for the organization, for every run of its agents.
+func (s *Store) SkillPrompts(ctx context.Context, t Tenant) ([]string, error) {
+	var out []string
+	if err := s.DB.SelectContext(ctx, &out, t.SQL(`SELECT sk.system_prompt_enhancement FROM {tenant}.tenant_skills ts
+		JOIN public.skills sk ON sk.slug = ts.skill_slug
+		WHERE coalesce(sk.system_prompt_enhancement, '') <> '' ORDER BY sk.slug`)); err != nil {
+		return nil, fmt.Errorf("read skill prompts: %w", err)
+	}
+	return out, nil
+}
+
+// EnabledSkillTools returns the tools of the skills enabled for the
+// organization, each once.
+func (s *Store) EnabledSkillTools(ctx context.Context, t Tenant) ([]string, error) {
+	var out []string
+	if err := s.DB.SelectContext(ctx, &out, t.SQL(`SELECT DISTINCT unnest(sk.tools) FROM {tenant}.tenant_skills ts
+		JOIN public.skills sk ON sk.slug = ts.skill_slug ORDER BY 1`)); err != nil {
+		return nil, fmt.Errorf("read skill tools: %w", err)
+	}
+	return out, nil
+}

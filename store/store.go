@@ -25,12 +25,32 @@ type Store struct {
 
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, dsn string, maxConns int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	return OpenWith(ctx, dsn, Options{MaxConns: maxConns})
+}
+
+// Options tune OpenWith.
+type Options struct {
+	MaxConns int
+	// Pooled says the DSN reaches PostgreSQL through a connection pooler
+	// in transaction mode (PgBouncer): no statement cache, and lib/pq in
+	// its single-round-trip mode (see pooled.go).
+	Pooled bool
+}
+
+// OpenWith connects to PostgreSQL with o and checks the connection.
+func OpenWith(ctx context.Context, dsn string, o Options) (*sqlx.DB, error) {
+	var db *sqlx.DB
+	var err error
+	if o.Pooled {
+		db, err = openPooled(dsn)
+	} else {
+		db, err = sqlx.Open("postgres", dsn)
+	}
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	db.SetMaxOpenConns(o.MaxConns)
+	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

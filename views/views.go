@@ -24,19 +24,27 @@ import (
 var files embed.FS
 
 // Renderer holds the parsed templates: one set per page, each the layout
-// and partials plus that page.
+// and partials plus that page, and the partials on their own.
 type Renderer struct {
-	pages map[string]*template.Template
+	pages    map[string]*template.Template
+	partials *template.Template
 }
 
 // New parses every template. It fails on any error.
 func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 	funcs := template.FuncMap{
-		"asset":     assets.URL,
-		"dict":      dict,
-		"hasPrefix": strings.HasPrefix,
-		"ago":       ago,
-		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"asset":      assets.URL,
+		"dict":       dict,
+		"hasPrefix":  strings.HasPrefix,
+		"lower":      strings.ToLower,
+		"join":       strings.Join,
+		"sub":        func(a, b int64) int64 { return a - b },
+		"causeLabel": causeLabel,
+		"ago":        ago,
+		"avatar":     NewAvatar,
+		"plural":     Plural,
+		"avatarLg":   LargeAvatar,
+		"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
 			if s == "" {
 				return s
@@ -55,7 +63,7 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{pages: map[string]*template.Template{}}
+	r := &Renderer{pages: map[string]*template.Template{}, partials: template.Must(base.Clone())}
 	for _, f := range pageFiles {
 		t, err := template.Must(base.Clone()).ParseFS(files, f)
 		if err != nil {
@@ -77,6 +85,19 @@ func (r *Renderer) Render(w io.Writer, page, block string, data any) error {
 	if !ok {
 		return fmt.Errorf("views: no page %q", page)
 	}
+	return execute(w, t, page, block, data)
+}
+
+// RenderPartial executes a block of templates/partials into w: a fragment
+// that belongs to no page in particular (a live event, a chart).
+func (r *Renderer) RenderPartial(w io.Writer, block string, data any) error {
+	if r.partials.Lookup(block) == nil {
+		return fmt.Errorf("views: no partial %q", block)
+	}
+	return execute(w, r.partials, "partials", block, data)
+}
+
+func execute(w io.Writer, t *template.Template, page, block string, data any) error {
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= maxPooledBuffer {
@@ -120,6 +141,27 @@ func dict(kv ...any) (map[string]any, error) {
 	return m, nil
 }
 
+// causeLabel says what asked for a run, in words.
+func causeLabel(cause string) string {
+	switch cause {
+	case "user":
+		return "a person"
+	case "chat_message":
+		return "chat"
+	case "signal":
+		return "a signal"
+	case "workflow_step":
+		return "a workflow"
+	case "api_key":
+		return "the API"
+	case "forum_post":
+		return "a forum post"
+	case "directive":
+		return "a deployment"
+	}
+	return cause
+}
+
 func ago(t time.Time) string {
 	d := time.Since(t)
 	switch {
@@ -132,4 +174,31 @@ func ago(t time.Time) string {
 	default:
 		return fmt.Sprintf("%d d ago", int(d.Hours()/24))
 	}
+}
+
+// Plural counts in words: Plural(1, "thread") is "1 thread", Plural(3,
+// "thread") "3 threads", Plural(2, "reply", "replies") "2 replies". Any
+// integer type, so templates can pass counts as they come.
+func Plural(n any, one string, many ...string) (string, error) {
+	var v int64
+	switch x := n.(type) {
+	case int:
+		v = int64(x)
+	case int32:
+		v = int64(x)
+	case int64:
+		v = x
+	case uint64:
+		v = int64(x)
+	default:
+		return "", fmt.Errorf("plural: %T is not a count", n)
+	}
+	word := one
+	if v != 1 {
+		word = one + "s"
+		if len(many) > 0 {
+			word = many[0]
+		}
+	}
+	return fmt.Sprintf("%d %s", v, word), nil
 }

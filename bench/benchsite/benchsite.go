@@ -15,9 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"fleetprompt/app"
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
-	"fleetprompt/handlers/llm"
+	"fleetprompt/jobs"
+	"fleetprompt/jobs/agent"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/pgcluster"
@@ -35,6 +39,16 @@ type Options struct {
 	LLM *llm.Client
 	// Live configures the hub (bench/sse raises its stream caps).
 	Live live.Config
+	// Workers, when above zero, runs the app's own platform (job runner,
+	// signal handlers and subscribers, directive executors: app.NewPlatform)
+	// in this process with that many workers, so writes measured include
+	// the background work they cause.
+	Workers int
+	// Agents runs the agent engine in the site, wired as app/serve.go
+	// wires it: its output reaches the first server's pages through the
+	// execution relay. No job runner is started: a bench starts its own
+	// (Runner) when it wants executions to run.
+	Agents bool
 }
 
 // Site is a running application.
@@ -50,8 +64,15 @@ type Site struct {
 	Email    string
 	Password string
 	Durable  bool
+	// Platform is the app's background half, when Options.Workers > 0.
+	Platform *app.Platform
+	// Agents and Directives are the engines (with Options.Agents).
+	Agents     *agent.Engine
+	Directives *directive.Engine
 
-	srv     *http.Server
+	rend    *views.Renderer
+	assets  *static.Assets
+	srvs    []*http.Server
 	cluster *pgcluster.Cluster
 	dir     string
 }
@@ -96,31 +117,9 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	slug := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
-	s.Email, s.Password = slug+"@example.com", "password123"
-	u, org, err := st.Register(ctx, store.Registration{OrgName: "Bench " + slug, OrgSlug: slug, Name: "Bench User", Email: s.Email, Password: s.Password})
-	if err != nil {
+	if err := s.seed(ctx, o.Posts); err != nil {
 		s.Close()
 		return nil, err
-	}
-	s.Tenant, s.UserID = store.Tenant{OrgID: org.ID, Slug: org.Slug}, u.ID
-	cat, err := st.CreateForumCategory(ctx, s.Tenant, u.ID, store.NewForumCategory{Name: "Bench", Slug: "bench"})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	th, _, err := st.CreateForumThread(ctx, s.Tenant, u.ID, store.NewForumThread{CategoryID: cat.ID, Title: "Bench thread", Body: "First post"})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.ThreadID = th.ID
-	para := strings.Repeat("A reply of ordinary length, with **some** Markdown and a [link](https://example.com). ", 3)
-	for i := 1; i < o.Posts; i++ {
-		if _, _, err := st.CreateForumReply(ctx, s.Tenant, u.ID, th.ID, fmt.Sprintf("Post %d. %s", i, para)); err != nil {
-			s.Close()
-			return nil, err
-		}
 	}
 
 	assets, err := static.Load()
@@ -133,38 +132,135 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		s.Close()
 		return nil, err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.rend, s.assets = rend, assets
 	o.Live.Logger = quiet
 	s.Hub = live.NewHub(st, dsn, rend, o.Live)
 	if err := s.Hub.Start(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
-	h := handlers.New(handlers.Config{Store: st, Views: rend, Assets: assets, Logger: quiet, Live: s.Hub, LLM: o.LLM,
-		SessionSecret: []byte("bench-secret-bench-secret-bench-secret")})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if o.Workers > 0 {
+		if s.Platform, err = app.NewPlatform(st, dsn, o.Workers, quiet); err == nil {
+			err = s.Platform.Start(ctx)
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("platform: %w", err)
+		}
+	}
+	if o.Agents {
+		s.Agents = agent.New(agent.Config{Store: st, LLM: o.LLM, Logger: quiet})
+		s.Directives = directive.New(st, quiet, s.Agents.Kinds()...)
+	}
+	if s.URL, err = s.Serve(handlers.Config{LLM: o.LLM}); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.Addr = strings.TrimPrefix(s.URL, "http://")
+	return s, nil
+}
+
+// seed makes the organization, its owner (Site.Email) and a thread of
+// posts posts in a category.
+func (s *Site) seed(ctx context.Context, posts int) error {
+	slug := fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
+	s.Email, s.Password = slug+"@example.com", "password123"
+	u, org, err := s.Store.Register(ctx, store.Registration{OrgName: "Bench " + slug, OrgSlug: slug, Name: "Bench User", Email: s.Email, Password: s.Password})
+	if err != nil {
+		return err
+	}
+	s.Tenant, s.UserID = store.Tenant{OrgID: org.ID, Slug: org.Slug}, u.ID
+	cat, err := s.Store.CreateForumCategory(ctx, s.Tenant, u.ID, store.NewForumCategory{Name: "Bench", Slug: "bench"})
+	if err != nil {
+		return err
+	}
+	th, _, err := s.Store.CreateForumThread(ctx, s.Tenant, u.ID, store.NewForumThread{CategoryID: cat.ID, Title: "Bench thread", Body: "First post"})
+	if err != nil {
+		return err
+	}
+	s.ThreadID = th.ID
+	para := strings.Repeat("A reply of ordinary length, with **some** Markdown and a [link](https://example.com). ", 3)
+	for i := 1; i < posts; i++ {
+		if _, _, err := s.Store.CreateForumReply(ctx, s.Tenant, u.ID, th.ID, fmt.Sprintf("Post %d. %s", i, para)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quiet is the application's logger in a benchmark: every line is
+// formatted, as in the app, and discarded.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Serve starts one more HTTP server of the application on a loopback
+// port, sharing the site's store, hub and platform, with the handler
+// settings of cfg (e.g. its ThreadCache), and returns its base URL.
+// Sessions are shared: a cookie of one server works on every other.
+func (s *Site) Serve(cfg handlers.Config) (string, error) {
+	cfg.Store, cfg.Views, cfg.Assets, cfg.Logger, cfg.Live = s.Store, s.rend, s.assets, quiet, s.Hub
+	cfg.SessionSecret = []byte("bench-secret-bench-secret-bench-secret")
+	if s.Platform != nil {
+		cfg.Directives, cfg.Signals = s.Platform.Directives(), s.Platform.Signals()
+	}
+	if s.Agents != nil {
+		cfg.Agents, cfg.Directives = s.Agents, s.Directives
+	}
+	h := handlers.New(cfg)
+	if s.Agents != nil && len(s.srvs) == 0 {
+		s.Agents.AddStream(h.NewExecRelay("bench"))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
 	// The same timeouts as app/serve.go: streams must survive WriteTimeout.
-	s.srv = &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	// Shutdown waits for active connections: ending the streams first
 	// lets it finish.
-	s.srv.RegisterOnShutdown(s.Hub.Close)
-	go s.srv.Serve(ln)
-	s.Addr = ln.Addr().String()
-	s.URL = "http://" + s.Addr
-	return s, nil
+	srv.RegisterOnShutdown(s.Hub.Close)
+	s.srvs = append(s.srvs, srv)
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Runner builds a job runner that executes the site's directives (with
+// Options.Agents); the caller starts and stops it.
+func (s *Site) Runner(cfg jobs.Config) *jobs.Runner {
+	if cfg.DSN == "" {
+		cfg.DSN = s.DSN
+	}
+	r := jobs.New(s.Store.DB, cfg)
+	s.Directives.RegisterJobs(r)
+	return r
+}
+
+// AddMember registers a user (password Site.Password) and makes them an
+// active member of the site's organization with role; their session
+// acts in it once they have selected it (POST /org/select, slug
+// Site.Tenant.Slug). It returns their email.
+func (s *Site) AddMember(ctx context.Context, n int, role string) (string, error) {
+	slug := fmt.Sprintf("%sv%d", s.Tenant.Slug, n)
+	email := slug + "@example.com"
+	if _, _, err := s.Store.Register(ctx, store.Registration{OrgName: "Viewer " + slug, OrgSlug: slug,
+		Name: fmt.Sprintf("Viewer %d", n), Email: email, Password: s.Password}); err != nil {
+		return "", err
+	}
+	if _, err := s.Store.AddMember(ctx, s.Tenant, s.UserID, email, role); err != nil {
+		return "", err
+	}
+	return email, nil
 }
 
 // Close stops the server, the hub and the database.
 func (s *Site) Close() {
-	if s.srv != nil {
+	for _, srv := range s.srvs {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s.srv.Shutdown(sctx)
+		srv.Shutdown(sctx)
 		cancel()
+	}
+	if s.Platform != nil {
+		s.Platform.Stop(quiet, 5*time.Second)
 	}
 	if s.Hub != nil {
 		s.Hub.Close()

@@ -6,8 +6,8 @@
 // emitted, directive succeeded. Every install is a first install that
 // creates agents: the bench makes its own packages and spreads them over
 // several tenants (tier enterprise, so the agent limit never refuses).
-// The workers also run the signal fanout jobs the installs cause, as they
-// do in the app. The last line it prints is
+// The signal subscribers also run (-fanout, on by default), taking the
+// installs' signals as they do in the app. The last line it prints is
 //
 //	install: N directives in T → X directives/s
 //
@@ -32,6 +32,10 @@ import (
 
 	"fleetprompt/bench/benchdb"
 	"fleetprompt/jobs"
+	"fleetprompt/jobs/activity"
+	"fleetprompt/jobs/directive"
+	"fleetprompt/jobs/executor"
+	"fleetprompt/jobs/signal"
 	"fleetprompt/store"
 )
 
@@ -77,12 +81,12 @@ func main() {
 	fmt.Printf("%d tenants × %d packages of %d agents = %d installs, %d workers, %d requesters\n",
 		*tenants, *packages, *agents, n, *workers, *requesters)
 
-	// Wired as the app wires it (app/platform.go): directives and the
-	// signal bus on one runner.
-	dirs := store.NewDirectives(st, log)
-	store.RegisterMarketplaceDirectives(dirs)
-	dirs.Register("bench.noop", func(context.Context, *sqlx.Tx, store.Tenant, store.Directive) (any, error) { return nil, nil })
-	bus := store.NewSignalBus(st, log)
+	// Wired as the app wires it (app/platform.go): the directive engine
+	// on the runner, and with -fanout the signal subscribers working too.
+	dirs := directive.New(st, log, append(executor.Marketplace(st), directive.Kind{Name: "bench.noop", Title: "Nothing", Pending: "Nothing requested",
+		Run: func(context.Context, *sqlx.Tx, store.Tenant, store.Directive) (any, error) { return nil, nil }})...)
+	bus := signal.New(signal.Config{Store: st, DSN: dsn, Logger: log})
+	bus.Subscribe(activity.Subscriber(st))
 	var succeeded, failed atomic.Int64
 	done := make(chan struct{})
 	var doneOnce sync.Once
@@ -102,11 +106,14 @@ func main() {
 		}
 	}})
 	dirs.RegisterJobs(r)
-	if *fanout {
-		bus.RegisterJobs(r)
-	}
 	if err := r.Start(ctx); err != nil {
 		fail(err)
+	}
+	if *fanout {
+		if err := bus.Start(ctx); err != nil {
+			fail(err)
+		}
+		defer bus.Stop(context.Background())
 	}
 
 	// Requests interleave tenants, as many owners clicking at once would.
@@ -133,9 +140,9 @@ func main() {
 			for q := range queue {
 				var err error
 				if *noop {
-					_, _, err = dirs.Request(ctx, q.org.org.Tenant(), store.DirectiveRequest{Kind: "bench.noop", UserID: q.org.userID})
+					_, _, err = dirs.Request(ctx, q.org.org.Tenant(), store.DirectiveRequest{Kind: "bench.noop", UserID: q.org.userID}, true)
 				} else {
-					_, _, err = st.RequestInstall(ctx, dirs, q.org.org.Tenant(), store.InstallRequest{Slug: q.slug, UserID: q.org.userID})
+					_, _, err = st.RequestInstall(ctx, q.org.org.Tenant(), store.InstallRequest{Slug: q.slug, UserID: q.org.userID})
 				}
 				if err != nil {
 					reqErr.Store(err)

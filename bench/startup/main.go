@@ -1,19 +1,18 @@
 // Command startup measures how fast `fleetprompt serve` comes up on an empty
-// DATA_DIR (initdb, migrations, seed) and on a warm one, and its idle
-// resident memory (the embedded PostgreSQL's processes not counted).
+// DATA_DIR (initdb, migrations, seed) and on a warm one, and, once idle,
+// the resident memory of serve and, beside it, of the embedded
+// PostgreSQL's processes (RSS and PSS, from /proc/<pid>/smaps_rollup).
 //
 //	go run ./bench/startup
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -42,26 +41,30 @@ func run() error {
 	}
 	data := filepath.Join(dir, "data")
 
-	cold, _, err := start(bin, data, false)
+	cold, _, _, err := start(bin, data, false)
 	if err != nil {
 		return err
 	}
-	warm, rss, err := start(bin, data, true)
+	warm, app, pg, err := start(bin, data, true)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("cold start (empty DATA_DIR → first 200 /healthz): %v (target ≤ 5s)\n", cold.Round(time.Millisecond))
 	fmt.Printf("warm restart: %v (target ≤ 2s)\n", warm.Round(time.Millisecond))
-	fmt.Printf("startup: cold=%.2fs warm=%.2fs idle_rss=%.1fMiB\n", cold.Seconds(), warm.Seconds(), float64(rss)/1024)
+	fmt.Printf("idle memory after 5 s: serve %s (RSS target ≤ 40 MiB) · postgres, %d processes: %s · together PSS %.1f MiB\n",
+		app, pg.procs, pg, mib(app.pss+pg.pss))
+	fmt.Printf("startup: cold=%.2fs warm=%.2fs idle_rss=%.1fMiB idle_pss=%.1fMiB pg_rss=%.1fMiB pg_pss=%.1fMiB pg_procs=%d\n",
+		cold.Seconds(), warm.Seconds(), mib(app.rss), mib(app.pss), mib(pg.rss), mib(pg.pss), pg.procs)
 	return nil
 }
 
 // start runs serve until /healthz answers 200, optionally waits for it to
-// settle and reads its RSS, then stops it with SIGINT and waits.
-func start(bin, data string, measureRSS bool) (time.Duration, int64, error) {
+// settle and reads its memory and its PostgreSQL's, then stops it with
+// SIGINT and waits.
+func start(bin, data string, measure bool) (took time.Duration, app, pg memory, err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		return 0, app, pg, err
 	}
 	addr := l.Addr().String()
 	l.Close()
@@ -70,7 +73,7 @@ func start(bin, data string, measureRSS bool) (time.Duration, int64, error) {
 	cmd.Stderr = os.Stderr
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return 0, app, pg, err
 	}
 	defer func() {
 		cmd.Process.Signal(syscall.SIGINT)
@@ -79,7 +82,7 @@ func start(bin, data string, measureRSS bool) (time.Duration, int64, error) {
 	client := &http.Client{Timeout: time.Second}
 	for {
 		if time.Since(began) > 60*time.Second {
-			return 0, 0, fmt.Errorf("no 200 from /healthz within 60 s")
+			return 0, app, pg, fmt.Errorf("no 200 from /healthz within 60 s")
 		}
 		r, err := client.Get("http://" + addr + "/healthz")
 		if err == nil {
@@ -90,32 +93,16 @@ func start(bin, data string, measureRSS bool) (time.Duration, int64, error) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	took := time.Since(began)
-	var rss int64
-	if measureRSS {
-		time.Sleep(5 * time.Second) // let start-up garbage be collected
-		rss, err = rssKiB(cmd.Process.Pid)
-		if err != nil {
-			return 0, 0, err
-		}
-		fmt.Printf("idle RSS of serve after 5 s: %.1f MiB (target ≤ 40 MiB)\n", float64(rss)/1024)
+	took = time.Since(began)
+	if !measure {
+		return took, app, pg, nil
 	}
-	return took, rss, nil
-}
-
-func rssKiB(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
+	time.Sleep(5 * time.Second) // let start-up garbage be collected
+	if app, err = processMemory(cmd.Process.Pid); err != nil {
+		return 0, app, pg, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			var kib int64
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kib)
-			return kib, nil
-		}
+	if pg, err = postgresMemory(filepath.Join(data, "pg")); err != nil {
+		return 0, app, pg, fmt.Errorf("embedded PostgreSQL's memory: %w", err)
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return took, app, pg, nil
 }

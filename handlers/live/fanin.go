@@ -215,24 +215,31 @@ func newResolver(st *store.Store, t store.Tenant) *resolver {
 }
 
 // topicsOf: a private signal (Private) goes to "chat:<id>" of its
-// conversation and nowhere else. Every other signal goes to "tenant"; to
-// "thread:<id>" when it is about a thread or one of its posts (payload
-// thread_id, or its subject); to "category:<slug>" when it concerns a
-// category or a thread in it (payload category_slug, or slug for
-// forum.category.*); to "installations" when it is about packages
-// (package.*, or a directive whose kind is package.*).
+// conversation and "execution:<id>" of its answer, nowhere else. Every
+// other signal goes to "tenant"; to "thread:<id>" when it is about a
+// thread or one of its posts (payload thread_id, or its subject); to
+// "category:<slug>" when it concerns a category or a thread in it
+// (payload category_slug, or slug for forum.category.*); to
+// "execution:<id>" and "run:<id>" for an execution's or a workflow run's
+// signals (payload execution_id, run_id); to "installations" when it is
+// about packages (package.*, or a directive whose kind is package.*).
 func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 	var p map[string]any
 	if len(sig.Payload) > 0 {
 		json.Unmarshal(sig.Payload, &p) // a payload that is not an object just has no routing fields
 	}
 	str := func(k string) string { s, _ := p[k].(string); return s }
-	if Private(sig.Name) {
-		// Only the conversation's stream, which only its owner may follow.
+	if Private(sig) {
+		// Only the conversation's stream and the answer's execution page,
+		// which only their owner may follow.
+		var topics []Topic
 		if conv := strings.ToLower(str("conversation_id")); uuidRE.MatchString(conv) {
-			return []Topic{{Kind: KindChat, Arg: conv}}
+			topics = append(topics, Topic{Kind: KindChat, Arg: conv})
 		}
-		return nil
+		if ex := strings.ToLower(str("execution_id")); uuidRE.MatchString(ex) {
+			topics = append(topics, Topic{Kind: KindExecution, Arg: ex})
+		}
+		return topics
 	}
 	topics := []Topic{{Kind: KindTenant}}
 
@@ -253,6 +260,14 @@ func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 	}
 	if cat != "" && len(cat) <= 64 && categorySlugRE.MatchString(cat) {
 		topics = append(topics, Topic{Kind: KindCategory, Arg: cat})
+	}
+
+	// An execution's signals go to its page; a workflow's to its run's.
+	if ex := strings.ToLower(str("execution_id")); uuidRE.MatchString(ex) {
+		topics = append(topics, Topic{Kind: KindExecution, Arg: ex})
+	}
+	if run := strings.ToLower(str("run_id")); uuidRE.MatchString(run) {
+		topics = append(topics, Topic{Kind: KindRun, Arg: run})
 	}
 
 	if strings.HasPrefix(sig.Name, "package.") || sig.SubjectType == "package" ||

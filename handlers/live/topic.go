@@ -16,6 +16,11 @@ const (
 	// and proposed actions. Only the conversation's owner may follow it
 	// (the /events handler checks; the hub only routes).
 	KindChat = "chat"
+	// KindExecution is one agent execution: its output as it streams and
+	// its outcome. Private (chat) executions are their owner's alone.
+	KindExecution = "execution"
+	// KindRun is one workflow run: each step's state as it changes.
+	KindRun = "run"
 )
 
 // Topic is what a stream follows inside one tenant. Arg is the thread id,
@@ -50,7 +55,7 @@ func ParseTopic(s string) (Topic, error) {
 		if arg == "" && !strings.Contains(s, ":") {
 			return Topic{Kind: kind}, nil
 		}
-	case KindThread, KindChat:
+	case KindThread, KindChat, KindExecution, KindRun:
 		if arg = strings.ToLower(arg); uuidRE.MatchString(arg) {
 			return Topic{Kind: kind, Arg: arg}, nil
 		}

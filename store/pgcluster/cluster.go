@@ -36,7 +36,8 @@ type Cluster struct {
 	binDir   string
 	port     int
 	password string
-	owner    *osUser // nil unless we run as root and must act as postgres
+	owner    *osUser  // nil unless we run as root and must act as postgres
+	users    *os.File // our shared lock on Dir+".users" while we use the server
 }
 
 type osUser struct {
@@ -137,8 +138,18 @@ func (c *Cluster) Unreachable() string {
 
 // Start initialises the cluster when new, clears a stale postmaster.pid,
 // and starts the server on loopback. A server already running on this
-// directory (left behind by a crash) is adopted.
+// directory (another command's, or one left behind by a crash) is adopted.
+//
+// Every Cluster that starts or adopts the server holds a shared lock on
+// Dir+".users" until Stop (or until its process dies: the kernel drops
+// the lock then), and starting and stopping happen under an exclusive
+// lock on Dir+".lock". So `worker` or `migrate` run beside `serve` on one
+// DATA_DIR never stop the server under it: Stop stops the server only for
+// its last user.
 func (c *Cluster) Start(ctx context.Context) error {
+	if c.users != nil {
+		return errors.New("pgcluster: Start called twice without Stop")
+	}
 	if c.binDir == "" {
 		if err := c.Prepare(); err != nil {
 			return err
@@ -147,6 +158,28 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if p := c.Unreachable(); p != "" {
 		return fmt.Errorf("the %s user cannot reach %s because %s is not searchable by it: choose a DATA_DIR outside it", c.owner.name, c.Dir, p)
 	}
+	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o755); err != nil {
+		return err
+	}
+	gate, err := lockFile(c.Dir+".lock", syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock(gate)
+	users, err := lockFile(c.Dir+".users", syscall.LOCK_SH)
+	if err != nil {
+		return err
+	}
+	if err := c.start(ctx); err != nil {
+		unlock(users)
+		return err
+	}
+	c.users = users
+	return nil
+}
+
+// start does Start's work under the start lock.
+func (c *Cluster) start(ctx context.Context) error {
 	pw, err := c.loadPassword()
 	if err != nil {
 		return err
@@ -191,11 +224,57 @@ func (c *Cluster) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop shuts the server down (fast mode: open sessions are ended).
+// Stop ends this Cluster's use of the server. The server itself is shut
+// down (fast mode: open sessions are ended) only when no other Cluster, in
+// this process or another, still uses it; otherwise it keeps running for
+// them and the last one out stops it.
 func (c *Cluster) Stop() error {
-	if c.binDir == "" {
+	if c.users == nil {
 		return nil
 	}
+	gate, err := lockFile(c.Dir+".lock", syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock(gate)
+	users := c.users
+	c.users = nil
+	defer unlock(users)
+	// Under the start lock nobody can arrive meanwhile; the upgrade to an
+	// exclusive lock succeeds only when no other user holds its shared one.
+	if err := syscall.Flock(int(users.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		c.Logger.Info("postgres left running for its other users", "dir", c.Dir)
+		return nil
+	}
+	return c.stopServer()
+}
+
+// Detach ends this Cluster's use of the server without ever stopping it
+// (a test harness keeping its server for the next run).
+func (c *Cluster) Detach() {
+	if c.users != nil {
+		unlock(c.users)
+		c.users = nil
+	}
+}
+
+// Restart restarts the server in place (same port and options) with
+// pg_ctl's shutdown mode: "immediate" is a crash as far as the database
+// can tell (no checkpoint, recovery from the WAL at start), which is what
+// the fault tests and bench/faults need. Open connections are cut either
+// way.
+func (c *Cluster) Restart(ctx context.Context, mode string) error {
+	// -l: without it the new postmaster writes to our pipe, and run would
+	// wait for it to exit.
+	out, err := c.run(ctx, "pg_ctl", "restart", "-w", "-t", "60", "-s", "-m", mode, "-D", c.Dir,
+		"-l", filepath.Join(c.Dir, "server.log"))
+	if err != nil {
+		return fmt.Errorf("pg_ctl restart -m %s: %w: %s", mode, err, out)
+	}
+	return nil
+}
+
+func (c *Cluster) stopServer() error {
 	out, err := c.run(context.Background(), "pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", c.Dir)
 	if err != nil {
 		return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
@@ -339,4 +418,23 @@ func (c *Cluster) run(ctx context.Context, bin string, args ...string) (string, 
 	cmd.SysProcAttr.Setpgid = true
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// lockFile opens path (creating it) and flocks it. The descriptor is
+// close-on-exec, so the postgres processes we start never inherit it.
+func lockFile(path string, how int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func unlock(f *os.File) {
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	f.Close()
 }

@@ -37,6 +37,7 @@ func TestRecoversFromCrash(t *testing.T) {
 	}
 	// Children may linger a moment after the postmaster dies.
 	time.Sleep(300 * time.Millisecond)
+	c.Detach() // its process would have died with it, dropping its lock
 
 	again := &Cluster{Dir: c.Dir, Fast: true}
 	if err := again.Start(ctx); err != nil {
@@ -46,8 +47,9 @@ func TestRecoversFromCrash(t *testing.T) {
 	ping(t, again)
 }
 
-// TestAdoptsRunningServer: a second Start on a live cluster (the app was
-// killed but its server survived) connects to it instead of failing.
+// TestAdoptsRunningServer: a second Start on a live cluster (another
+// command on the same DATA_DIR) connects to it instead of failing, and
+// its Stop leaves the server running for the Cluster that started it.
 func TestAdoptsRunningServer(t *testing.T) {
 	dir := tempDir(t, 0o755)
 	c := &Cluster{Dir: filepath.Join(dir, "pg"), Fast: true}
@@ -63,6 +65,39 @@ func TestAdoptsRunningServer(t *testing.T) {
 		t.Errorf("adopted port %d, server on %d", other.Port(), c.Port())
 	}
 	ping(t, other)
+	if err := other.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ping(t, c) // the adopter's exit must not take the server down
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tryPing(c); err == nil {
+		t.Error("the server still answers after its last user stopped")
+	}
+}
+
+// TestLastUserStopsAnOrphan: a server whose starter died (kill -9 leaves
+// postgres running) is adopted, and stopped by the adopter when it is the
+// last one using it, so it does not run forever.
+func TestLastUserStopsAnOrphan(t *testing.T) {
+	dir := tempDir(t, 0o755)
+	c := &Cluster{Dir: filepath.Join(dir, "pg"), Fast: true}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.Detach() // the starter's process died; its server did not
+	other := &Cluster{Dir: c.Dir}
+	if err := other.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ping(t, other)
+	if err := other.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tryPing(other); err == nil {
+		t.Error("the orphaned server still answers after its last user stopped")
+	}
 }
 
 func TestUnreachableParent(t *testing.T) {
@@ -84,14 +119,18 @@ func TestUnreachableParent(t *testing.T) {
 
 func ping(t *testing.T, c *Cluster) {
 	t.Helper()
-	db, err := sql.Open("postgres", c.DSN("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Ping(); err != nil {
+	if err := tryPing(c); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
+}
+
+func tryPing(c *Cluster) error {
+	db, err := sql.Open("postgres", c.DSN("postgres"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Ping()
 }
 
 // tempDir makes a directory with mode directly under the system temp dir

@@ -7,6 +7,10 @@
 // exclusive lock; each process holds a shared lock on users.lock while it
 // runs; the last one out (it alone can upgrade to an exclusive lock) stops
 // the server. Set TEST_DATABASE_URL to use an existing server instead.
+//
+// TEST_POOLED=1 puts PgBouncer in transaction mode in front of the server
+// (pgbouncer.go): Store's pools go through it; DSN stays direct. With
+// TEST_DATABASE_URL, give the pooler's URL as TEST_POOLED_DATABASE_URL.
 package storetest
 
 import (
@@ -34,6 +38,7 @@ import (
 var (
 	mu      sync.Mutex
 	dsn     string
+	poolDSN string // dsn, or through PgBouncer with TEST_POOLED
 	adminDB *sqlx.DB
 	dbName  string
 )
@@ -52,14 +57,24 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// DSN is the connection string of this package's test database.
+// DSN is the connection string of this package's test database: a direct
+// connection, fit for LISTEN (with TEST_POOLED, what DIRECT_DATABASE_URL
+// is to the app).
 func DSN() string { return dsn }
+
+// PoolDSN is the connection string Store's pools use: DSN, or PgBouncer's
+// with TEST_POOLED (what DATABASE_URL is to the app).
+func PoolDSN() string { return poolDSN }
+
+// Pooled reports whether Store's pools go through a transaction-mode
+// pooler.
+func Pooled() bool { return poolDSN != dsn }
 
 // Store opens a pool on the package database and returns a Store using the
 // cheapest bcrypt cost (hashing is not what tests measure).
 func Store(t testing.TB) *store.Store {
 	t.Helper()
-	db, err := store.Open(context.Background(), dsn, 20)
+	db, err := store.OpenWith(context.Background(), poolDSN, store.Options{MaxConns: 20, Pooled: Pooled()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +95,15 @@ func Name(prefix string) string {
 func setup() (func(), error) {
 	ctx := context.Background()
 	base := os.Getenv("TEST_DATABASE_URL")
+	poolBase := os.Getenv("TEST_POOLED_DATABASE_URL")
 	var release func()
 	if base == "" {
 		var err error
-		if base, release, err = sharedServer(ctx); err != nil {
+		if base, poolBase, release, err = sharedServer(ctx); err != nil {
 			return nil, err
 		}
+	} else if pooled() && poolBase == "" {
+		return nil, fmt.Errorf("TEST_POOLED with TEST_DATABASE_URL needs the pooler's URL in TEST_POOLED_DATABASE_URL")
 	}
 	admin, err := store.Open(ctx, base, 4)
 	if err != nil {
@@ -99,7 +117,10 @@ func setup() (func(), error) {
 		release2(release)
 		return nil, fmt.Errorf("create database: %w", err)
 	}
-	dsn = replaceDB(base, dbName)
+	dsn, poolDSN = replaceDB(base, dbName), replaceDB(base, dbName)
+	if pooled() {
+		poolDSN = replaceDB(poolBase, dbName)
+	}
 	db, err := store.Open(ctx, dsn, 4)
 	if err != nil {
 		return nil, err
@@ -166,27 +187,36 @@ func moduleRoot() string {
 	return wd
 }
 
-func sharedServer(ctx context.Context) (string, func(), error) {
+// sharedServer attaches to (or starts) the run's server, and its PgBouncer
+// with TEST_POOLED; it returns their URLs and the release to call at exit.
+func sharedServer(ctx context.Context) (direct, pooler string, release func(), err error) {
 	dir := ServerDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	startLock, err := lockFile(filepath.Join(dir, "start.lock"), syscall.LOCK_EX)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	defer unlock(startLock)
 	users, err := lockFile(filepath.Join(dir, "users.lock"), syscall.LOCK_SH)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c := &pgcluster.Cluster{Dir: filepath.Join(dir, "pg"), Fast: true, MaxConnections: 400, Logger: quiet}
 	if err := c.Start(ctx); err != nil {
 		unlock(users)
-		return "", nil, err
+		return "", "", nil, err
 	}
-	release := func() {
+	if pooled() {
+		if pooler, err = startBouncer(ctx, dir, c.DSN("postgres")); err != nil {
+			c.Detach()
+			unlock(users)
+			return "", "", nil, err
+		}
+	}
+	release = func() {
 		sl, err := lockFile(filepath.Join(dir, "start.lock"), syscall.LOCK_EX)
 		if err != nil {
 			return
@@ -194,14 +224,16 @@ func sharedServer(ctx context.Context) (string, func(), error) {
 		defer unlock(sl)
 		// Upgrading to exclusive succeeds only when no other test process
 		// holds the shared lock: then we are the last one and stop it.
-		if syscall.Flock(int(users.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-			if os.Getenv("TEST_KEEP_SERVER") == "" {
-				c.Stop()
-			}
+		last := syscall.Flock(int(users.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+		if last && os.Getenv("TEST_KEEP_SERVER") == "" {
+			bouncer{dir: filepath.Join(dir, "pgbouncer")}.stop()
+			c.Stop()
+		} else {
+			c.Detach()
 		}
 		unlock(users)
 	}
-	return c.DSN("postgres"), release, nil
+	return c.DSN("postgres"), pooler, release, nil
 }
 
 func lockFile(path string, how int) (*os.File, error) {

@@ -1,0 +1,397 @@
+// Command webhooks measures webhook delivery end to end, through the real
+// parts: forum replies written by the reply statement (their
+// forum.post.created signals committed with them), the webhook signal
+// subscriber recording deliveries, the delivery runner (64 workers, as in
+// the app) signing and POSTing them to receivers on loopback, attempts
+// recorded in PostgreSQL.
+//
+// Two runs:
+//
+//  1. fanout: -endpoints endpoints subscribed to forum.*, -rate replies a
+//     second for -duration: latency from the reply's commit to the
+//     delivery's arrival (p50, p99, max), deliveries per second, and how
+//     many were lost or received twice.
+//  2. outage: -outage-endpoints endpoints whose receiver answers 503 for
+//     -down, while replies keep coming for half of it; then it is back.
+//     Every delivery must arrive, and no receiver may get a delivery more
+//     often than the attempts recorded for it.
+//
+// It uses DATABASE_URL when set (creating and dropping a database
+// "fp_bench_webhooks" beside the one named there), and otherwise starts a
+// private PostgreSQL (-fast turns fsync off).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fleetprompt/bench/benchdb"
+	"fleetprompt/jobs"
+	"fleetprompt/jobs/signal"
+	"fleetprompt/jobs/webhook"
+	"fleetprompt/store"
+)
+
+func main() {
+	var (
+		endpoints  = flag.Int("endpoints", 100, "endpoints subscribed to forum.* in the fanout run")
+		rate       = flag.Int("rate", 100, "replies per second")
+		duration   = flag.Duration("duration", 20*time.Second, "how long replies are written in the fanout run")
+		outageEps  = flag.Int("outage-endpoints", 10, "endpoints in the outage run")
+		down       = flag.Duration("down", 60*time.Second, "how long the receiver is down in the outage run")
+		fast       = flag.Bool("fast", false, "private server without fsync")
+		workersF   = flag.Int("workers", 64, "delivery workers (the app runs 64)")
+		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the bench process here")
+		skipFanout = flag.Bool("skip-fanout", false, "only the outage run")
+		skipOutage = flag.Bool("skip-outage", false, "only the fanout run")
+	)
+	flag.Parse()
+	workers = *workersF
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dsn, stop, err := benchdb.Open(ctx, "fp_bench_webhooks", benchdb.Options{Fast: *fast, Logger: log})
+	if err != nil {
+		fail(err)
+	}
+	defer stop()
+	db, err := store.Open(ctx, dsn, 90)
+	if err != nil {
+		fail(err)
+	}
+	defer db.Close()
+	st, err := store.New(db, 4)
+	if err != nil {
+		fail(err)
+	}
+	rcv := newReceiver(max(*endpoints, *outageEps))
+	defer rcv.srv.Close()
+	var results []string
+	if !*skipFanout {
+		results = append(results, fanout(ctx, st, dsn, log, rcv, *endpoints, *rate, *duration))
+	}
+	if !*skipOutage {
+		results = append(results, outage(ctx, st, dsn, log, rcv, *outageEps, *rate/10, *down))
+	}
+	fmt.Println()
+	fmt.Println("(a shared 2-core machine: PostgreSQL, the app and the receivers share it)")
+	for _, r := range results {
+		fmt.Println(r)
+	}
+}
+
+// workers is -workers.
+var workers int
+
+// rig is one tenant with a thread and the webhook engine running for it.
+type rig struct {
+	st       *store.Store
+	tn       store.Tenant
+	user     int64
+	thread   string
+	stopFunc func()
+}
+
+func newRig(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, slug string) *rig {
+	u, org, err := st.Register(ctx, store.Registration{OrgName: "Bench " + slug, OrgSlug: slug, Name: "Bench", Email: slug + "@example.com", Password: "password123"})
+	if err != nil {
+		fail(err)
+	}
+	r := &rig{st: st, tn: org.Tenant(), user: u.ID}
+	cat, err := st.CreateForumCategory(ctx, r.tn, u.ID, store.NewForumCategory{Name: "General", Slug: "general"})
+	if err != nil {
+		fail(err)
+	}
+	th, _, err := st.CreateForumThread(ctx, r.tn, u.ID, store.NewForumThread{CategoryID: cat.ID, Title: "Busy thread", Body: "First."})
+	if err != nil {
+		fail(err)
+	}
+	r.thread = th.ID
+	engine := webhook.New(webhook.Config{Store: st, AllowPrivate: true, Logger: log})
+	bus := signal.New(signal.Config{Store: st, DSN: dsn, Tenants: []string{r.tn.Schema()}, Logger: log})
+	bus.Subscribe(engine.Subscriber())
+	runner := jobs.New(st.DB, jobs.Config{DSN: dsn, MaxWorkers: workers, Tenants: []string{r.tn.Schema()}, Logger: log})
+	engine.RegisterJobs(runner)
+	if err := bus.Start(ctx); err != nil {
+		fail(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		fail(err)
+	}
+	r.stopFunc = func() {
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		bus.Stop(c)
+		runner.Stop(c)
+	}
+	return r
+}
+
+func (r *rig) endpoints(ctx context.Context, rcv *receiver, run string, n int) {
+	for i := range n {
+		_, err := r.st.CreateWebhookEndpoint(ctx, r.tn, r.user, store.NewWebhookEndpoint{
+			URL: rcv.url(i) + "/" + run + "/" + strconv.Itoa(i), Events: []string{"forum.*"}})
+		if err != nil {
+			fail(err)
+		}
+	}
+}
+
+// reply writes one reply (its statement commits it with its signal) and
+// returns the post's id and when the commit returned.
+func (r *rig) reply(ctx context.Context, n int) (string, time.Time) {
+	_, p, err := r.st.CreateForumReply(ctx, r.tn, r.user, r.thread, "Reply "+strconv.Itoa(n))
+	if err != nil {
+		fail(err)
+	}
+	return p.ID, time.Now()
+}
+
+// writeReplies writes rate replies a second for d; it returns each
+// reply's commit time by post id.
+func (r *rig) writeReplies(ctx context.Context, rate int, d time.Duration) map[string]time.Time {
+	committed := map[string]time.Time{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	for n := 0; time.Now().Before(end); n++ {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, at := r.reply(ctx, n)
+			mu.Lock()
+			committed[id] = at
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return committed
+}
+
+func fanout(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, rcv *receiver, eps, rate int, d time.Duration) string {
+	r := newRig(ctx, st, dsn, log, "hooksfan")
+	defer r.stopFunc()
+	r.endpoints(ctx, rcv, "fan", eps)
+	rcv.reset()
+	fmt.Printf("fanout: %d endpoints on forum.*, %d replies/s for %s\n", eps, rate, d)
+	start := time.Now()
+	committed := r.writeReplies(ctx, rate, d)
+	want := len(committed) * eps
+	deadline := time.Now().Add(2 * time.Minute)
+	for rcv.unique("fan") < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	elapsed := rcv.lastArrival("fan").Sub(start)
+	var lat []time.Duration
+	for key, at := range rcv.firstArrivals("fan") {
+		if c, ok := committed[key.post]; ok {
+			lat = append(lat, at.Sub(c))
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	got, dup := rcv.unique("fan"), rcv.duplicates("fan")
+	return fmt.Sprintf("fanout: %d deliveries of %d replies to %d endpoints in %s → %.0f deliveries/s; commit → received p50 %s, p99 %s, max %s; lost %d, duplicates %d\n        where the time went (p99): %s",
+		got, len(committed), eps, elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds(),
+		pct(lat, 50), pct(lat, 99), pct(lat, 100), want-got, dup, stages(ctx, r))
+}
+
+func outage(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, rcv *receiver, eps, rate int, down time.Duration) string {
+	r := newRig(ctx, st, dsn, log, "hooksdown")
+	defer r.stopFunc()
+	r.endpoints(ctx, rcv, "down", eps)
+	rate = max(rate, 1)
+	fmt.Printf("outage: %d endpoints, receiver down for %s, %d replies/s for the first %s\n", eps, down, rate, down/2)
+	rcv.setDown(true)
+	downAt := time.Now()
+	committed := r.writeReplies(ctx, rate, down/2)
+	time.Sleep(time.Until(downAt.Add(down)))
+	rcv.setDown(false)
+	backAt := time.Now()
+	want := len(committed) * eps
+	deadline := time.Now().Add(5 * time.Minute)
+	for rcv.unique("down") < want && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	recovered := rcv.lastArrival("down").Sub(backAt)
+	// The attempts recorded, against the requests the receiver saw.
+	var recorded, maxAttempts int
+	if err := st.DB.QueryRowContext(ctx, r.tn.SQL(`SELECT coalesce(sum(attempts), 0), coalesce(max(attempts), 0) FROM {tenant}.webhook_deliveries`)).
+		Scan(&recorded, &maxAttempts); err != nil {
+		fail(err)
+	}
+	seen := rcv.requests("down")
+	extra := seen - recorded
+	return fmt.Sprintf("outage: %d of %d deliveries arrived (lost %d), all within %s of the receiver's return; %d requests seen for %d attempts recorded (%d beyond their retries), at most %d attempts for one delivery, %d received twice",
+		rcv.unique("down"), want, want-rcv.unique("down"), recovered.Round(time.Millisecond), seen, recorded, max(extra, 0), maxAttempts, rcv.duplicates("down"))
+}
+
+// stages splits the latency: signal → delivery row (the subscriber),
+// delivery row → attempt (the job queue and the POST).
+func stages(ctx context.Context, r *rig) string {
+	var sub, send float64
+	err := r.st.DB.QueryRowContext(ctx, r.tn.SQL(`
+		SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.created_at - s.occurred_at)),
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM a.attempted_at - d.created_at))
+		FROM {tenant}.webhook_deliveries d JOIN {tenant}.signals s ON s.seq = d.signal_seq
+		JOIN {tenant}.webhook_attempts a ON a.delivery_id = d.id AND a.attempt = 1`)).Scan(&sub, &send)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("signal → delivery recorded %s, recorded → attempt started %s",
+		time.Duration(sub*float64(time.Second)).Round(time.Millisecond), time.Duration(send*float64(time.Second)).Round(time.Millisecond))
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := min(len(d)*p/100, len(d)-1)
+	return d[i].Round(100 * time.Microsecond)
+}
+
+// receiver is every bench endpoint: /<run>/<endpoint> on the port of the
+// endpoint's number (each endpoint its own receiver, as in life), counting
+// requests and successful arrivals per (endpoint, signal).
+type receiver struct {
+	srv  *http.Server
+	urls []string // one listener each
+	down atomic.Bool
+
+	mu       sync.Mutex
+	arrivals map[arrivalKey][]time.Time // successful deliveries
+	reqs     map[string]int             // requests per run, failed ones included
+	last     map[string]time.Time
+}
+
+type arrivalKey struct{ run, endpoint, post string }
+
+func newReceiver(listeners int) *receiver {
+	r := &receiver{}
+	r.reset()
+	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 5 * time.Second}
+	for range listeners {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fail(err)
+		}
+		r.urls = append(r.urls, "http://"+ln.Addr().String())
+		go r.srv.Serve(ln)
+	}
+	return r
+}
+
+func (r *receiver) url(i int) string { return r.urls[i%len(r.urls)] }
+
+func (r *receiver) reset() {
+	r.mu.Lock()
+	r.arrivals, r.reqs, r.last = map[arrivalKey][]time.Time{}, map[string]int{}, map[string]time.Time{}
+	r.mu.Unlock()
+}
+
+func (r *receiver) setDown(v bool) { r.down.Store(v) }
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	now := time.Now()
+	body, _ := io.ReadAll(req.Body)
+	run, ep, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+	r.mu.Lock()
+	r.reqs[run]++
+	r.mu.Unlock()
+	if r.down.Load() {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	var m webhook.Message
+	var p struct {
+		PostID string `json:"post_id"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil || json.Unmarshal(m.Data.Payload, &p) != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	if m.Type == "forum.post.created" {
+		r.mu.Lock()
+		k := arrivalKey{run, ep, p.PostID}
+		r.arrivals[k] = append(r.arrivals[k], now)
+		r.last[run] = now
+		r.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) unique(run string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for k := range r.arrivals {
+		if k.run == run {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *receiver) duplicates(run string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for k, at := range r.arrivals {
+		if k.run == run && len(at) > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *receiver) firstArrivals(run string) map[arrivalKey]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[arrivalKey]time.Time{}
+	for k, at := range r.arrivals {
+		if k.run == run {
+			out[k] = at[0]
+		}
+	}
+	return out
+}
+
+func (r *receiver) lastArrival(run string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last[run]
+}
+
+func (r *receiver) requests(run string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reqs[run]
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "webhooks bench:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,151 @@
+package threadcache
+
+import (
+	"context"
+	"math"
+)
+
+// Signal notes a committed signal of schema (the live hub's Observer):
+// before the tenant's next read, it is mapped to the threads it touched.
+// It never blocks. A tenant with nothing cached has nothing to drop, and
+// no load under way (a load makes the record first), so its signals are
+// not even noted.
+func (c *Cache[V]) Signal(schema string, seq int64) {
+	if c.cfg.NoPages {
+		return // fragments need no invalidation
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ten := c.tenants[schema]
+	if ten == nil {
+		return
+	}
+	ten.observed++
+	if len(ten.pending) >= c.cfg.MaxPending {
+		c.reset(ten)
+		return
+	}
+	ten.pending = append(ten.pending, seq)
+}
+
+// DropThread drops the pages of one thread (a write in this process).
+func (c *Cache[V]) DropThread(schema, threadID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ten := c.tenants[schema]; ten != nil {
+		c.drop(ten, threadID, math.MaxInt64)
+	}
+}
+
+// DropTenant drops every page of a tenant (a change every thread shows,
+// such as a category archived).
+func (c *Cache[V]) DropTenant(schema string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ten := c.tenants[schema]; ten != nil {
+		c.reset(ten)
+	}
+}
+
+// DropAll drops everything (the hub's listener reconnected: signals may
+// have been missed).
+func (c *Cache[V]) DropAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ten := range c.tenants {
+		c.reset(ten)
+	}
+	c.bytes = 0
+}
+
+// settle applies every signal ten had noted when it was called: the
+// signals are mapped to threads (one ThreadsOfFunc call per batch, shared
+// by concurrent readers) and those threads' pages dropped. A failed
+// mapping drops the whole tenant. Called and returns with c.mu held.
+func (c *Cache[V]) settle(ctx context.Context, schema string, ten *tenant[V]) error {
+	need := ten.observed
+	for ten.resolved < need {
+		if done := ten.resolving; done != nil {
+			c.mu.Unlock()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				c.mu.Lock()
+				return ctx.Err()
+			}
+			c.mu.Lock()
+			continue
+		}
+		batch, upTo := ten.pending, ten.observed
+		ten.pending = nil
+		done := make(chan struct{})
+		ten.resolving = done
+		c.mu.Unlock()
+		threads, wide, err := c.cfg.ThreadsOfFunc(context.WithoutCancel(ctx), schema, batch)
+		c.mu.Lock()
+		ten.resolving = nil
+		close(done)
+		if err != nil || wide {
+			c.reset(ten)
+		} else {
+			for id, seq := range threads {
+				c.drop(ten, id, seq)
+			}
+		}
+		ten.resolved = max(ten.resolved, upTo)
+	}
+	return nil
+}
+
+// Fragment returns the memo's fragment in slot (one post for one
+// audience, one audit row, one viewer's layout...) when it was rendered
+// for version, which must name everything the fragment shows; otherwise
+// it renders it with render and keeps it in the slot instead. A slot
+// holds one version, so a thread's memo grows with what its pages show,
+// not with how often it changed.
+func (c *Cache[V]) Fragment(schema, threadID, slot, version string, render func() (string, error)) (string, error) {
+	c.mu.Lock()
+	th := c.thread(c.tenant(schema), threadID)
+	f, ok := th.cur[slot]
+	if !ok {
+		if f, ok = th.old[slot]; ok { // still in use: into the newer generation
+			delete(th.old, slot)
+			c.bytes -= f.size()
+			c.remember(th, slot, f)
+		}
+	}
+	c.mu.Unlock()
+	if ok && f.version == version {
+		return f.markup, nil
+	}
+	markup, err := render()
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if ten := c.tenants[schema]; ten != nil && ten.threads[threadID] == th {
+		c.remember(th, slot, fragment{version: version, markup: markup})
+	}
+	c.mu.Unlock()
+	return markup, nil
+}
+
+// fragment is one slot of the memo.
+type fragment struct{ version, markup string }
+
+func (f fragment) size() int { return len(f.version) + len(f.markup) }
+
+// remember puts f in slot of the newer generation, retiring the older
+// one when the newer is full (c.mu held).
+func (c *Cache[V]) remember(th *thread[V], slot string, f fragment) {
+	if old, in := th.cur[slot]; in {
+		c.bytes -= old.size()
+	} else if th.cur == nil || len(th.cur) >= c.cfg.MaxFragments {
+		for _, o := range th.old {
+			c.bytes -= o.size()
+		}
+		th.old, th.cur = th.cur, make(map[string]fragment, 64)
+	}
+	th.cur[slot] = f
+	c.grow(f.size())
+}

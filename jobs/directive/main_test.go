@@ -1,0 +1,10 @@
+package directive_test
+
+import (
+	"os"
+	"testing"
+
+	"fleetprompt/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

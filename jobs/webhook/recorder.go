@@ -1,0 +1,103 @@
+package webhook
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"fleetprompt/store"
+)
+
+// recorder commits attempts in batches: every delivery job waits for its
+// attempt's commit (so the job completes only once the attempt counts),
+// but the attempts that finish while a batch is being written go into the
+// next batch together, one transaction per tenant, instead of a
+// transaction each. Under light load a batch is one attempt and nothing
+// waits; under a burst of thousands of deliveries a second, the commits
+// stay few. No goroutine lives between bursts: the job that finds no
+// batch being written writes the queue until it is empty.
+type recorder struct {
+	st           *store.Store
+	disableAfter time.Duration
+	log          *slog.Logger
+
+	mu       sync.Mutex
+	queue    []*pendingAttempt
+	flushing bool
+}
+
+type pendingAttempt struct {
+	t    store.Tenant
+	a    store.WebhookAttempt
+	done chan error
+}
+
+// maxBatch bounds the attempts of one transaction.
+const maxBatch = 1000
+
+// record commits a (in a batch) and returns once it has.
+func (r *recorder) record(ctx context.Context, t store.Tenant, a store.WebhookAttempt) error {
+	p := &pendingAttempt{t: t, a: a, done: make(chan error, 1)}
+	r.mu.Lock()
+	r.queue = append(r.queue, p)
+	lead := !r.flushing
+	r.flushing = true
+	r.mu.Unlock()
+	if lead {
+		// The batch outlives this job's context: other jobs' attempts
+		// are in it.
+		go r.flush(context.WithoutCancel(ctx))
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// Timed out waiting: the attempt may still commit; if it does not,
+		// the job's retry sends again (same webhook-id).
+		return ctx.Err()
+	}
+}
+
+// flush writes batches until the queue is empty.
+func (r *recorder) flush(ctx context.Context) {
+	for {
+		r.mu.Lock()
+		batch := r.queue
+		if len(batch) > maxBatch {
+			batch, r.queue = batch[:maxBatch], batch[maxBatch:]
+		} else {
+			r.queue = nil
+		}
+		if len(batch) == 0 {
+			r.flushing = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		r.write(ctx, batch)
+	}
+}
+
+// write commits one batch, a transaction per tenant.
+func (r *recorder) write(ctx context.Context, batch []*pendingAttempt) {
+	byTenant := map[store.Tenant][]*pendingAttempt{}
+	for _, p := range batch {
+		byTenant[p.t] = append(byTenant[p.t], p)
+	}
+	for t, ps := range byTenant {
+		as := make([]store.WebhookAttempt, len(ps))
+		for i, p := range ps {
+			as[i] = p.a
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := r.st.RecordWebhookAttempts(wctx, t, as, r.disableAfter)
+		cancel()
+		if err != nil {
+			r.log.Warn("record webhook attempts", "tenant", t.Schema(), "attempts", len(as), "err", err)
+		}
+		for _, p := range ps {
+			p.done <- err
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Searching the forum (PostgreSQL full text, migration tenant/0006): the
+// built-in responder's retrieval and the search page both read it. Only
+// published posts of threads in the organization are ever found.
+
+// ForumHit is one post that matched, with its thread.
+type ForumHit struct {
+	PostID      string    `db:"post_id"`
+	ThreadID    string    `db:"thread_id"`
+	ThreadTitle string    `db:"thread_title"`
+	Category    string    `db:"category_name"`
+	AuthorName  string    `db:"author_name"`
+	Content     string    `db:"content"`
+	Excerpt     string    `db:"excerpt"` // plain text around the matched words
+	Rank        float64   `db:"rank"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+// ForumQuery is a search.
+type ForumQuery struct {
+	Text string
+	// Any matches posts with any of the words (ranked by how many and how
+	// close): the responder's recall. Otherwise every word must match.
+	Any bool
+	// ExcludeThread leaves one thread out (the one an agent answers in).
+	ExcludeThread string
+	Limit         int
+}
+
+// searchWords picks the words of text worth searching for: letters and
+// digits only, so the tsquery built from them can never be malformed.
+func searchWords(text string) []string {
+	fields := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range fields {
+		if len([]rune(f)) < 2 || seen[f] || len(out) >= 16 {
+			continue
+		}
+		seen[f] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+// SearchForum finds published posts matching q, best first. to_tsquery
+// stems the words and drops stop words itself ('english').
+func (s *Store) SearchForum(ctx context.Context, t Tenant, q ForumQuery) ([]ForumHit, error) {
+	words := searchWords(q.Text)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	op := " & "
+	if q.Any {
+		op = " | "
+	}
+	var out []ForumHit
+	// The candidates are bounded before ranking: ranking every post that
+	// shares one common word with a long question is what costs. Ranking
+	// is ts_rank (how often the words occur), not ts_rank_cd (how close
+	// together): over 100,000 posts (bench/agents) the cover density costs
+	// about three times as much per candidate and ranks no better (as many
+	// quoted posts on the question's topic), and ranking is most of the
+	// responder's time.
+	err := s.DB.SelectContext(ctx, &out, t.SQL(`WITH q AS (SELECT to_tsquery('english', $1) AS q),
+		c AS (SELECT p.id, p.thread_id, p.content, p.author_type, p.author_id, p.created_at, p.search
+		        FROM {tenant}.forum_posts p, q
+		       WHERE p.search @@ q.q AND p.status = 'published' AND p.thread_id::text <> $2
+		       LIMIT 2000),
+		top AS (SELECT c.*, ts_rank(c.search, q.q) AS rank FROM c, q ORDER BY rank DESC, c.created_at DESC LIMIT $3)
+		SELECT top.id AS post_id, top.thread_id, th.title AS thread_title, cat.name AS category_name,
+		       coalesce(u.name, ag.name, 'FleetPrompt') AS author_name, top.content,
+		       ts_headline('english', top.content, q.q, 'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""') AS excerpt,
+		       top.rank, top.created_at
+		  FROM top CROSS JOIN q
+		  JOIN {tenant}.forum_threads th ON th.id = top.thread_id
+		  JOIN {tenant}.forum_categories cat ON cat.id = th.category_id
+		  LEFT JOIN public.users u ON top.author_type = 'human' AND u.id::text = top.author_id
+		  LEFT JOIN {tenant}.agents ag ON top.author_type = 'agent' AND ag.id::text = top.author_id
+		 ORDER BY top.rank DESC, top.created_at DESC`), strings.Join(words, op), q.ExcludeThread, clampLimit(q.Limit, 50))
+	if err != nil {
+		return nil, fmt.Errorf("search forum: %w", err)
+	}
+	return out, nil
+}
