@@ -36,6 +36,8 @@ type phaseResult struct {
 	PostP50, PostP99 float64 // ms
 	Reconnects       int64
 	Duplicates       int64
+	// Drain is how long after the last post its last delivery came.
+	Drain time.Duration
 }
 
 type roundResult struct{ P50, P99 float64 }
@@ -203,8 +205,8 @@ func (g *gen) mark(what, name string) error {
 	return nil
 }
 
-// phase posts replies for the configured time and waits for every
-// subscriber to have them (at most 5 s after the last post).
+// phase posts replies for the configured time and waits (drain) for every
+// subscriber to have them.
 func (g *gen) phase(web *http.Client, rd *reader, next *int, subscribers int64, stalled bool) (phaseResult, error) {
 	name := "healthy subscribers"
 	if stalled {
@@ -230,11 +232,8 @@ func (g *gen) phase(web *http.Client, rd *reader, next *int, subscribers int64, 
 	}
 	first := *next
 	*next = g.post(web, first)
-	deadline := time.Now().Add(5 * time.Second)
 	expected := int64(*next-first) * subscribers
-	for time.Now().Before(deadline) && g.received(first, *next) < expected {
-		time.Sleep(20 * time.Millisecond)
-	}
+	drain := g.drain(first, *next, expected)
 	if err := g.mark("END", name); err != nil {
 		return phaseResult{}, err
 	}
@@ -243,7 +242,7 @@ func (g *gen) phase(web *http.Client, rd *reader, next *int, subscribers int64, 
 	pq := g.posts.Load().quantiles(0.5, 0.99)
 	p := phaseResult{Name: name, Replies: *next - first, Expected: expected, Received: g.received(first, *next),
 		Samples: h.count(), P50: q[0], P99: q[1], Max: float64(g.maxLat.Load()) / 1e6, PostP50: pq[0], PostP99: pq[1],
-		Reconnects: rd.reconnects.Load() - rec0, Duplicates: rd.duplicates.Load() - dup0}
+		Reconnects: rd.reconnects.Load() - rec0, Duplicates: rd.duplicates.Load() - dup0, Drain: drain}
 	for i := range g.round {
 		if r := g.round[i].Load(); r.count() > 0 {
 			rq := r.quantiles(0.5, 0.99)
@@ -251,6 +250,23 @@ func (g *gen) phase(web *http.Client, rd *reader, next *int, subscribers int64, 
 		}
 	}
 	return p, nil
+}
+
+// drain waits for every subscriber to have replies [from, to): a server
+// that fell behind still delivers, so what it has not sent 5 s after the
+// last post is not lost yet. It waits while deliveries keep arriving (at
+// most 60 s), so "lost" counts only what stopped coming, and returns how
+// long after the last post the last one came.
+func (g *gen) drain(from, to int, expected int64) time.Duration {
+	start := time.Now()
+	last, lastAt := g.received(from, to), start
+	for last < expected && time.Since(lastAt) < 5*time.Second && time.Since(start) < 60*time.Second {
+		time.Sleep(20 * time.Millisecond)
+		if n := g.received(from, to); n != last {
+			last, lastAt = n, time.Now()
+		}
+	}
+	return lastAt.Sub(start)
 }
 
 func (g *gen) received(from, to int) int64 {

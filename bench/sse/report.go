@@ -54,7 +54,7 @@ func (r *run) printPhase(p phaseResult, sp serverPhase, stalled bool) []string {
 	lo50, hi50, lo99, hi99 := spread(p.Rounds)
 	fmt.Printf("  latency p50 %.1f ms  p99 %.1f ms  max %.1f ms  from %d samples; over %d rounds p50 %.1f–%.1f ms, p99 %.1f–%.1f ms\n",
 		p.P50, p.P99, p.Max, p.Samples, len(p.Rounds), lo50, hi50, lo99, hi99)
-	fmt.Printf("  POST p50 %.1f ms  p99 %.1f ms\n", p.PostP50, p.PostP99)
+	fmt.Printf("  POST p50 %.1f ms  p99 %.1f ms  last delivery %.2f s after the last post\n", p.PostP50, p.PostP99, p.Drain.Seconds())
 	d := delta(sp.start.stats, sp.end.stats)
 	perWrite := 0.0
 	if d.Writes > 0 {
