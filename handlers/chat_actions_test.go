@@ -16,21 +16,7 @@ import (
 // which the runner carries out. Confirming again changes nothing.
 func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 	t.Parallel()
-	cs := newChatSite(t, func(r llmtest.Request) llmtest.Reply {
-		tools := 0
-		for _, m := range r.Messages {
-			if m.Role == "tool" {
-				tools++
-			}
-		}
-		switch tools {
-		case 0:
-			return llmtest.Call("call_1", "list_packages", `{"query":"starter"}`)
-		case 1:
-			return llmtest.Call("call_2", "install_package", `{"slug":"starter-agents"}`)
-		}
-		return llmtest.Text("I proposed installing Starter Agents; confirm the card.")
-	}, nil)
+	cs := newChatSite(t, proposeInstallScript, nil)
 	o := cs.newChatOrg("chattool")
 	conv := cs.startChat(o.owner, o.agentID)
 	s := cs.follow(o.owner, conv)
@@ -46,25 +32,7 @@ func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 		}
 	}
 
-	reqs := cs.fake.Requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d provider requests, want 3", len(reqs))
-	}
-	if names := strings.Join(reqs[0].ToolNames(), ","); !strings.Contains(names, "install_package") || !strings.Contains(names, "list_threads") {
-		t.Errorf("tools offered: %s", names)
-	}
-	second := reqs[1].Messages
-	toolMsg := second[len(second)-1]
-	if toolMsg.Role != "tool" || toolMsg.ToolCallID != "call_1" || !strings.Contains(toolMsg.Content, "starter-agents") {
-		t.Fatalf("tool result fed back: %+v", toolMsg)
-	}
-	if prev := second[len(second)-2]; prev.Role != "assistant" || len(prev.ToolCalls) != 1 || prev.ToolCalls[0].Function.Name != "list_packages" {
-		t.Fatalf("assistant tool call in history: %+v", prev)
-	}
-	third := reqs[2].Messages
-	if res := third[len(third)-1].Content; !strings.Contains(res, "NOT happened yet") {
-		t.Errorf("install tool result %q", res)
-	}
+	checkToolRounds(t, cs.fake.Requests())
 	// Proposed only: nothing requested yet.
 	if ds, _ := cs.store.DirectivesBySubjects(ctx, o.tenant, []store.Subject{{Type: "package", ID: "starter-agents"}}, 10); len(ds) != 0 {
 		t.Fatalf("a proposal made %d directives", len(ds))
@@ -122,17 +90,7 @@ func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 	if got := text(r.doc(t), "[data-testid=chat-action-outcome]"); !strings.Contains(got, "Installed: 3 agents created") {
 		t.Errorf("card outcome %q", got)
 	}
-	// Signals: proposed by the agent, confirmed by the owner, about the action.
-	sigs, _ := cs.store.SignalsBySubjects(ctx, o.tenant, []store.Subject{{Type: store.SubjectChatAction, ID: act.ID}}, 10)
-	if len(sigs) != 2 || sigs[0].Name != "chat.action.proposed" || sigs[0].ActorType != "agent" ||
-		sigs[1].Name != "chat.action.confirmed" || sigs[1].ActorType != "user" || sigs[1].CorrelationID != dir.ID {
-		t.Errorf("action signals %+v", sigs)
-	}
-	// Tokens of all three rounds are on the agent.
-	a, _ := cs.store.AgentByID(ctx, o.tenant, o.agentID)
-	if a.RequestCount != 3 || a.TokenCount != 15+15+11 {
-		t.Errorf("agent counters requests %d tokens %d", a.RequestCount, a.TokenCount)
-	}
+	checkActionTrail(t, cs, o, act.ID, dir.ID)
 }
 
 // Confirming takes the role the rest of the app takes: a member cannot
@@ -281,5 +239,65 @@ func TestChatIsolation(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
 			t.Errorf("visitor %s %s: %d %s", r.Request.Method, r.Request.URL.Path, r.StatusCode, r.Header.Get("Location"))
 		}
+	}
+}
+
+// proposeInstallScript is the provider of the propose-and-confirm test:
+// it lists packages, then proposes installing Starter Agents, then says so.
+func proposeInstallScript(r llmtest.Request) llmtest.Reply {
+	tools := 0
+	for _, m := range r.Messages {
+		if m.Role == "tool" {
+			tools++
+		}
+	}
+	switch tools {
+	case 0:
+		return llmtest.Call("call_1", "list_packages", `{"query":"starter"}`)
+	case 1:
+		return llmtest.Call("call_2", "install_package", `{"slug":"starter-agents"}`)
+	}
+	return llmtest.Text("I proposed installing Starter Agents; confirm the card.")
+}
+
+// checkToolRounds checks the three provider requests of the
+// propose-and-confirm test: the tools offered, and each tool call and its
+// result fed back in the history.
+func checkToolRounds(t *testing.T, reqs []llmtest.Request) {
+	t.Helper()
+	if len(reqs) != 3 {
+		t.Fatalf("%d provider requests, want 3", len(reqs))
+	}
+	if names := strings.Join(reqs[0].ToolNames(), ","); !strings.Contains(names, "install_package") || !strings.Contains(names, "list_threads") {
+		t.Errorf("tools offered: %s", names)
+	}
+	second := reqs[1].Messages
+	toolMsg := second[len(second)-1]
+	if toolMsg.Role != "tool" || toolMsg.ToolCallID != "call_1" || !strings.Contains(toolMsg.Content, "starter-agents") {
+		t.Fatalf("tool result fed back: %+v", toolMsg)
+	}
+	if prev := second[len(second)-2]; prev.Role != "assistant" || len(prev.ToolCalls) != 1 || prev.ToolCalls[0].Function.Name != "list_packages" {
+		t.Fatalf("assistant tool call in history: %+v", prev)
+	}
+	third := reqs[2].Messages
+	if res := third[len(third)-1].Content; !strings.Contains(res, "NOT happened yet") {
+		t.Errorf("install tool result %q", res)
+	}
+}
+
+// checkActionTrail checks what a confirmed action leaves: its two signals
+// (proposed by the agent, confirmed by the owner) and the agent's counters.
+func checkActionTrail(t *testing.T, cs *chatSite, o *chatOrg, actionID, directiveID string) {
+	t.Helper()
+	// Signals: proposed by the agent, confirmed by the owner, about the action.
+	sigs, _ := cs.store.SignalsBySubjects(ctx, o.tenant, []store.Subject{{Type: store.SubjectChatAction, ID: actionID}}, 10)
+	if len(sigs) != 2 || sigs[0].Name != "chat.action.proposed" || sigs[0].ActorType != "agent" ||
+		sigs[1].Name != "chat.action.confirmed" || sigs[1].ActorType != "user" || sigs[1].CorrelationID != directiveID {
+		t.Errorf("action signals %+v", sigs)
+	}
+	// Tokens of all three rounds are on the agent.
+	a, _ := cs.store.AgentByID(ctx, o.tenant, o.agentID)
+	if a.RequestCount != 3 || a.TokenCount != 15+15+11 {
+		t.Errorf("agent counters requests %d tokens %d", a.RequestCount, a.TokenCount)
 	}
 }

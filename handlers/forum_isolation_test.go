@@ -46,35 +46,8 @@ func TestForumRoutesIsolation(t *testing.T) {
 			t.Errorf("B's owner %s %s: %d, want 404", r.method, r.path, got.StatusCode)
 		}
 	}
-	// Nothing of A leaked into B: no directive, no post, no signal about A's ids.
-	bt := fs.tenantOf(b.slug)
-	var n int
-	fs.store.DB.GetContext(ctx, &n, bt.SQL(`SELECT (SELECT count(*) FROM {tenant}.directives) + (SELECT count(*) FROM {tenant}.signals WHERE subject_id IN ($1, $2))`), a.threadID, a.postID)
-	if n != 0 {
-		t.Errorf("B's schema got %d rows about A's ids", n)
-	}
-	// A's thread is untouched.
+	checkForumOrgsApart(t, fs, a, b)
 	at := fs.tenantOf(a.slug)
-	th, _ := fs.store.ForumThread(ctx, at, a.threadID)
-	if th.Status != "open" || th.PostCount != 2 {
-		t.Errorf("A's thread changed: %+v", th)
-	}
-	// B's pages never show A's data.
-	for _, path := range []string{"/forums", "/forums/c/" + b.catSlug, "/forums/t/" + b.threadID, "/forums/new"} {
-		body := b.owner.get(path).Body
-		if strings.Contains(body, a.slug) || strings.Contains(body, a.threadID) || strings.Contains(body, a.catID) {
-			t.Errorf("B's %s shows A's data", path)
-		}
-	}
-	// A foreign category cannot receive a thread, nor be preselected.
-	r := b.owner.post("/forums/threads", url.Values{"category_id": {a.catID}, "title": {"x"}, "body": {"y"}})
-	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if text(r.doc(t), "#field-category_id .error") == "" {
-		t.Error("no message for a foreign category")
-	}
-	if b.owner.get("/forums/new?category_id="+a.catID).doc(t).Find("#category_id option[selected]").Length() != 0 {
-		t.Error("a foreign category was preselected")
-	}
 
 	// A plain member of A: reads and posts, but no owner/admin action.
 	mslug := "m" + a.slug
@@ -112,5 +85,40 @@ func TestForumRoutesIsolation(t *testing.T) {
 		if got.StatusCode != http.StatusSeeOther || !strings.HasPrefix(got.Header.Get("Location"), "/login") {
 			t.Errorf("visitor %s %s: %d %s", r.method, r.path, got.StatusCode, got.Header.Get("Location"))
 		}
+	}
+}
+
+// checkForumOrgsApart checks, after B's owner tried every route with A's
+// ids, that nothing of A reached B and A is untouched.
+func checkForumOrgsApart(t *testing.T, fs *forumSite, a, b *forumOrg) {
+	t.Helper()
+	// Nothing of A leaked into B: no directive, no post, no signal about A's ids.
+	bt := fs.tenantOf(b.slug)
+	var n int
+	fs.store.DB.GetContext(ctx, &n, bt.SQL(`SELECT (SELECT count(*) FROM {tenant}.directives) + (SELECT count(*) FROM {tenant}.signals WHERE subject_id IN ($1, $2))`), a.threadID, a.postID)
+	if n != 0 {
+		t.Errorf("B's schema got %d rows about A's ids", n)
+	}
+	// A's thread is untouched.
+	at := fs.tenantOf(a.slug)
+	th, _ := fs.store.ForumThread(ctx, at, a.threadID)
+	if th.Status != "open" || th.PostCount != 2 {
+		t.Errorf("A's thread changed: %+v", th)
+	}
+	// B's pages never show A's data.
+	for _, path := range []string{"/forums", "/forums/c/" + b.catSlug, "/forums/t/" + b.threadID, "/forums/new"} {
+		body := b.owner.get(path).Body
+		if strings.Contains(body, a.slug) || strings.Contains(body, a.threadID) || strings.Contains(body, a.catID) {
+			t.Errorf("B's %s shows A's data", path)
+		}
+	}
+	// A foreign category cannot receive a thread, nor be preselected.
+	r := b.owner.post("/forums/threads", url.Values{"category_id": {a.catID}, "title": {"x"}, "body": {"y"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if text(r.doc(t), "#field-category_id .error") == "" {
+		t.Error("no message for a foreign category")
+	}
+	if b.owner.get("/forums/new?category_id="+a.catID).doc(t).Find("#category_id option[selected]").Length() != 0 {
+		t.Error("a foreign category was preselected")
 	}
 }

@@ -43,28 +43,7 @@ func TestMarketplaceInstallThenUninstallWithPurge(t *testing.T) {
 		t.Fatalf("directives after a resent form: %+v", ds)
 	}
 
-	r = owner.get("/marketplace/" + pkg)
-	wantStatus(t, r, http.StatusOK)
-	d = r.doc(t)
-	if got := text(d, "#install-"+pkg+" [data-testid=install-state]"); got != "Installed" {
-		t.Errorf("state after install %q", got)
-	}
-	if got := text(d, "[data-testid=install-count]"); got != "1" {
-		t.Errorf("install count %q", got)
-	}
-	if d.Find("#install-"+pkg+" [hx-trigger]").Length()+d.Find("#install-"+pkg+"[hx-trigger]").Length() != 0 {
-		t.Error("a finished install must not poll")
-	}
-	if n := d.Find("[data-testid=includes-agents] li").Length(); n != 2 {
-		t.Errorf("includes lists %d agents", n)
-	}
-
-	r = owner.get("/agents")
-	wantStatus(t, r, http.StatusOK)
-	// Package installs create their agents active (SPEC §12).
-	if n := r.doc(t).Find(`[data-testid=agent-group][data-state=active] [data-testid=agent]`).Length(); n != 2 {
-		t.Errorf("%d active agents listed, want 2", n)
-	}
+	checkInstalled(t, owner, pkg)
 
 	// Uninstall with purge removes the installation and the agents.
 	r = owner.get("/marketplace/" + pkg)
@@ -422,5 +401,33 @@ func TestMarketplaceIsolation(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 			t.Errorf("visitor POST %s: %d %s", path, r.StatusCode, r.Header.Get("Location"))
 		}
+	}
+}
+
+// checkInstalled checks what owner sees of pkg once installed: the state,
+// the count, no polling, the agents it includes, and those agents active.
+func checkInstalled(t *testing.T, owner *client, pkg string) {
+	t.Helper()
+	r := owner.get("/marketplace/" + pkg)
+	wantStatus(t, r, http.StatusOK)
+	d := r.doc(t)
+	if got := text(d, "#install-"+pkg+" [data-testid=install-state]"); got != "Installed" {
+		t.Errorf("state after install %q", got)
+	}
+	if got := text(d, "[data-testid=install-count]"); got != "1" {
+		t.Errorf("install count %q", got)
+	}
+	if d.Find("#install-"+pkg+" [hx-trigger]").Length()+d.Find("#install-"+pkg+"[hx-trigger]").Length() != 0 {
+		t.Error("a finished install must not poll")
+	}
+	if n := d.Find("[data-testid=includes-agents] li").Length(); n != 2 {
+		t.Errorf("includes lists %d agents", n)
+	}
+
+	r = owner.get("/agents")
+	wantStatus(t, r, http.StatusOK)
+	// Package installs create their agents active (SPEC §12).
+	if n := r.doc(t).Find(`[data-testid=agent-group][data-state=active] [data-testid=agent]`).Length(); n != 2 {
+		t.Errorf("%d active agents listed, want 2", n)
 	}
 }

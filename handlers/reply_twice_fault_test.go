@@ -45,22 +45,7 @@ func TestReplyFormSentTwiceMakesOnePost(t *testing.T) {
 
 	// A double click: both at once.
 	at := url.Values{"body": {"Double-clicked"}, "idempotency_key": {second}}
-	var wg sync.WaitGroup
-	locs := make([]string, 2)
-	for i := range locs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := o.owner.http.PostForm(fs.srv.URL+thread+"/replies", at)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusSeeOther {
-					locs[i] = resp.Header.Get("Location")
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	locs := postTwiceAtOnce(fs, o.owner, thread+"/replies", at)
 	if locs[0] == "" || locs[0] != locs[1] {
 		t.Fatalf("double click answered %q and %q, want the same post twice", locs[0], locs[1])
 	}
@@ -98,4 +83,26 @@ func TestReplyFormSentTwiceMakesOnePost(t *testing.T) {
 	if count != published {
 		t.Errorf("thread counts %d posts, has %d", count, published)
 	}
+}
+
+// postTwiceAtOnce sends form to path twice at the same time (a double
+// click) and returns where each 303 went ("" for any other answer).
+func postTwiceAtOnce(fs *forumSite, c *client, path string, form url.Values) []string {
+	var wg sync.WaitGroup
+	locs := make([]string, 2)
+	for i := range locs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.http.PostForm(fs.srv.URL+path, form)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusSeeOther {
+					locs[i] = resp.Header.Get("Location")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return locs
 }

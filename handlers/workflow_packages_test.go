@@ -18,17 +18,7 @@ import (
 func TestPackageWorkflowsInstallAndUninstall(t *testing.T) {
 	t.Parallel()
 	ms := newMktSite(t)
-	pkg := strings.ReplaceAll(storetest.Name("wfpkg"), "_", "-")
-	def := `{"trigger": {"signal": "forum.thread.created"}, "steps": [
-		{"id": "draft", "agent": "triage-bot", "prompt": "{{.trigger.title}}"},
-		{"id": "post", "needs": ["draft"], "directive": "forum.post.create",
-		 "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.draft.output}}", "as_agent": "triage-bot"}}]}`
-	inc, _ := json.Marshal(store.PackageIncludes{Agents: []store.PackageAgent{{Name: "Triage Bot", SystemPrompt: "You triage."}},
-		Skills: []string{}, Tools: []string{}, Workflows: []store.PackageWorkflow{{Name: "Auto triage", Description: "Triage.", Definition: json.RawMessage(def)}}})
-	if _, err := ms.store.DB.ExecContext(ctx, `INSERT INTO packages (name, slug, version, description, category, pricing_model, min_tier, includes, is_published)
-		VALUES ('Triage', $1, '1.0.0', 'Triage.', 'operations', 'free', 'free', $2, true)`, pkg, string(inc)); err != nil {
-		t.Fatal(err)
-	}
+	pkg := insertTriagePackage(t, ms)
 	install := func(c *client, slug string) {
 		t.Helper()
 		r := c.get("/marketplace/" + pkg)
@@ -95,4 +85,22 @@ func TestPackageWorkflowsInstallAndUninstall(t *testing.T) {
 	if !strings.Contains(r.doc(t).Find("h1").Text(), "Auto triage") {
 		t.Error("the kept run lost its workflow's name")
 	}
+}
+
+// insertTriagePackage publishes a package with one agent (Triage Bot) and
+// one workflow naming it, and returns the package's slug.
+func insertTriagePackage(t *testing.T, ms *mktSite) string {
+	t.Helper()
+	pkg := strings.ReplaceAll(storetest.Name("wfpkg"), "_", "-")
+	def := `{"trigger": {"signal": "forum.thread.created"}, "steps": [
+		{"id": "draft", "agent": "triage-bot", "prompt": "{{.trigger.title}}"},
+		{"id": "post", "needs": ["draft"], "directive": "forum.post.create",
+		 "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.draft.output}}", "as_agent": "triage-bot"}}]}`
+	inc, _ := json.Marshal(store.PackageIncludes{Agents: []store.PackageAgent{{Name: "Triage Bot", SystemPrompt: "You triage."}},
+		Skills: []string{}, Tools: []string{}, Workflows: []store.PackageWorkflow{{Name: "Auto triage", Description: "Triage.", Definition: json.RawMessage(def)}}})
+	if _, err := ms.store.DB.ExecContext(ctx, `INSERT INTO packages (name, slug, version, description, category, pricing_model, min_tier, includes, is_published)
+		VALUES ('Triage', $1, '1.0.0', 'Triage.', 'operations', 'free', 'free', $2, true)`, pkg, string(inc)); err != nil {
+		t.Fatal(err)
+	}
+	return pkg
 }

@@ -114,16 +114,7 @@ func TestWorkflowEditorWithoutJavaScript(t *testing.T) {
 	r = o.owner.post("/workflows", bad)
 	wantStatus(t, r, http.StatusSeeOther)
 	loc := r.Header.Get("Location")
-	d := o.member.get(loc).doc(t)
-	if st := d.Find("[data-testid=workflow-state]").Text(); st != "off" {
-		t.Errorf("a new workflow is %q, want off", st)
-	}
-	if steps := d.Find("[data-testid=workflow-steps] li").Length(); steps != 3 || !strings.Contains(d.Text(), "@ticket-manager answers") {
-		t.Errorf("%d steps described: %s", steps, d.Find("[data-testid=workflow-steps]").Text())
-	}
-	if d.Find("[data-testid=edit-workflow]").Length() != 0 {
-		t.Error("a plain member is offered Edit")
-	}
+	checkWorkflowDescribed(t, o.member, loc)
 
 	// Edit: the JSON imports into the rows without saving.
 	edit := o.owner.get(loc + "/edit")
@@ -145,20 +136,7 @@ func TestWorkflowEditorWithoutJavaScript(t *testing.T) {
 	r = o.owner.post(loc, editorForm(t, r, "save", nil))
 	wantRefused(t, r, "no steps")
 
-	// A plain post of the JSON alone (a script) saves it as it is; the
-	// page exports it.
-	r = o.owner.post(loc, url.Values{"name": {"Triage"}, "definition": {js}})
-	wantStatus(t, r, http.StatusSeeOther)
-	if out := o.owner.get(loc).doc(t).Find("[data-testid=workflow-json]").Text(); !strings.Contains(out, `"delay": "5m"`) {
-		t.Errorf("export: %s", out)
-	}
-	// Names are unique; an unknown trigger is refused in words.
-	wantStatus(t, o.owner.post("/workflows", url.Values{"name": {"triage"}, "definition": {js}}), http.StatusUnprocessableEntity)
-	r = o.owner.post("/workflows", url.Values{"name": {"Other"}, "definition": {strings.Replace(js, "forum.thread.created", "user.sneezed", 1)}})
-	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if !strings.Contains(r.Body, "user.sneezed") {
-		t.Error("the unknown trigger is not named")
-	}
+	checkWorkflowJSONPosts(t, o.owner, loc, js)
 }
 
 // Enabling is capped by the tier: free allows none (a 422 that says so),
@@ -381,5 +359,42 @@ func TestWorkflowPostExecutionMustBeTheAgents(t *testing.T) {
 	}
 	if n := len(as.threadAgentPosts(o, th.ID)); n != 0 {
 		t.Errorf("%d posts", n)
+	}
+}
+
+// checkWorkflowDescribed checks the page of the workflow saved at loc as
+// a plain member reads it: off, its steps in words, no Edit.
+func checkWorkflowDescribed(t *testing.T, member *client, loc string) {
+	t.Helper()
+	d := member.get(loc).doc(t)
+	if st := d.Find("[data-testid=workflow-state]").Text(); st != "off" {
+		t.Errorf("a new workflow is %q, want off", st)
+	}
+	if steps := d.Find("[data-testid=workflow-steps] li").Length(); steps != 3 || !strings.Contains(d.Text(), "@ticket-manager answers") {
+		t.Errorf("%d steps described: %s", steps, d.Find("[data-testid=workflow-steps]").Text())
+	}
+	if d.Find("[data-testid=edit-workflow]").Length() != 0 {
+		t.Error("a plain member is offered Edit")
+	}
+}
+
+// checkWorkflowJSONPosts checks posts of the definition js alone, as a
+// script sends them: saved as it is and exported, names unique, an
+// unknown trigger refused in words.
+func checkWorkflowJSONPosts(t *testing.T, owner *client, loc, js string) {
+	t.Helper()
+	// A plain post of the JSON alone (a script) saves it as it is; the
+	// page exports it.
+	r := owner.post(loc, url.Values{"name": {"Triage"}, "definition": {js}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if out := owner.get(loc).doc(t).Find("[data-testid=workflow-json]").Text(); !strings.Contains(out, `"delay": "5m"`) {
+		t.Errorf("export: %s", out)
+	}
+	// Names are unique; an unknown trigger is refused in words.
+	wantStatus(t, owner.post("/workflows", url.Values{"name": {"triage"}, "definition": {js}}), http.StatusUnprocessableEntity)
+	r = owner.post("/workflows", url.Values{"name": {"Other"}, "definition": {strings.Replace(js, "forum.thread.created", "user.sneezed", 1)}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.Body, "user.sneezed") {
+		t.Error("the unknown trigger is not named")
 	}
 }
