@@ -11,7 +11,7 @@ import (
 // The forum's live fragments (registered in events_render.go): what a
 // thread page's open copies receive for each forum signal. One event is
 // rendered per audience, never per viewer, so fragments are resolved for
-// a neutral viewer (forum_viewer.go) and, where a viewer's own state
+// a neutral viewer (forum_viewer_resolve.go) and, where a viewer's own state
 // matters, only the shared part is replaced: a reaction replaces its
 // count, not the buttons that show which ones you chose; an edit replaces
 // the text, not the actions under it.

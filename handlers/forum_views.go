@@ -8,7 +8,7 @@ import (
 
 // The forum's fragment blocks live in views/templates/partials/forum.html,
 // so every page (and the live layer) can render them. Each takes one of
-// the plain structs below.
+// the plain structs below and in forum_views_*.go.
 
 // forumPostView is the data of the "forum_post" block: one post, or for a
 // moderator the placeholder of a hidden or deleted one. Its element id is

@@ -32,7 +32,7 @@ func (sc *sessionCache) dropAll() {
 
 // control applies a message from the hub's control channel: the hub's own
 // "session:<hash>" (sign-out) and "member:<org>:<user>" (disabled), and
-// this file's "session-changed:<hash>" and "user-changed:<user>".
+// session_cache_load.go's "session-changed:<hash>" and "user-changed:<user>".
 func (sc *sessionCache) control(msg string) {
 	kind, arg, _ := strings.Cut(msg, ":")
 	switch kind {

@@ -10,8 +10,8 @@ import (
 )
 
 // Workflows (SPEC §13): members read them and their runs; owners and
-// admins write, enable and disable them (workflow_form.go) and operate
-// runs (workflow_runs.go).
+// admins write them (workflow_form.go), enable and disable them
+// (workflow_enable.go) and operate runs (workflow_run_actions.go).
 
 // workflowRow is one workflow in the list.
 type workflowRow struct {
