@@ -8,7 +8,7 @@ import (
 	"unicode"
 )
 
-// Searching the forum (PostgreSQL full text, migration tenant/0006): the
+// Searching the forum (PostgreSQL full text, migration tenant/0013): the
 // built-in responder's retrieval and the search page both read it. Only
 // published posts of threads in the organization are ever found.
 
@@ -67,11 +67,11 @@ func (s *Store) SearchForum(ctx context.Context, t Tenant, q ForumQuery) ([]Foru
 	// The candidates are bounded before ranking: ranking every post that
 	// shares one common word with a long question is what costs.
 	err := s.DB.SelectContext(ctx, &out, t.SQL(`WITH q AS (SELECT to_tsquery('english', $1) AS q),
-		c AS (SELECT p.id, p.thread_id, p.content, p.author_type, p.author_id, p.created_at, p.search
+		c AS (SELECT p.id, p.thread_id, p.content, p.author_type, p.author_id, p.created_at, p.search_doc
 		        FROM {tenant}.forum_posts p, q
-		       WHERE p.search @@ q.q AND p.status = 'published' AND p.thread_id::text <> $2
+		       WHERE p.search_doc @@ q.q AND p.status = 'published' AND p.thread_id::text <> $2
 		       LIMIT 2000),
-		top AS (SELECT c.*, ts_rank_cd(c.search, q.q) AS rank FROM c, q ORDER BY rank DESC, c.created_at DESC LIMIT $3)
+		top AS (SELECT c.*, ts_rank_cd(c.search_doc, q.q) AS rank FROM c, q ORDER BY rank DESC, c.created_at DESC LIMIT $3)
 		SELECT top.id AS post_id, top.thread_id, th.title AS thread_title, cat.name AS category_name,
 		       coalesce(u.name, ag.name, 'FleetPrompt') AS author_name, top.content,
 		       ts_headline('english', top.content, q.q, 'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""') AS excerpt,
