@@ -51,6 +51,7 @@ func (h *Handler) Routes() *gin.Engine {
 	member.POST("/forums/threads", h.wrap(h.forumThreadCreate))
 	member.GET("/forums/t/:id", h.wrap(h.forumThread))
 	member.POST("/forums/t/:id/replies", h.wrap(h.forumReply))
+	member.GET("/search", h.wrap(h.search)) // the forums' threads and posts (SPEC §16)
 	member.GET("/marketplace", h.wrap(h.marketplace))
 	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
 	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
