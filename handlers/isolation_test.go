@@ -43,8 +43,7 @@ var publicRoutes = map[string]bool{
 var memberRoutes = map[string]bool{
 	"GET /dashboard": true, "GET /events": true,
 	"GET /forums": true, "GET /forums/c/:slug": true, "GET /forums/new": true, "POST /forums/threads": true,
-	"GET /forums/t/:id": true, "POST /forums/t/:id/replies": true,
-	"GET /search":      true,
+	"GET /forums/t/:id": true, "POST /forums/t/:id/replies": true, "GET /search": true,
 	"GET /marketplace": true, "GET /marketplace/:slug": true, "GET /marketplace/:slug/status": true,
 	"POST /marketplace/:slug/reviews": true,
 	"GET /agents":                     true, "GET /agents/:id": true,
