@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api bench-search clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -42,7 +42,7 @@ deps-chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api bench-search
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -80,6 +80,10 @@ bench-webhooks: deps-postgres
 ## bench-api: GET /api/v1/signals?after= paging through 100,000 signals: time per page
 bench-api: deps-postgres
 	$(GO) run ./bench/api -signals 100000
+
+## bench-search: GET /search over 100,000 posts, queries of every selectivity: p50/p99 over 1,200 samples, CPU per search, the plan
+bench-search: deps-postgres
+	$(GO) run ./bench/search -posts 100000 -samples 1200
 
 clean:
 	rm -rf fleetprompt .fleetprompt

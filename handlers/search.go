@@ -86,7 +86,7 @@ func (h *Handler) search(c *gin.Context) error {
 	q, slug, errs := searchRequest(c)
 	q.Moderator = a.Member.IsAdmin()
 	d := searchPage{Q: q.Text, Category: slug, Errors: errs, Page: q.Page, Moderator: q.Moderator, Ranked: store.SearchRanked}
-	cats, err := h.store.ForumCategories(ctx, t)
+	cats, err := h.store.SearchCategories(ctx, t)
 	if err != nil {
 		return err
 	}

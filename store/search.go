@@ -139,9 +139,7 @@ func (s *Store) Search(ctx context.Context, t Tenant, q SearchQuery) (SearchResu
 		return res, Invalid("category", "is not a category of this organization")
 	}
 	var rows []searchRow
-	if err := s.DB.SelectContext(ctx, &rows, t.SQL(searchSQL), q.Text, q.Moderator, category,
-		(q.Page-1)*SearchPerPage, SearchPerPage+1, SearchMarkStart+SearchMarkStop, headlineOptions, titleOptions,
-		ForumPostsPerPage, SearchRanked, searchTitles); err != nil {
+	if err := s.DB.SelectContext(ctx, &rows, t.SQL(searchSQL), searchArgs(q, category)...); err != nil {
 		return res, fmt.Errorf("search %q: %w", q.Text, err)
 	}
 	for i, r := range rows {
@@ -161,6 +159,46 @@ func (s *Store) Search(ctx context.Context, t Tenant, q SearchQuery) (SearchResu
 	}
 	return res, nil
 }
+
+// SearchCategories lists the categories a search may be limited to,
+// active first, without the thread counts ForumCategories adds (the
+// search page asks on every keystroke).
+func (s *Store) SearchCategories(ctx context.Context, t Tenant) ([]ForumCategory, error) {
+	var cs []ForumCategory
+	if err := s.DB.SelectContext(ctx, &cs, t.SQL(`SELECT `+categoryColumns+` FROM {tenant}.forum_categories c
+		ORDER BY c.status = 'archived', c.name, c.id`)); err != nil {
+		return nil, fmt.Errorf("search categories: %w", err)
+	}
+	return cs, nil
+}
+
+// searchArgs are searchSQL's parameters.
+func searchArgs(q SearchQuery, category sql.NullString) []any {
+	return []any{q.Text, q.Moderator, category, (q.Page - 1) * SearchPerPage, SearchPerPage + 1,
+		SearchMarkStart + SearchMarkStop, headlineOptions, titleOptions, ForumPostsPerPage, SearchRanked, searchTitles}
+}
+
+// ExplainSearch is the plan PostgreSQL runs Search with, run and timed
+// (EXPLAIN ANALYZE, BUFFERS): bench/search prints it, an operator may
+// read it. q must be valid and not blank.
+func (s *Store) ExplainSearch(ctx context.Context, t Tenant, q SearchQuery) ([]string, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	category := sql.NullString{String: q.CategoryID, Valid: q.CategoryID != ""}
+	var lines []string
+	if err := s.DB.SelectContext(ctx, &lines, `EXPLAIN (ANALYZE, BUFFERS) `+t.SQL(searchSQL), searchArgs(q, category)...); err != nil {
+		return nil, fmt.Errorf("explain search %q: %w", q.Text, err)
+	}
+	return lines, nil
+}
+
+// A snippet is made from snippetWindow characters of its post, starting
+// snippetLead before the first match.
+const (
+	snippetWindowText = "320"
+	snippetLeadText   = "100"
+)
 
 // headlineOptions and titleOptions are ts_headline's: a snippet of up to
 // two fragments of a post around the matched words; a whole title.
@@ -203,26 +241,36 @@ const searchSQL = `WITH posts AS (
 	 ORDER BY c.thread_id, rank DESC, c.created_at DESC, c.id
 ), page AS (
 	SELECT r.*, count(*) OVER () AS threads FROM ranked r ORDER BY r.rank DESC, r.created_at DESC, r.id OFFSET $4 LIMIT $5
+),
+-- The page's hits with what is shown of them. Scalar subqueries, not
+-- joins, keep planning short; OFFSET 0 keeps each evaluated once.
+hits AS (
+	SELECT page.*, p.content, p.status AS post_status, p.author_type, p.author_id, th.title, th.status AS thread_status,
+	       cat.slug AS category_slug, cat.name AS category_name, cat.status AS category_status,
+	       -- The post's place in its thread as this reader's thread page
+	       -- counts it: every earlier post (forum_posts_thread), less the
+	       -- unpublished ones for a member (forum_posts_unpublished: few).
+	       (SELECT count(*) FROM {tenant}.forum_posts e WHERE e.thread_id = p.thread_id AND (e.created_at, e.id) < (p.created_at, p.id)) AS before,
+	       (SELECT count(*) FROM {tenant}.forum_posts n WHERE NOT $2::boolean AND n.thread_id = p.thread_id
+	           AND n.status <> 'published' AND (n.created_at, n.id) < (p.created_at, p.id)) AS unpublished,
+	       -- ts_headline parses all the text it is given (a long post costs
+	       -- milliseconds): it gets a window of the post from a little
+	       -- before the first place one of the words' stems appears.
+	       (SELECT greatest(coalesce(min(nullif(strpos(lower(p.content), l), 0)), 1) - ` + snippetLeadText + `, 1)
+	          FROM unnest(tsvector_to_array(to_tsvector('english', $1))) l) AS start
+	  FROM page
+	  JOIN {tenant}.forum_posts p ON p.id = page.id
+	  JOIN {tenant}.forum_threads th ON th.id = page.thread_id
+	  JOIN {tenant}.forum_categories cat ON cat.id = th.category_id
+	OFFSET 0
 )
-SELECT page.thread_id, ts_headline('english', translate(th.title, $6, ''), websearch_to_tsquery('english', $1), $8) AS title,
-       th.status AS thread_status, cat.slug AS category_slug, cat.name AS category_name, cat.status AS category_status,
-       p.id AS post_id, p.status AS post_status, b.before = 0 AS opening,
-       coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name,
-       ts_headline('english', translate(p.content, $6, ''), websearch_to_tsquery('english', $1), $7) AS snippet,
-       page.rank, p.created_at, (b.before - b.unpublished) / $9::int + 1 AS post_page, page.threads,
+SELECT h.thread_id, ts_headline('english', translate(h.title, $6, ''), websearch_to_tsquery('english', $1), $8) AS title,
+       h.thread_status, h.category_slug, h.category_name, h.category_status, h.id AS post_id, h.post_status, h.before = 0 AS opening,
+       coalesce((SELECT name FROM public.users WHERE h.author_type = 'human' AND h.author_id ~ '^[0-9]{1,18}$' AND id = h.author_id::bigint),
+                (SELECT name FROM {tenant}.agents WHERE h.author_type = 'agent' AND id::text = h.author_id),
+                CASE h.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name,
+       ts_headline('english', translate(substr(h.content, h.start, ` + snippetWindowText + `), $6, ''), websearch_to_tsquery('english', $1), $7) AS snippet,
+       h.rank, h.created_at, (h.before - h.unpublished) / $9::int + 1 AS post_page, h.threads,
        (SELECT count(*) FROM posts) > $10::int AS capped
-  FROM page
-  JOIN {tenant}.forum_posts p ON p.id = page.id
-  JOIN {tenant}.forum_threads th ON th.id = page.thread_id
-  JOIN {tenant}.forum_categories cat ON cat.id = th.category_id
-  CROSS JOIN LATERAL (
-	-- The post's place in its thread as this reader's thread page counts
-	-- it: every earlier post (an index-only count), less the unpublished
-	-- ones for a member (forum_posts_unpublished: few).
-	SELECT (SELECT count(*) FROM {tenant}.forum_posts e WHERE e.thread_id = p.thread_id AND (e.created_at, e.id) < (p.created_at, p.id)) AS before,
-	       CASE WHEN $2::boolean THEN 0 ELSE (SELECT count(*) FROM {tenant}.forum_posts n WHERE n.thread_id = p.thread_id
-	            AND n.status <> 'published' AND (n.created_at, n.id) < (p.created_at, p.id)) END AS unpublished) b
-  LEFT JOIN LATERAL (SELECT name FROM public.users
-	WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true
-  LEFT JOIN LATERAL (SELECT name FROM {tenant}.agents WHERE p.author_type = 'agent' AND id::text = p.author_id) ag ON true
- ORDER BY page.rank DESC, page.created_at DESC, page.id`
+  FROM hits h
+ ORDER BY h.rank DESC, h.created_at DESC, h.id`

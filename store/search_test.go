@@ -168,6 +168,14 @@ func TestSearchSnippetsCarryOnlyTheSearchsMarkers(t *testing.T) {
 	if strings.ContainsAny(h.Title, store.SearchMarkStart+store.SearchMarkStop) {
 		t.Errorf("title %q carries a marker although it did not match", h.Title)
 	}
+
+	// A long post's snippet is around its match, however far in.
+	long := f.reply(t, th.ID, strings.Repeat("filler words here. ", 900)+"The okapi hides at the very end.")
+	res = f.search(t, store.SearchQuery{Text: "okapis"})
+	if len(res.Hits) != 1 || res.Hits[0].PostID != long.ID || !strings.Contains(res.Hits[0].Snippet, store.SearchMarkStart+"okapi"+store.SearchMarkStop) ||
+		len(res.Hits[0].Snippet) > 600 {
+		t.Errorf("long post's snippet: %+v", res.Hits)
+	}
 }
 
 // Another organization's posts are never found, and its category is
