@@ -51,7 +51,9 @@ func searchFixture(t *testing.T) forumFixture {
 }
 
 // hitCount is how many results the page shows.
-func hitCount(t *testing.T, ctx context.Context) int { return elementCount(t, ctx, `[data-testid=search-hit]`) }
+func hitCount(t *testing.T, ctx context.Context) int {
+	return elementCount(t, ctx, `[data-testid=search-hit]`)
+}
 
 // TestSearchJourney: a member searches from the header, finds a reply
 // and not the hidden post; typing a new word updates the results in
