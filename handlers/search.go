@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,6 +31,7 @@ type searchPage struct {
 	Capped    bool
 	Ranked    int // store.SearchRanked, for the capped note
 	NoTerms   bool
+	Words     int // how many words were typed, for the advice when none match
 	Page      int
 	PastEnd   bool // a page after the last: empty
 	Moderator bool
@@ -120,12 +123,13 @@ func (h *Handler) search(c *gin.Context) error {
 // fill puts a page of results into d, with its links.
 func (d *searchPage) fill(res store.SearchResults, q store.SearchQuery) {
 	d.Searched, d.Threads, d.Capped, d.NoTerms = true, res.Threads, res.Capped, res.NoTerms
+	d.Words = len(strings.Fields(q.Text))
 	d.PastEnd = len(res.Hits) == 0 && q.Page > 1
 	for _, hit := range res.Hits {
 		d.Results = append(d.Results, searchResult{
 			URL:         fmt.Sprintf("/forums/t/%s?page=%d#post-%s", hit.ThreadID, hit.PostPage, hit.PostID),
 			CategoryURL: "/forums/c/" + hit.CategorySlug,
-			Title:       highlight(hit.Title), Snippet: highlight(plainMarkdown(hit.Snippet)),
+			Title:       highlight(hit.Title), Snippet: highlight(ellipses(plainMarkdown(hit.Snippet))),
 			Category: hit.CategoryName, Author: hit.AuthorName, State: hit.State(),
 			Reply: !hit.Opening, Hidden: hit.PostStatus != store.PostPublished, CreatedAt: hit.CreatedAt,
 		})
@@ -184,4 +188,23 @@ func highlight(s string) template.HTML {
 func plainMarkdown(s string) string {
 	s = strings.NewReplacer("#", "", "*", "", "`", "", ">", "").Replace(s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// ellipses marks a snippet cut from the middle of its post: "…" before
+// one that starts mid-sentence (a lowercase letter), after one that does
+// not end a sentence.
+func ellipses(s string) string {
+	plain := strings.Trim(strings.NewReplacer(store.SearchMarkStart, "", store.SearchMarkStop, "").Replace(s), " ")
+	if plain == "" {
+		return s
+	}
+	first, _ := utf8.DecodeRuneInString(plain)
+	last, _ := utf8.DecodeLastRuneInString(plain)
+	if unicode.IsLower(first) {
+		s = "…" + s
+	}
+	if !strings.ContainsRune(".!?…:;)\"'", last) {
+		s += "…"
+	}
+	return s
 }
