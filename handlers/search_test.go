@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"fleetprompt/store"
 )
 
@@ -57,6 +59,14 @@ func (o *searchOrg) post(t *testing.T, threadID, body string) store.ForumPost {
 	return p
 }
 
+// searchHits is c's search page for q (200 expected) and its hits.
+func searchHits(t *testing.T, c *client, q string) (*response, *goquery.Selection) {
+	t.Helper()
+	r := c.get(searchPath(q))
+	wantStatus(t, r, http.StatusOK)
+	return r, r.doc(t).Find(`[data-testid=search-hit]`)
+}
+
 func searchPath(q string, extra ...string) string {
 	v := url.Values{"q": {q}}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -72,10 +82,8 @@ func TestSearchPageFindsRepliesNotHiddenPosts(t *testing.T) {
 	as := newAdminSite(t)
 	o := newSearchOrg(t, as, "srch")
 
-	r := o.member.get(searchPath("narwhal"))
-	wantStatus(t, r, http.StatusOK)
+	r, hits := searchHits(t, o.member, "narwhal")
 	d := r.doc(t)
-	hits := d.Find(`[data-testid=search-hit]`)
 	if hits.Length() != 2 {
 		t.Fatalf("%d hits:\n%s", hits.Length(), r.Body)
 	}
@@ -124,17 +132,14 @@ func TestSearchPageEscapesSnippets(t *testing.T) {
 	t.Parallel()
 	as := newAdminSite(t)
 	o := newSearchOrg(t, as, "srchx")
-	r := o.member.get(searchPath("beluga"))
-	wantStatus(t, r, http.StatusOK)
-	d := r.doc(t)
-	hit := d.Find(`[data-testid=search-hit]`)
+	r, hit := searchHits(t, o.member, "beluga")
 	if hit.Length() != 1 {
 		t.Fatalf("%d hits", hit.Length())
 	}
 	if n := hit.Find("script, img, b").Length(); n != 0 {
 		t.Errorf("%d elements from the post's HTML in the hit:\n%s", n, r.Body)
 	}
-	if d.Find("script:not([src])").Length() != 0 {
+	if r.doc(t).Find("script:not([src])").Length() != 0 {
 		t.Error("an inline script on the page")
 	}
 	snippet, _ := hit.Find(".search-snippet").Html()
@@ -230,12 +235,11 @@ func TestSearchPageStaysInItsOrganization(t *testing.T) {
 	as := newAdminSite(t)
 	a, b := newSearchOrg(t, as, "srcha"), newSearchOrg(t, as, "srchb")
 	b.thread(t, "Axolotl care for "+b.slug, "Only B knows.")
-	r := a.owner.get(searchPath("axolotl"))
-	wantStatus(t, r, http.StatusOK)
-	if strings.Contains(r.Body, b.slug) || r.doc(t).Find(`[data-testid=search-hit]`).Length() != 0 {
+	r, hits := searchHits(t, a.owner, "axolotl")
+	if strings.Contains(r.Body, b.slug) || hits.Length() != 0 {
 		t.Errorf("A finds B's thread:\n%s", r.Body)
 	}
-	if r := b.member.get(searchPath("axolotl")); r.doc(t).Find(`[data-testid=search-hit]`).Length() != 1 {
+	if _, hits := searchHits(t, b.member, "axolotl"); hits.Length() != 1 {
 		t.Error("B does not find its own thread")
 	}
 	// Category slugs are per organization: B's own slug is A's too here,
