@@ -217,7 +217,10 @@ var (
 // it reads the GIN index and sorts the few matches by date; for a common
 // one it walks forum_posts_recent newest first and stops at SearchRanked.
 // Ranking (reading each document) happens only for those candidates.
-const searchSQL = `WITH posts AS (
+const searchSQL = `WITH terms AS MATERIALIZED (
+	-- The stems of the words typed, once (snippets look for them).
+	SELECT tsvector_to_array(to_tsvector('english', $1)) AS stems
+), posts AS (
 	SELECT p.id, p.thread_id, p.created_at, p.search_doc
 	  FROM {tenant}.forum_posts p
 	 WHERE p.search_doc @@ websearch_to_tsquery('english', $1)
@@ -257,7 +260,7 @@ hits AS (
 	       -- milliseconds): it gets a window of the post from a little
 	       -- before the first place one of the words' stems appears.
 	       (SELECT greatest(coalesce(min(nullif(strpos(lower(p.content), l), 0)), 1) - ` + snippetLeadText + `, 1)
-	          FROM unnest(tsvector_to_array(to_tsvector('english', $1))) l) AS start
+	          FROM unnest((SELECT stems FROM terms)) l) AS start
 	  FROM page
 	  JOIN {tenant}.forum_posts p ON p.id = page.id
 	  JOIN {tenant}.forum_threads th ON th.id = page.thread_id
