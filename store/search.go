@@ -269,7 +269,7 @@ hits AS (
 )
 SELECT h.thread_id, ts_headline('english', translate(h.title, $6, ''), websearch_to_tsquery('english', $1), $8) AS title,
        h.thread_status, h.category_slug, h.category_name, h.category_status, h.id AS post_id, h.post_status, h.before = 0 AS opening,
-       coalesce((SELECT name FROM public.users WHERE h.author_type = 'human' AND h.author_id ~ '^[0-9]{1,18}$' AND id = h.author_id::bigint),
+       coalesce((SELECT name FROM public.users WHERE id = CASE WHEN h.author_type = 'human' AND h.author_id ~ '^[0-9]{1,18}$' THEN h.author_id::bigint END),
                 (SELECT name FROM {tenant}.agents WHERE h.author_type = 'agent' AND id::text = h.author_id),
                 CASE h.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name,
        ts_headline('english', translate(substr(h.content, h.start, ` + snippetWindowText + `), $6, ''), websearch_to_tsquery('english', $1), $7) AS snippet,

@@ -313,6 +313,29 @@ func TestSearchPagesAndBound(t *testing.T) {
 	}
 }
 
+// Posts by agents and by the system are found with their author's name.
+func TestSearchNamesAgentAndSystemAuthors(t *testing.T) {
+	t.Parallel()
+	f := newForum(t)
+	th, _ := f.thread(t, "Questions")
+	var agent string
+	if err := f.s.DB.GetContext(bg, &agent, f.t.SQL(`INSERT INTO {tenant}.agents (name, system_prompt) VALUES ('Ticket Manager', 'You help.') RETURNING id`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][2]string{{"agent", agent}, {"system", "forums"}} {
+		if _, err := f.s.DB.ExecContext(bg, f.t.SQL(`INSERT INTO {tenant}.forum_posts (thread_id, content, author_type, author_id)
+			VALUES ($1, 'The tapir answer from ' || $2, $2, $3)`), th.ID, a[0], a[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := f.search(t, store.SearchQuery{Text: "tapir agent"}); len(res.Hits) != 1 || res.Hits[0].AuthorName != "Ticket Manager" {
+		t.Errorf("agent's post: %+v", res.Hits)
+	}
+	if res := f.search(t, store.SearchQuery{Text: "tapir system"}); len(res.Hits) != 1 || res.Hits[0].AuthorName != "FleetPrompt" {
+		t.Errorf("system's post: %+v", res.Hits)
+	}
+}
+
 // The responder's retrieval reads the same documents.
 func TestSearchForumStillAnswers(t *testing.T) {
 	t.Parallel()
