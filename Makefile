@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api bench-search clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-search clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -41,8 +41,33 @@ deps-chromium:
 	  echo "installing chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The accessibility checkers: Java for the Nu Html Checker (vnu.jar), npm for
+# bench/a11y's pinned axe-core, vnu-jar and Lighthouse (install scripts off:
+# vnu-jar's would download a Java of its own).
+deps-a11y: deps-chromium bench/a11y/node_modules/.package-lock.json
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Java for the Nu Html Checker"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
+bench/a11y/node_modules/.package-lock.json: bench/a11y/package.json bench/a11y/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing npm for the accessibility checkers"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix bench/a11y --ignore-scripts --no-audit --no-fund --loglevel=error
+
+## a11y: every page (signed out, failed forms, every link from the dashboard as the demo owner)
+## through axe-core (WCAG 2.2 A/AA + best practices) and the Nu Html Checker; header height
+## and overflow at 1366 and 390 px; figures last
+a11y: deps-postgres deps-a11y
+	$(GO) run ./bench/a11y
+
+## a11y-full: the same plus Lighthouse accessibility per page and screenshots (1366/390 px,
+## JS on and off) in a11y-shots/
+a11y-full: deps-postgres deps-a11y
+	$(GO) run ./bench/a11y -lighthouse -shots a11y-shots
+
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-chat bench-faults bench-webhooks bench-api bench-search
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-search
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -64,9 +89,10 @@ bench-sse: deps-postgres
 bench-http: deps-postgres
 	$(GO) run ./bench/http -duration 10s -modes hit,viewers,miss,cold,mixed,replies
 
-## bench-chat: app overhead per streamed chat token, 100 concurrent chats against a fake provider
-bench-chat: deps-postgres
-	$(GO) run ./bench/chat
+## bench-agents: the agent engine — provider chunk → SSE frame for 100 concurrent executions,
+## the built-in responder over 100,000 forum posts, 1,000 executions through the runner
+bench-agents: deps-postgres
+	$(GO) run ./bench/agents
 
 ## bench-faults: kill -9 loop, database restart and hostile clients against the real binary (≤ ~10 min)
 bench-faults: deps-postgres
@@ -86,4 +112,4 @@ bench-search: deps-postgres
 	$(GO) run ./bench/search -posts 100000 -samples 1200
 
 clean:
-	rm -rf fleetprompt .fleetprompt
+	rm -rf fleetprompt .fleetprompt a11y-shots

@@ -56,10 +56,8 @@ func TestChatInstallJourney(t *testing.T) {
 	if got := textOf(t, ctx, `[data-testid=chat-message][data-role=assistant] [data-testid=chat-text]`); !strings.Contains(got, "Nothing happens until you confirm") {
 		t.Errorf("answer %q", got)
 	}
-	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=chat-action-confirm]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-action][data-directive-status=succeeded] [data-testid=chat-action-outcome]`)),
-	)
+	clickLive(t, ctx, `[data-testid=chat-action-confirm]`)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-action][data-directive-status=succeeded] [data-testid=chat-action-outcome]`)))
 	if got := textOf(t, ctx, `[data-testid=chat-action-outcome]`); !strings.Contains(got, "Installed: 3 agents created") {
 		t.Fatalf("outcome %q", got)
 	}

@@ -56,14 +56,7 @@ func newForumFixture(t *testing.T) forumFixture {
 // signIn logs a browser in through the sign-in form and opens path.
 func signIn(t *testing.T, ctx context.Context, a *app, email, path string) {
 	t.Helper()
-	do(t, ctx,
-		chromedp.Navigate(a.URL+"/login?redirect_to="+path),
-		chromedp.WaitVisible(chromedp.CSS(`#email`)),
-		chromedp.SendKeys(chromedp.CSS(`#email`), email),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "password123"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=thread-title]`)),
-	)
+	signInTo(t, ctx, a, email, path, `[data-testid=thread-title]`)
 }
 
 // markDocument sets a marker on window: it survives htmx swaps and SSE

@@ -137,13 +137,35 @@ func chromiumPath() string {
 	return ""
 }
 
-// do runs steps in the tab, each journey step bounded to 20 s.
+// do runs steps in the tab, each journey step bounded to 45 s (a loaded
+// 2-core machine has taken more than 20).
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, steps...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// clickLive clicks the first element matching css on a page that live
+// swaps may change under the click: a swap between finding the node and
+// clicking it ("No node with given id found") means the click never
+// happened, so it is tried again on the new element.
+func clickLive(t *testing.T, ctx context.Context, css string) {
+	t.Helper()
+	var err error
+	for try := 0; try < 20; try++ {
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err = chromedp.Do(sctx, chromedp.Click(chromedp.CSS(css)))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "node with given id") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("click %s: %v", css, err)
 	}
 }
 

@@ -189,8 +189,8 @@ func (r *ExecRelay) topics(t store.Tenant, ex store.Execution) []topicView {
 		if tv, ok := r.chatView(t, c); ok {
 			out = append(out, tv)
 		}
-	case store.PurposeForumReply:
-		if c.ThreadID != "" {
+	case store.PurposeForumReply, store.PurposeWorkflow:
+		if c.ThreadID != "" && (ex.Purpose == store.PurposeForumReply || c.ShowInThread) {
 			target := "agent-answer-" + ex.ID + "-text"
 			out = append(out, topicView{live.Topic{Kind: live.KindThread, Arg: c.ThreadID}, target,
 				func(text string) []byte { return r.h.agentAnswerHTML(t, ex, text) }})

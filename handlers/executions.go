@@ -70,10 +70,10 @@ func (h *Handler) executionView(ctx context.Context, t store.Tenant, ex store.Ex
 	}
 	c := ex.Context()
 	switch {
-	case c.ThreadID != "":
-		d.CauseURL = "/forums/t/" + c.ThreadID
 	case c.RunID != "":
 		d.CauseURL = "/workflows/runs/" + c.RunID
+	case c.ThreadID != "":
+		d.CauseURL = "/forums/t/" + c.ThreadID
 	case ex.Purpose == store.PurposeChat:
 		d.CauseURL = "/chat/" + c.ConversationID
 	}

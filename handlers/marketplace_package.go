@@ -64,6 +64,9 @@ func (h *Handler) renderPackage(c *gin.Context, status int, block, slug string, 
 	if installErr != "" {
 		d.Status.Error = installErr
 	}
+	if err := h.countWorkflowsOff(ctx, tenant(c), p, &d.Status); err != nil {
+		return err
+	}
 	mine, err := h.store.ReviewBy(ctx, p.ID, a.Session.UserID)
 	switch {
 	case err == nil:

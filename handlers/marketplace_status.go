@@ -44,6 +44,9 @@ type InstallStatus struct {
 	UninstallKey   string // the uninstall form's own key
 	// ReturnTo is the page the forms come back to (a local path).
 	ReturnTo string
+	// WorkflowsOff counts the installed package's workflows that are off
+	// (the tier's limit was reached when it was installed, or since).
+	WorkflowsOff int
 }
 
 // Installed reports whether the package is installed and ready.
@@ -163,7 +166,19 @@ func (h *Handler) installStatus(ctx context.Context, t store.Tenant, p store.Pac
 	if err != nil {
 		return InstallStatus{}, err
 	}
-	return installStatusOf(p, st, canManage, localPath(returnTo, "/marketplace")), nil
+	s := installStatusOf(p, st, canManage, localPath(returnTo, "/marketplace"))
+	return s, h.countWorkflowsOff(ctx, t, p, &s)
+}
+
+// countWorkflowsOff fills s.WorkflowsOff for an installed package that
+// ships workflows.
+func (h *Handler) countWorkflowsOff(ctx context.Context, t store.Tenant, p store.Package, s *InstallStatus) error {
+	if !s.Installed() || len(p.Includes().Workflows) == 0 {
+		return nil
+	}
+	var err error
+	s.WorkflowsOff, err = h.store.PackageWorkflowsOff(ctx, t, p.Slug)
+	return err
 }
 
 // marketplaceStatus answers the status fragment's polling.

@@ -13,7 +13,7 @@ func (h *Handler) Routes() *gin.Engine {
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = false
 	h.trustProxies(r)
-	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
+	r.Use(h.logRequests, compress, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
 
 	r.GET("/static/*path", gin.WrapH(h.assets))
 	r.GET("/healthz", h.wrap(h.healthz))

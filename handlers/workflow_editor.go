@@ -22,7 +22,7 @@ import (
 type stepRow struct {
 	Index                           int
 	ID, Kind, Needs, When           string
-	Agent, Prompt                   string
+	Agent, Prompt, Thread           string
 	Directive, Payload              string
 	ApprovalPrompt, ApprovalTimeout string
 	Delay                           string
@@ -53,7 +53,7 @@ func editorOf(c *gin.Context) editor {
 	for i := 0; i < n && i < maxStepRows; i++ {
 		f := func(k string) string { return c.PostForm(fmt.Sprintf("step_%s_%d", k, i)) }
 		e.Rows = append(e.Rows, stepRow{ID: strings.TrimSpace(f("id")), Kind: f("kind"), Needs: f("needs"), When: f("when"),
-			Agent: f("agent"), Prompt: f("prompt"), Directive: f("directive"), Payload: f("payload"),
+			Agent: f("agent"), Prompt: f("prompt"), Thread: f("thread"), Directive: f("directive"), Payload: f("payload"),
 			ApprovalPrompt: f("approval_prompt"), ApprovalTimeout: f("approval_timeout"), Delay: f("delay")})
 	}
 	e.number()
@@ -138,7 +138,7 @@ func (e *editor) load(d workflow.Definition) {
 	e.Rows = nil
 	for _, s := range d.Steps {
 		r := stepRow{ID: s.ID, Kind: s.Kind(), Needs: strings.Join(s.Needs, ", "), When: s.When, Agent: strings.TrimPrefix(s.Agent, "@"),
-			Prompt: s.Prompt, Directive: s.Directive, Delay: s.Delay}
+			Prompt: s.Prompt, Thread: s.Thread, Directive: s.Directive, Delay: s.Delay}
 		if s.Payload != nil {
 			b, _ := json.MarshalIndent(s.Payload, "", "  ")
 			r.Payload = string(b)
@@ -179,7 +179,7 @@ func (e *editor) definition() (workflow.Definition, error) {
 		}
 		switch r.Kind {
 		case workflow.KindAgent:
-			s.Agent, s.Prompt = strings.TrimPrefix(strings.TrimSpace(r.Agent), "@"), r.Prompt
+			s.Agent, s.Prompt, s.Thread = strings.TrimPrefix(strings.TrimSpace(r.Agent), "@"), r.Prompt, strings.TrimSpace(r.Thread)
 			if s.Agent == "" {
 				return d, workflowInvalid(fmt.Sprintf("step %q: choose the agent", r.ID))
 			}

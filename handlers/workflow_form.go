@@ -54,7 +54,21 @@ func starter() editor {
 }
 
 func (h *Handler) workflowNew(c *gin.Context) error {
-	return h.renderWorkflowForm(c, http.StatusOK, nil, starter(), views.NewForm())
+	e := starter()
+	agents, err := h.store.ListAgents(c.Request.Context(), tenant(c))
+	if err != nil {
+		return err
+	}
+	for _, a := range agents {
+		if a.State == store.AgentActive {
+			e.Rows[0].Agent = a.Handle // the first agent that can answer
+			if d, err := e.definition(); err == nil {
+				e.JSON = d.JSON()
+			}
+			break
+		}
+	}
+	return h.renderWorkflowForm(c, http.StatusOK, nil, e, views.NewForm())
 }
 
 func (h *Handler) workflowEdit(c *gin.Context) error {

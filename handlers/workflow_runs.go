@@ -25,6 +25,18 @@ type runStepView struct {
 	DecidedBy string
 }
 
+// PostURL links to the post a directive step wrote, if it wrote one.
+func (s runStepView) PostURL() string {
+	var out struct {
+		PostID   string `json:"post_id"`
+		ThreadID string `json:"thread_id"`
+	}
+	if s.Kind != workflow.KindDirective || json.Unmarshal([]byte(s.Output), &out) != nil || !store.IsUUID(out.ThreadID) || !store.IsUUID(out.PostID) {
+		return ""
+	}
+	return "/forums/t/" + out.ThreadID + "#post-" + out.PostID
+}
+
 // AwaitsDecision reports whether the step waits for a person's decision.
 func (s runStepView) AwaitsDecision() bool {
 	return s.Kind == workflow.KindApproval && s.Status == store.StepWaiting

@@ -9,15 +9,21 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/store"
 )
 
-// newWorkflowSite is a live site with the agent and workflow engines.
-func newWorkflowSite(t *testing.T) *agentSite {
+// newWorkflowSite is a live site with the agent and workflow engines (and
+// the fake provider, if one is given; else the built-in responder).
+func newWorkflowSite(t *testing.T, provider ...*llmtest.Server) *agentSite {
 	t.Helper()
 	as := &agentSite{logs: &syncBuffer{}}
-	as.site = startSite(t, siteConfig{agents: true, workflows: true, live: true, writeTimeout: 10 * time.Second,
-		directives: allKinds, logTo: as.logs})
+	sc := siteConfig{agents: true, workflows: true, live: true, writeTimeout: 10 * time.Second, directives: allKinds, logTo: as.logs}
+	if len(provider) > 0 {
+		sc.llm = llm.New(llm.Config{BaseURL: provider[0].BaseURL(), Model: "fake-model"})
+	}
+	as.site = startSite(t, sc)
 	return as
 }
 
@@ -296,5 +302,84 @@ func wantRefused(t *testing.T, r *response, want ...string) {
 		if !strings.Contains(msg, w) {
 			t.Errorf("the refusal %q does not say %q", msg, w)
 		}
+	}
+}
+
+// Support auto-reply's way: the agent step shows its answer in the thread
+// as it is written ("thread"), and the post step, given the step's
+// execution_id, posts it as the agent with a link to the run, replacing
+// what streamed.
+func TestWorkflowAnswerStreamsIntoTheThread(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	fake := llmtest.New(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Chunks: []string{"Use the ", "reset link."}, Gate: gate, GateAt: 1}
+	})
+	as := newWorkflowSite(t, fake)
+	o := as.newOrg("wfstream")
+	as.setTier(o, "pro")
+	as.activeAgent(o, "Ticket Manager")
+	js := `{"trigger":{"signal":"forum.thread.created"},"steps":[
+		{"id":"draft","agent":"ticket-manager","thread":"{{.trigger.thread_id}}","prompt":"{{.trigger.title}}"},
+		{"id":"post","needs":["draft"],"directive":"forum.post.create","payload":{"thread_id":"{{.trigger.thread_id}}",
+		 "body":"{{.steps.draft.output}}","as_agent":"ticket-manager","execution_id":"{{.steps.draft.execution_id}}"}}]}`
+	r := o.owner.post("/workflows", url.Values{"name": {"Support auto-reply"}, "definition": {js}})
+	wantStatus(t, r, http.StatusSeeOther)
+	wantStatus(t, o.owner.post(r.Header.Get("Location")+"/enable", nil), http.StatusSeeOther)
+	as.runJobs(o.slug)
+
+	th := as.forumPost(o, "Password reset", "The email never comes.")
+	s := o.member.stream(t, "/events?topic=thread:"+th.ID)
+	ev := s.nextOf(t, "agent.output.started", "agent.output.snapshot")
+	if !strings.Contains(ev.Data, `data-testid="agent-answering"`) {
+		t.Fatalf("the answer does not show in the thread as it is written: %s", ev.Data)
+	}
+	for !strings.Contains(ev.Data, "Use the") {
+		ev = s.nextOf(t, "agent.output.delta", "agent.output.snapshot")
+	}
+	close(gate)
+	created := s.next(t, "forum.post.created")
+	for !strings.Contains(created.Data, "agent-badge") {
+		created = s.next(t, "forum.post.created")
+	}
+	posts := as.waitAgentPosts(o, th.ID, 1)
+	if posts[0].Content != "Use the reset link." || !posts[0].ExecutionID.Valid ||
+		!strings.Contains(created.Data, `<article hx-swap-oob="delete" id="agent-answer-`+posts[0].ExecutionID.String+`">`) {
+		t.Errorf("post %+v; live: %.300s", posts[0], created.Data)
+	}
+	// The run page links the post, and the run's execution to the run.
+	runID := as.waitRunStep(o, strings.TrimPrefix(r.Header.Get("Location"), "/workflows/"), "post", store.StepSucceeded)
+	if o.member.get("/workflows/runs/"+runID).doc(t).Find("[data-testid=step-post]").Length() != 1 {
+		t.Error("the run page does not link the post")
+	}
+	if o.member.get("/executions/"+posts[0].ExecutionID.String).doc(t).Find(`a[href="/workflows/runs/`+runID+`"]`).Length() != 1 {
+		t.Error("the execution page does not lead to its run")
+	}
+}
+
+// forum.post.create's execution_id must be a run of the agent posted as.
+func TestWorkflowPostExecutionMustBeTheAgents(t *testing.T) {
+	t.Parallel()
+	as := newWorkflowSite(t)
+	o := as.newOrg("wfexid")
+	as.setTier(o, "pro")
+	as.activeAgent(o, "Ticket Manager")
+	as.activeAgent(o, "Other")
+	js := `{"trigger":{"signal":"forum.thread.created"},"steps":[
+		{"id":"draft","agent":"other","prompt":"{{.trigger.title}}"},
+		{"id":"post","needs":["draft"],"directive":"forum.post.create","payload":{"thread_id":"{{.trigger.thread_id}}",
+		 "body":"{{.steps.draft.output}}","as_agent":"ticket-manager","execution_id":"{{.steps.draft.execution_id}}"}}]}`
+	r := o.owner.post("/workflows", url.Values{"name": {"Mismatch"}, "definition": {js}})
+	wantStatus(t, r, http.StatusSeeOther)
+	wfID := strings.TrimPrefix(r.Header.Get("Location"), "/workflows/")
+	wantStatus(t, o.owner.post("/workflows/"+wfID+"/enable", nil), http.StatusSeeOther)
+	as.runJobs(o.slug)
+	th := as.forumPost(o, "Question", "Body")
+	runID := as.waitRunStep(o, wfID, "post", store.StepFailed)
+	if got := o.owner.get("/workflows/runs/" + runID).doc(t).Find("[data-step=post] [data-testid=step-error]").Text(); !strings.Contains(got, "execution") {
+		t.Errorf("step error %q", got)
+	}
+	if n := len(as.threadAgentPosts(o, th.ID)); n != 0 {
+		t.Errorf("%d posts", n)
 	}
 }

@@ -58,6 +58,9 @@ func commitCondition(cfg Config) string {
 }
 
 func (r *Runner) claimAndRun(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return nil // shutting down: claim nothing more
+	}
 	free := r.cfg.MaxWorkers - int(r.active.Load())
 	if free <= 0 {
 		// Every slot is busy: a finishing job wakes us.
@@ -100,6 +103,13 @@ func (r *Runner) claimAndRun(ctx context.Context) error {
 // first, with the time the claim was sent (no later than its heartbeat).
 func (r *Runner) claim(ctx context.Context, n int) ([]*Job, time.Time, error) {
 	at := time.Now()
+	// A claim once sent is seen through even if shutdown begins meanwhile:
+	// cut off after the database committed it, the jobs it took would stay
+	// running under this runner, neither run nor released, until the
+	// rescuer took them back. Claimed, they are in flight, and Stop
+	// finishes or releases them like the others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	rows, err := r.db.QueryContext(ctx, r.claimQuery(n))
 	if err != nil {
 		return nil, at, err

@@ -92,6 +92,9 @@ type ExecutionContext struct {
 	PostID         string `json:"post_id,omitempty"` // the post that asked
 	RunID          string `json:"run_id,omitempty"`
 	StepID         string `json:"step_id,omitempty"`
+	// ShowInThread: the answer is written live into ThreadID's open pages
+	// (a forum reply always is; a workflow's agent step when it says so).
+	ShowInThread bool `json:"show_in_thread,omitempty"`
 }
 
 // Context decodes where the execution belongs.

@@ -132,3 +132,13 @@ func removeWorkflowsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, slug string) 
 	}
 	return names, nil
 }
+
+// PackageWorkflowsOff counts the package's workflows that are off here
+// (installed past the tier's limit, or turned off since).
+func (s *Store) PackageWorkflowsOff(ctx context.Context, t Tenant, slug string) (int, error) {
+	var n int
+	if err := s.DB.GetContext(ctx, &n, t.SQL(`SELECT count(*) FROM {tenant}.workflows WHERE package_slug = $1 AND NOT enabled`), slug); err != nil {
+		return 0, fmt.Errorf("package workflows: %w", err)
+	}
+	return n, nil
+}

@@ -24,15 +24,6 @@ func (f *forumFixture) search(t *testing.T, q store.SearchQuery) store.SearchRes
 	return res
 }
 
-func (f *forumFixture) reply(t *testing.T, threadID, body string) store.ForumPost {
-	t.Helper()
-	_, p, err := f.s.CreateForumReply(bg, f.t, f.user, threadID, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func (f *forumFixture) setStatus(t *testing.T, postID, status string) {
 	t.Helper()
 	if _, err := f.s.DB.ExecContext(bg, f.t.SQL(`UPDATE {tenant}.forum_posts SET status = $2 WHERE id = $1`), postID, status); err != nil {

@@ -81,17 +81,19 @@ func agent(name, desc string) seedAgent {
 const (
 	supportAutoReplyWorkflow = `{"trigger": {"signal": "forum.thread.created", "where": {"category_slug": "support"}},
  "steps": [
-  {"id": "draft", "agent": "ticket-manager",
+  {"id": "draft", "agent": "ticket-manager", "thread": "{{.trigger.thread_id}}",
    "prompt": "A customer asks:\n{{.trigger.title}}\n\n{{.trigger.body}}\nAnswer briefly."},
   {"id": "post", "needs": ["draft"], "directive": "forum.post.create",
-   "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.draft.output}}", "as_agent": "ticket-manager"}}]}`
+   "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.draft.output}}", "as_agent": "ticket-manager",
+               "execution_id": "{{.steps.draft.execution_id}}"}}]}`
 	serviceRequestWorkflow = `{"trigger": {"signal": "forum.thread.created", "where": {"category_slug": "service"}},
  "steps": [
   {"id": "plan", "agent": "dispatcher",
    "prompt": "A service request came in:\n{{.trigger.title}}\n\n{{.trigger.body}}\n\nDraft a short plan: who goes, when, and what to bring."},
   {"id": "approve", "needs": ["plan"], "approval": {"prompt": "Post the Dispatcher's plan in the thread?", "timeout": "72h"}},
   {"id": "post", "needs": ["approve"], "directive": "forum.post.create",
-   "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.plan.output}}", "as_agent": "dispatcher"}}]}`
+   "payload": {"thread_id": "{{.trigger.thread_id}}", "body": "{{.steps.plan.output}}", "as_agent": "dispatcher",
+               "execution_id": "{{.steps.plan.execution_id}}"}}]}`
 )
 
 var seedPackages = []seedPackage{

@@ -18,7 +18,10 @@ import (
 	"fleetprompt/app"
 	"fleetprompt/handlers"
 	"fleetprompt/handlers/live"
+	"fleetprompt/jobs"
+	"fleetprompt/jobs/agent"
 	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/directive"
 	"fleetprompt/static"
 	"fleetprompt/store"
 	"fleetprompt/store/pgcluster"
@@ -39,6 +42,11 @@ type Options struct {
 	// in this process with that many workers, so writes measured include
 	// the background work they cause.
 	Workers int
+	// Agents runs the agent engine in the site, wired as app/serve.go
+	// wires it: its output reaches the first server's pages through the
+	// execution relay. No job runner is started: a bench starts its own
+	// (Runner) when it wants executions to run.
+	Agents bool
 }
 
 // Site is a running application.
@@ -56,6 +64,9 @@ type Site struct {
 	Durable  bool
 	// Platform is the app's background half, when Options.Workers > 0.
 	Platform *app.Platform
+	// Agents and Directives are the engines (with Options.Agents).
+	Agents     *agent.Engine
+	Directives *directive.Engine
 
 	rend    *views.Renderer
 	assets  *static.Assets
@@ -134,6 +145,10 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 			return nil, fmt.Errorf("platform: %w", err)
 		}
 	}
+	if o.Agents {
+		s.Agents = agent.New(agent.Config{Store: st, LLM: o.LLM, Logger: quiet})
+		s.Directives = directive.New(st, quiet, s.Agents.Kinds()...)
+	}
 	if s.URL, err = s.Serve(handlers.Config{LLM: o.LLM}); err != nil {
 		s.Close()
 		return nil, err
@@ -184,7 +199,13 @@ func (s *Site) Serve(cfg handlers.Config) (string, error) {
 	if s.Platform != nil {
 		cfg.Directives, cfg.Signals = s.Platform.Directives(), s.Platform.Signals()
 	}
+	if s.Agents != nil {
+		cfg.Agents, cfg.Directives = s.Agents, s.Directives
+	}
 	h := handlers.New(cfg)
+	if s.Agents != nil && len(s.srvs) == 0 {
+		s.Agents.AddStream(h.NewExecRelay("bench"))
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -198,6 +219,17 @@ func (s *Site) Serve(cfg handlers.Config) (string, error) {
 	s.srvs = append(s.srvs, srv)
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), nil
+}
+
+// Runner builds a job runner that executes the site's directives (with
+// Options.Agents); the caller starts and stops it.
+func (s *Site) Runner(cfg jobs.Config) *jobs.Runner {
+	if cfg.DSN == "" {
+		cfg.DSN = s.DSN
+	}
+	r := jobs.New(s.Store.DB, cfg)
+	s.Directives.RegisterJobs(r)
+	return r
 }
 
 // AddMember registers a user (password Site.Password) and makes them an

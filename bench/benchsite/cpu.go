@@ -47,6 +47,14 @@ func (s *Site) CPU() (self, db time.Duration) {
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
 		stt, _ := strconv.ParseInt(f[12], 10, 64)
 		ticks += ut + stt
+		if pid == pm && len(f) >= 15 {
+			// cutime and cstime: the backends that have exited (a closed
+			// connection, a LISTEN ended), reaped by the postmaster; without
+			// them a figure loses their work and can even go negative.
+			cut, _ := strconv.ParseInt(f[13], 10, 64)
+			cst, _ := strconv.ParseInt(f[14], 10, 64)
+			ticks += cut + cst
+		}
 	}
 	return self, time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
 }

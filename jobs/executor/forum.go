@@ -37,6 +37,10 @@ type PostCreateArgs struct {
 	ThreadID string `json:"thread_id"`
 	Body     string `json:"body"`
 	AsAgent  string `json:"as_agent,omitempty"`
+	// ExecutionID is the agent's run that wrote the body (a workflow's
+	// "{{.steps.draft.execution_id}}"): the post links to it, and replaces
+	// the answer it streamed into the thread.
+	ExecutionID string `json:"execution_id,omitempty"`
 }
 
 func postCreate(st *store.Store) directive.RunFunc {
@@ -60,7 +64,16 @@ func postCreate(st *store.Store) directive.RunFunc {
 		} else if d.RequestedByUserID == 0 {
 			return nil, store.Invalid("as_agent", "a post needs an author: a person, or an agent (as_agent)")
 		}
-		p, err := st.CreatePostTx(ctx, tx, t, store.NewPost{ThreadID: a.ThreadID, Body: a.Body, Author: author, DirectiveID: d.ID})
+		if a.ExecutionID != "" {
+			ex, err := st.Execution(ctx, t, a.ExecutionID)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && (author.Type != "agent" || ex.AgentID != author.ID)) {
+				return nil, store.Invalid("execution_id", "the execution must be a run of the agent the post is written as (as_agent)")
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		p, err := st.CreatePostTx(ctx, tx, t, store.NewPost{ThreadID: a.ThreadID, Body: a.Body, Author: author, DirectiveID: d.ID,
+			ExecutionID: a.ExecutionID})
 		if err != nil {
 			return nil, forumGone(err)
 		}

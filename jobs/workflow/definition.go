@@ -40,6 +40,10 @@ type Step struct {
 	// Agent is an agent's @handle; Prompt (a template) its input.
 	Agent  string `json:"agent,omitempty"`
 	Prompt string `json:"prompt,omitempty"`
+	// Thread (a template, agent steps only) names the forum thread whose
+	// open pages show the answer as it is written, before a later step
+	// posts it there.
+	Thread string `json:"thread,omitempty"`
 	// Directive is a directive kind; Payload's strings are templates.
 	Directive string         `json:"directive,omitempty"`
 	Payload   map[string]any `json:"payload,omitempty"`
@@ -183,6 +187,9 @@ func (s Step) check(seen map[string]bool) error {
 	if s.Kind() == KindAgent && strings.TrimSpace(s.Prompt) == "" {
 		return invalid("step %q: an agent step needs a prompt", s.ID)
 	}
+	if s.Thread != "" && s.Kind() != KindAgent {
+		return invalid("step %q: only an agent step shows its answer in a thread", s.ID)
+	}
 	for _, tpl := range s.templates() {
 		if _, err := parseTemplate(s.ID, tpl); err != nil {
 			return invalid("step %q: %v", s.ID, err)
@@ -198,7 +205,7 @@ func (s Step) check(seen map[string]bool) error {
 
 // templates are the step's template texts.
 func (s Step) templates() []string {
-	out := []string{s.When, s.Prompt}
+	out := []string{s.When, s.Prompt, s.Thread}
 	if s.Approval != nil {
 		out = append(out, s.Approval.Prompt)
 	}

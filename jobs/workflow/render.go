@@ -9,7 +9,8 @@ import (
 )
 
 // Templates see .trigger (the signal's payload with subject, actor and
-// seq) and .steps.<id>.output (and .status) of the run's steps so far. A
+// seq) and .steps.<id>.output (with .status, and an agent step's
+// .execution_id) of the run's steps so far. A
 // key that is not there is an error, never "<no value>".
 
 // TriggerData is a signal as templates see it.
@@ -33,7 +34,7 @@ func templateData(run store.WorkflowRun, steps []store.WorkflowStep) map[string]
 	outs := map[string]any{}
 	for _, s := range steps {
 		if s.Status == store.StepSucceeded || s.Status == store.StepSkipped {
-			outs[s.StepID] = map[string]any{"output": s.Output, "status": s.Status}
+			outs[s.StepID] = map[string]any{"output": s.Output, "status": s.Status, "execution_id": s.ExecutionID}
 		}
 	}
 	return map[string]any{"trigger": trig, "steps": outs}

@@ -109,9 +109,13 @@ func (e *Engine) startAgent(ctx context.Context, tx *sqlx.Tx, t store.Tenant, ru
 	} else if err != nil {
 		return err
 	}
+	where, err := e.agentContext(run, st, data)
+	if err != nil {
+		return e.fail(ctx, tx, t, run, s, "thread: "+err.Error())
+	}
 	ex, err := e.st.RequestExecutionTx(ctx, tx, t, store.NewExecution{AgentID: ag.ID, Purpose: store.PurposeWorkflow, Input: prompt,
 		Cause: store.Cause{Type: "workflow_step", ID: run.ID + "/" + st.ID}, CausationID: run.ID,
-		Context:        store.ExecutionContext{RunID: run.ID, StepID: st.ID},
+		Context:        where,
 		IdempotencyKey: fmt.Sprintf("wfstep:%s:%s:%d", run.ID, st.ID, s.Attempt+1)})
 	var v *store.ValidationError
 	if errors.As(err, &v) {
@@ -127,6 +131,30 @@ func (e *Engine) startAgent(ctx context.Context, tx *sqlx.Tx, t store.Tenant, ru
 		return err
 	}
 	return e.advance(ctx, tx, t, run.ID)
+}
+
+// agentContext is where an agent step's execution belongs: its run and
+// step, and the thread the run is about (the trigger's), which the
+// built-in responder leaves out of its search; with the step's Thread, the
+// thread whose open pages show the answer as it is written.
+func (e *Engine) agentContext(run store.WorkflowRun, st Step, data map[string]any) (store.ExecutionContext, error) {
+	c := store.ExecutionContext{RunID: run.ID, StepID: st.ID}
+	if trig, ok := data["trigger"].(map[string]any); ok {
+		if id, ok := trig["thread_id"].(string); ok && store.IsUUID(id) {
+			c.ThreadID = id
+		}
+	}
+	if st.Thread != "" {
+		id, err := render(st.ID, st.Thread, data)
+		if err != nil {
+			return c, err
+		}
+		if id = strings.TrimSpace(id); !store.IsUUID(id) {
+			return c, fmt.Errorf("%q is not a thread id", id)
+		}
+		c.ThreadID, c.ShowInThread = id, true
+	}
+	return c, nil
 }
 
 // startDirective requests the directive step's directive with the role of
