@@ -34,6 +34,8 @@ var adminFilters = map[string]adminFilter{
 			"thread_status": {store.ThreadOpen, store.ThreadLocked, store.ThreadArchived},
 			"post_status":   {store.PostPublished, store.PostHidden, store.PostDeleted},
 		}},
+	// The flag queue sits under Forums in the menu but reads its own URL.
+	"flags":         {params: []string{"status", "page"}, values: map[string][]string{"status": {"open", "reviewed"}}},
 	"installations": {params: []string{"status", "after"}, values: map[string][]string{"status": store.InstallationStatuses}},
 	"jobs": {params: []string{"state", "kind", "after", "failures_after"},
 		values: map[string][]string{"state": jobStates}},

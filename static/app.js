@@ -13,6 +13,16 @@
     }
   });
 
+  // A form marked data-swap-429 shows its "too fast" answer (429, the
+  // form again with the message and the text kept) like a 422.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (evt.detail.xhr.status === 429 && elt && elt.closest && elt.closest("[data-swap-429]")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
   // Forms with data-confirm ask before posting, with or without htmx.
   document.addEventListener("submit", function (evt) {
     var form = evt.target;

@@ -8,7 +8,7 @@ import (
 	"unicode"
 )
 
-// Searching the forum (PostgreSQL full text, migration tenant/0013): the
+// Searching the forum (PostgreSQL full text, tenant migration forum_search): the
 // built-in responder's retrieval and the search page both read it. Only
 // published posts of threads in the organization are ever found.
 

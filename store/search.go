@@ -10,7 +10,7 @@ import (
 )
 
 // Forum search (SPEC §16, GET /search). Every post has one document
-// (migration tenant/0013): its body, and on a thread's opening post the
+// (tenant migration forum_search): its body, and on a thread's opening post the
 // thread's title too, weighted above the body, so a title match ranks
 // first. The result is one line per thread, its best post with a
 // highlighted snippet.

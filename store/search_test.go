@@ -51,8 +51,8 @@ func TestSearchRanksTitleMatchesFirst(t *testing.T) {
 	f := newForum(t)
 	titled, _ := f.thread(t, "Kubernetes deployment guide")
 	other, _ := f.thread(t, "Miscellaneous questions")
-	reply := f.reply(t, other.ID, "Kubernetes, kubernetes and more kubernetes: we run everything on Kubernetes.")
-	f.reply(t, other.ID, "Also kubernetes here.")
+	reply := f.reply(t, f.user, other.ID, "Kubernetes, kubernetes and more kubernetes: we run everything on Kubernetes.")
+	f.reply(t, f.user, other.ID, "Also kubernetes here.")
 	f.thread(t, "Nothing to see")
 
 	res := f.search(t, store.SearchQuery{Text: "kubernetes"})
@@ -102,8 +102,8 @@ func TestSearchLeavesOutHiddenAndDeletedPosts(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)
 	th, opening := f.thread(t, "Release notes")
-	hidden := f.reply(t, th.ID, "The quokka password is in the vault.")
-	deleted := f.reply(t, th.ID, "Another quokka remark, deleted.")
+	hidden := f.reply(t, f.user, th.ID, "The quokka password is in the vault.")
+	deleted := f.reply(t, f.user, th.ID, "Another quokka remark, deleted.")
 	f.setStatus(t, hidden.ID, store.PostHidden)
 	f.setStatus(t, deleted.ID, store.PostDeleted)
 	gone, _ := f.thread(t, "Wombat thread")
@@ -146,7 +146,7 @@ func TestSearchSnippetsCarryOnlyTheSearchsMarkers(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)
 	th, _ := f.thread(t, "Scripts "+store.SearchMarkStop+"here")
-	f.reply(t, th.ID, `<script>alert("x")</script> the pangolin `+store.SearchMarkStart+`<b>bold</b>`+store.SearchMarkStop+` remark`)
+	f.reply(t, f.user, th.ID, `<script>alert("x")</script> the pangolin `+store.SearchMarkStart+`<b>bold</b>`+store.SearchMarkStop+` remark`)
 	res := f.search(t, store.SearchQuery{Text: "pangolin"})
 	if len(res.Hits) != 1 {
 		t.Fatalf("hits %+v", res.Hits)
@@ -161,7 +161,7 @@ func TestSearchSnippetsCarryOnlyTheSearchsMarkers(t *testing.T) {
 	}
 
 	// A long post's snippet is around its match, however far in.
-	long := f.reply(t, th.ID, strings.Repeat("filler words here. ", 900)+"The okapi hides at the very end.")
+	long := f.reply(t, f.user, th.ID, strings.Repeat("filler words here. ", 900)+"The okapi hides at the very end.")
 	res = f.search(t, store.SearchQuery{Text: "okapis"})
 	if len(res.Hits) != 1 || res.Hits[0].PostID != long.ID || !strings.Contains(res.Hits[0].Snippet, store.SearchMarkStart+"okapi"+store.SearchMarkStop) ||
 		len(res.Hits[0].Snippet) > 600 {
@@ -218,7 +218,7 @@ func TestSearchInput(t *testing.T) {
 	f := newForum(t)
 	th, _ := f.thread(t, "Ibis")
 	for i := range 3 {
-		f.reply(t, th.ID, fmt.Sprintf("ibis reply %d", i))
+		f.reply(t, f.user, th.ID, fmt.Sprintf("ibis reply %d", i))
 	}
 	if res := f.search(t, store.SearchQuery{Text: "   "}); len(res.Hits) != 0 || res.NoTerms {
 		t.Errorf("blank: %+v", res)
@@ -332,7 +332,7 @@ func TestSearchForumStillAnswers(t *testing.T) {
 	t.Parallel()
 	f := newForum(t)
 	th, _ := f.thread(t, "Flamingo feeding")
-	f.reply(t, th.ID, "Shrimp, mostly.")
+	f.reply(t, f.user, th.ID, "Shrimp, mostly.")
 	hits, err := f.s.SearchForum(bg, f.t, store.ForumQuery{Text: "what do flamingo eat? shrimp", Any: true, Limit: 5})
 	if err != nil || len(hits) != 2 {
 		t.Fatalf("%v %+v", err, hits)
