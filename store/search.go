@@ -27,8 +27,9 @@ const (
 	// SearchResults.Capped lets the page say so.
 	SearchRanked = 1000
 	// searchTitles is how many threads matched by their title are ranked
-	// whatever their age (the newest by activity), so an old thread named
-	// for the words is not lost behind SearchRanked newer replies.
+	// whatever their age (pinned ones, then the latest by activity: the
+	// forum's own order, read from its index), so an old thread named for
+	// the words is not lost behind SearchRanked newer replies.
 	searchTitles = 100
 )
 
@@ -236,7 +237,7 @@ const searchSQL = `WITH terms AS MATERIALIZED (
 	 WHERE th.search @@ websearch_to_tsquery('english', $1)
 	   AND (o.status = 'published' OR ($2::boolean AND o.status = 'hidden'))
 	   AND ($3::uuid IS NULL OR th.category_id = $3::uuid)
-	 ORDER BY th.last_post_at DESC
+	 ORDER BY th.pinned DESC, th.last_post_at DESC -- forum_threads_latest's order: walked, stopped at the limit
 	 LIMIT $11::int
 ), ranked AS (
 	SELECT DISTINCT ON (c.thread_id) c.id, c.thread_id, c.created_at, ts_rank(c.search_doc, websearch_to_tsquery('english', $1)) AS rank
