@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-search clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-search clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -67,7 +67,7 @@ a11y-full: deps-postgres deps-a11y
 	$(GO) run ./bench/a11y -lighthouse -shots a11y-shots
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-search
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-search
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -81,9 +81,10 @@ bench-jobs: deps-postgres
 bench-install: deps-postgres
 	$(GO) run ./bench/install
 
-## bench-sse: 10,000 subscribers to one thread at 10 replies/s: delivery latency, loss, memory
+## bench-sse: 10,000 subscribers to one thread at 10 replies/s: delivery latency, loss, cuts,
+## coalesced writes, CPU per event, memory; BURN=1 keeps one core busy with a CPU burner
 bench-sse: deps-postgres
-	$(GO) run ./bench/sse -subscribers 10000 -rate 10 -duration 20s
+	$(GO) run ./bench/sse -subscribers 10000 -rate 10 -duration 20s $(if $(BURN),-burn)
 
 ## bench-http: the thread page (hit, viewers, miss, cold, mixed) vs a bare Gin page of the same bytes; replies per second with the job runner
 bench-http: deps-postgres
@@ -106,6 +107,12 @@ bench-webhooks: deps-postgres
 ## bench-api: GET /api/v1/signals?after= paging through 100,000 signals: time per page
 bench-api: deps-postgres
 	$(GO) run ./bench/api -signals 100000
+
+## bench-workflows: Support auto-reply on real worker processes with a fake provider: signal committed → run
+## started and → first step running (p99 of 1,000), bursts of 1,000 runs (runs/s, CPU per run, one post each),
+## and the kill -9 loop at full size (≈ 12 min)
+bench-workflows: deps-postgres
+	$(GO) run ./bench/workflows
 
 ## bench-search: GET /search over 100,000 posts, queries of every selectivity: p50/p99 over 1,200 samples, CPU per search, the plan
 bench-search: deps-postgres
