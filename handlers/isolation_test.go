@@ -43,7 +43,7 @@ var publicRoutes = map[string]bool{
 var memberRoutes = map[string]bool{
 	"GET /dashboard": true, "GET /events": true,
 	"GET /forums": true, "GET /forums/c/:slug": true, "GET /forums/new": true, "POST /forums/threads": true,
-	"GET /forums/t/:id": true, "POST /forums/t/:id/replies": true,
+	"GET /forums/t/:id": true, "POST /forums/t/:id/replies": true, "GET /search": true,
 	// Posts (SPEC §16): edit (your own: the handler checks), history,
 	// reactions, flags, and the solution (the thread's starter).
 	"GET /forums/posts/:id/edit": true, "POST /forums/posts/:id/edit": true, "GET /forums/posts/:id/revisions": true,

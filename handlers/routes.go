@@ -83,6 +83,7 @@ func (h *Handler) forumRoutes(member, manage *gin.RouterGroup) {
 	member.POST("/forums/posts/:id/flag", h.wrap(h.forumFlag))
 	member.POST("/forums/t/:id/solve", h.wrap(h.forumThreadSolve))
 	member.POST("/forums/t/:id/unsolve", h.wrap(h.forumThreadUnsolve))
+	member.GET("/search", h.wrap(h.search)) // the forums' threads and posts (SPEC §16)
 	manage.GET("/forums/categories/new", h.wrap(h.forumCategoryNew))
 	manage.POST("/forums/categories", h.wrap(h.forumCategoryCreate))
 	manage.POST("/forums/c/:slug/archive", h.wrap(h.forumCategoryArchive))

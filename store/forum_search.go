@@ -8,7 +8,7 @@ import (
 	"unicode"
 )
 
-// Searching the forum (PostgreSQL full text, migration tenant/0006): the
+// Searching the forum (PostgreSQL full text, tenant migration forum_search): the
 // built-in responder's retrieval and the search page both read it. Only
 // published posts of threads in the organization are ever found.
 
@@ -71,12 +71,24 @@ func (s *Store) SearchForum(ctx context.Context, t Tenant, q ForumQuery) ([]Foru
 	// about three times as much per candidate and ranks no better (as many
 	// quoted posts on the question's topic), and ranking is most of the
 	// responder's time.
-	err := s.DB.SelectContext(ctx, &out, t.SQL(`WITH q AS (SELECT to_tsquery('english', $1) AS q),
-		c AS (SELECT p.id, p.thread_id, p.content, p.author_type, p.author_id, p.created_at, p.search
+	//
+	// The responder quotes answers, so it reads the posts' bodies only, as
+	// it did before the search page shared the index: search_doc's weight
+	// B (body) part. Its words carry :B to match there (the opening
+	// post's title, weight A, does not), and ranking reads the body alone
+	// (ts_filter) weighted 0.1, as the unweighted body document was: the
+	// same ranks as before, a title never lifting a question above the
+	// answers.
+	body := make([]string, len(words))
+	for i, w := range words {
+		body[i] = w + ":B" // words are letters and digits only: never malformed
+	}
+	err := s.DB.SelectContext(ctx, &out, t.SQL(`WITH q AS (SELECT to_tsquery('english', $1) AS q, to_tsquery('english', $4) AS body),
+		c AS (SELECT p.id, p.thread_id, p.content, p.author_type, p.author_id, p.created_at, p.search_doc
 		        FROM {tenant}.forum_posts p, q
-		       WHERE p.search @@ q.q AND p.status = 'published' AND p.thread_id::text <> $2
+		       WHERE p.search_doc @@ q.body AND p.status = 'published' AND p.thread_id::text <> $2
 		       LIMIT 2000),
-		top AS (SELECT c.*, ts_rank(c.search, q.q) AS rank FROM c, q ORDER BY rank DESC, c.created_at DESC LIMIT $3)
+		top AS (SELECT c.*, ts_rank('{0.1, 0.2, 0.1, 1.0}', ts_filter(c.search_doc, '{b}'), q.q) AS rank FROM c, q ORDER BY rank DESC, c.created_at DESC LIMIT $3)
 		SELECT top.id AS post_id, top.thread_id, th.title AS thread_title, cat.name AS category_name,
 		       coalesce(u.name, ag.name, 'FleetPrompt') AS author_name, top.content,
 		       ts_headline('english', top.content, q.q, 'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""') AS excerpt,
@@ -86,7 +98,7 @@ func (s *Store) SearchForum(ctx context.Context, t Tenant, q ForumQuery) ([]Foru
 		  JOIN {tenant}.forum_categories cat ON cat.id = th.category_id
 		  LEFT JOIN public.users u ON top.author_type = 'human' AND u.id::text = top.author_id
 		  LEFT JOIN {tenant}.agents ag ON top.author_type = 'agent' AND ag.id::text = top.author_id
-		 ORDER BY top.rank DESC, top.created_at DESC`), strings.Join(words, op), q.ExcludeThread, clampLimit(q.Limit, 50))
+		 ORDER BY top.rank DESC, top.created_at DESC`), strings.Join(words, op), q.ExcludeThread, clampLimit(q.Limit, 50), strings.Join(body, op))
 	if err != nil {
 		return nil, fmt.Errorf("search forum: %w", err)
 	}
