@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -40,6 +40,31 @@ deps-chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  echo "installing chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The accessibility checkers: Java for the Nu Html Checker (vnu.jar), npm for
+# bench/a11y's pinned axe-core, vnu-jar and Lighthouse (install scripts off:
+# vnu-jar's would download a Java of its own).
+deps-a11y: deps-chromium bench/a11y/node_modules/.package-lock.json
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Java for the Nu Html Checker"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
+bench/a11y/node_modules/.package-lock.json: bench/a11y/package.json bench/a11y/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing npm for the accessibility checkers"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix bench/a11y --ignore-scripts --no-audit --no-fund --loglevel=error
+
+## a11y: every page (signed out, failed forms, every link from the dashboard as the demo owner)
+## through axe-core (WCAG 2.2 A/AA + best practices) and the Nu Html Checker; header height
+## and overflow at 1366 and 390 px; figures last
+a11y: deps-postgres deps-a11y
+	$(GO) run ./bench/a11y
+
+## a11y-full: the same plus Lighthouse accessibility per page and screenshots (1366/390 px,
+## JS on and off) in a11y-shots/
+a11y-full: deps-postgres deps-a11y
+	$(GO) run ./bench/a11y -lighthouse -shots a11y-shots
 
 ## bench: every benchmark, one after another (each prints its figures last)
 bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api
@@ -83,4 +108,4 @@ bench-api: deps-postgres
 	$(GO) run ./bench/api -signals 100000
 
 clean:
-	rm -rf fleetprompt .fleetprompt
+	rm -rf fleetprompt .fleetprompt a11y-shots

@@ -10,9 +10,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"fleetprompt/jobs/agent"
 	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/store"
 )
 
 // Config is read once at start-up from the environment, with flags that
@@ -41,6 +43,9 @@ type Config struct {
 	// WebhookAllowPrivate lets webhook endpoints be, and deliveries reach,
 	// loopback and private addresses (tests, local development only).
 	WebhookAllowPrivate bool
+	// ForumPostLimit caps each person's threads and replies
+	// (FORUM_POST_LIMIT: "10/1m", the default, or "off").
+	ForumPostLimit store.PostLimit
 }
 
 // Commands lists what the binary can do.
@@ -83,7 +88,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 		return Config{}, "", nil, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: %w", err)
 	}
 	var c Config
-	var level, proxies string
+	var level, proxies, postLimit string
 	fs := flag.NewFlagSet("fleetprompt "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL); empty runs a private server")
@@ -98,6 +103,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", cost, "bcrypt work factor (BCRYPT_COST)")
 	fs.StringVar(&c.LLM.BaseURL, "llm-base-url", getenv("LLM_BASE_URL"), "OpenAI-compatible API root for chat (LLM_BASE_URL)")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", private, "let webhooks reach loopback and private addresses (WEBHOOK_ALLOW_PRIVATE)")
+	fs.StringVar(&postLimit, "forum-post-limit", env("FORUM_POST_LIMIT", "10/1m"), "threads and replies per person: <posts>/<duration> or off (FORUM_POST_LIMIT)")
 	fs.StringVar(&c.LLM.Model, "llm-model", getenv("LLM_MODEL"), "model name for chat (LLM_MODEL)")
 	// The API key is read from the environment only: flags show up in ps.
 	c.LLM.APIKey = getenv("LLM_API_KEY")
@@ -112,22 +118,52 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 		}
 		rest = fs.Args()
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return Config{}, "", nil, fmt.Errorf("LOG_LEVEL: %w", err)
-	}
-	if c.Prices, err = agent.ParsePrices(prices); err != nil {
+	if err := c.parseTexts(level, prices, postLimit, proxies); err != nil {
 		return Config{}, "", nil, err
 	}
+	return c, cmd, rest, nil
+}
+
+// parseTexts reads the settings given as text and checks the database
+// settings agree.
+func (c *Config) parseTexts(level, prices, postLimit, proxies string) error {
+	var err error
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.Prices, err = agent.ParsePrices(prices); err != nil {
+		return err
+	}
+	if c.ForumPostLimit, err = parsePostLimit(postLimit); err != nil {
+		return fmt.Errorf("FORUM_POST_LIMIT: %w", err)
+	}
 	if c.TrustedProxies, err = parseProxies(proxies); err != nil {
-		return Config{}, "", nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	if c.DirectDatabaseURL == "" {
 		c.DirectDatabaseURL = c.DatabaseURL
 	}
 	if c.DatabaseURL == "" && (c.DatabasePooled || c.DirectDatabaseURL != "") {
-		return Config{}, "", nil, errors.New("DIRECT_DATABASE_URL and DATABASE_POOLED need DATABASE_URL")
+		return errors.New("DIRECT_DATABASE_URL and DATABASE_POOLED need DATABASE_URL")
 	}
-	return c, cmd, rest, nil
+	return nil
+}
+
+// parsePostLimit reads "<posts>/<duration>" ("10/1m") or "off".
+func parsePostLimit(s string) (store.PostLimit, error) {
+	if s == "off" {
+		return store.PostLimit{Posts: -1}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	posts, err := strconv.Atoi(n)
+	if !ok || err != nil || posts <= 0 {
+		return store.PostLimit{}, fmt.Errorf("%q is not <posts>/<duration> (like 10/1m) or off", s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d < time.Second {
+		return store.PostLimit{}, fmt.Errorf("%q: the duration must be at least 1s, like 1m", s)
+	}
+	return store.PostLimit{Posts: posts, Per: d}, nil
 }
 
 // parseProxies reads a comma-separated list of IPs and CIDRs.

@@ -3,6 +3,9 @@ package app
 import (
 	"log/slog"
 	"testing"
+	"time"
+
+	"fleetprompt/store"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -83,5 +86,27 @@ func TestLoadConfigWebhookAllowPrivate(t *testing.T) {
 	env["WEBHOOK_ALLOW_PRIVATE"] = "maybe"
 	if _, _, _, err := LoadConfig(nil, getenv); err == nil {
 		t.Error("WEBHOOK_ALLOW_PRIVATE=maybe accepted")
+	}
+}
+
+func TestLoadConfigForumPostLimit(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	cfg, _, _, err := LoadConfig(nil, getenv)
+	if err != nil || cfg.ForumPostLimit != (store.PostLimit{Posts: 10, Per: time.Minute}) {
+		t.Errorf("default: %+v %v", cfg.ForumPostLimit, err)
+	}
+	env["FORUM_POST_LIMIT"] = "3/30s"
+	if cfg, _, _, err = LoadConfig(nil, getenv); err != nil || cfg.ForumPostLimit != (store.PostLimit{Posts: 3, Per: 30 * time.Second}) {
+		t.Errorf("3/30s: %+v %v", cfg.ForumPostLimit, err)
+	}
+	if cfg, _, _, err = LoadConfig([]string{"-forum-post-limit", "off"}, getenv); err != nil || !cfg.ForumPostLimit.Off() {
+		t.Errorf("off: %+v %v", cfg.ForumPostLimit, err)
+	}
+	for _, bad := range []string{"ten", "10", "0/1m", "5/1ms", "5/soon"} {
+		env["FORUM_POST_LIMIT"] = bad
+		if _, _, _, err := LoadConfig(nil, getenv); err == nil {
+			t.Errorf("FORUM_POST_LIMIT=%s accepted", bad)
+		}
 	}
 }

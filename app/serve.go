@@ -36,7 +36,7 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	h := handlers.New(handlers.Config{
 		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,
 		Directives: p.dirs, Signals: p.bus, Agents: p.agents, Workflows: p.workflows, Live: hub, LLM: modelProvider(cfg, log), TrustedProxies: cfg.TrustedProxies,
-		Webhooks: p.hooks,
+		Webhooks: p.hooks, ForumPostLimit: cfg.ForumPostLimit,
 		HealthFunc: func(ctx context.Context) map[string]any {
 			if len(failed) == 0 {
 				return nil

@@ -36,6 +36,9 @@ type adminView struct {
 	// action re-rendered with 422).
 	Notice *views.Flash
 	List   any // the section's own data
+	// filterProblems are the URL's unknown filters and values, dropped
+	// from Query and said on the page (adminRender).
+	filterProblems []string
 }
 
 // Q returns the current value of a filter.
@@ -69,6 +72,9 @@ func newAdminView(c *gin.Context, section string) *adminView {
 	}
 	if n, ok := c.Get(adminNoticeKey); ok {
 		v.Notice = n.(*views.Flash)
+	}
+	if v.filterProblems = v.checkFilters(); v.filterProblems != nil {
+		v.Self = withQuery(u.Path, cloneValues(v.Query))
 	}
 	return v
 }
@@ -115,6 +121,7 @@ func (h *Handler) adminRender(c *gin.Context, page, title string, v *adminView) 
 	if s, ok := c.Get(adminStatusKey); ok {
 		status = s.(int)
 	}
+	v.refuseFilters(v.filterProblems, &status)
 	p := h.page(c, title, v)
 	if f, ok := c.Get(adminFormKey); ok {
 		p.Form = f.(*views.Form)

@@ -22,6 +22,8 @@ type adminForumsData struct {
 	PostsNext, PostsFirst string
 	ThreadStatuses        []string
 	PostStatuses          []string
+	// OpenFlags counts the posts waiting in the moderation queue.
+	OpenFlags int
 }
 
 // NewKey is a fresh idempotency key for one moderation form.
@@ -46,6 +48,9 @@ func (h *Handler) adminForums(c *gin.Context) error {
 	}
 	var err error
 	if d.Categories, err = h.store.ForumCategories(ctx, t); err != nil {
+		return err
+	}
+	if d.OpenFlags, err = h.store.OpenFlaggedPosts(ctx, t); err != nil {
 		return err
 	}
 	threads, err := h.store.AdminThreads(ctx, t, store.ThreadFilter{Status: v.Q("thread_status"), CategoryID: v.Q("category_id"), After: v.Q("after"), Limit: v.Limit()})

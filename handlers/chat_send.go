@@ -39,6 +39,15 @@ func (h *Handler) chatSend(c *gin.Context) error {
 		return err
 	}
 	if isHTMX(c) {
+		if conv.Title == "" {
+			// The first message named the conversation: the page's
+			// heading and list say so at once, not after a reload.
+			named, err := h.store.Conversation(ctx, t, a.Session.UserID, conv.ID)
+			if err != nil {
+				return err
+			}
+			c.Set(chatNamedKey, h.renderChat("chat_named", named))
+		}
 		return h.chatFragment(c, http.StatusOK, conv, turn.User, turn.Assistant)
 	}
 	h.waitAnswer(ctx, t, conv.ID, turn.Assistant.ID, chatNoJSWait)
@@ -58,11 +67,17 @@ func (h *Handler) composerInvalid(c *gin.Context, f *views.Form) error {
 	return h.renderConversation(c, http.StatusUnprocessableEntity, "layout", f)
 }
 
+// chatNamedKey carries chat_named's out-of-band swaps to chatFragment.
+const chatNamedKey = "chat.named"
+
 // chatFragment writes bubbles for htmx to append.
 func (h *Handler) chatFragment(c *gin.Context, status int, conv store.Conversation, msgs ...store.ChatMessage) error {
 	var out []byte
 	for _, m := range msgs {
 		out = append(out, h.renderChat("chat_message", h.chatMessageOf(conv, m, nil))...)
+	}
+	if named, ok := c.Get(chatNamedKey); ok {
+		out = append(out, named.([]byte)...)
 	}
 	c.Header("Vary", "HX-Request")
 	c.Data(status, "text/html; charset=utf-8", out)

@@ -32,27 +32,27 @@ import (
 const keyPlaceholder = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
 
 // postFragmentKey names everything the "forum_post" block reads (an edit
-// changes the HTML, a moderation the status: updated_at adds nothing);
-// seed
-// hashes the post's HTML (it is fixed for the process: keys only meet
-// keys it made).
+// changes the HTML and the revision, a moderation the status, a reaction
+// the counts, the thread its state, starter and solution: updated_at
+// adds nothing); seed hashes the post's HTML (it is fixed for the
+// process: keys only meet keys it made).
 func postFragmentKey(seed maphash.Seed, v forumPostView) string {
-	p := v.Post
+	p, th := v.Post, v.Thread
 	var b strings.Builder
-	b.Grow(160 + len(p.AuthorName))
-	b.WriteString("post ")
-	b.WriteString(p.ID)
-	b.WriteByte(' ')
-	b.WriteString(p.ThreadID)
-	b.WriteByte(' ')
-	b.WriteString(p.Status)
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatInt(p.CreatedAt.UnixNano(), 36))
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatUint(maphash.String(seed, string(v.HTML)), 36))
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatBool(v.Moderator))
-	b.WriteByte(' ')
+	b.Grow(240 + len(p.AuthorName))
+	for _, s := range []string{"post", p.ID, p.ThreadID, p.Status, strconv.FormatInt(p.CreatedAt.UnixNano(), 36),
+		strconv.FormatUint(maphash.String(seed, string(v.HTML)), 36), strconv.FormatBool(v.Moderator),
+		p.AuthorType, p.AuthorID.String, p.ExecutionID.String, strconv.Itoa(p.Revision),
+		strconv.FormatInt(p.EditedAt.Time.UnixNano(), 36), strconv.FormatBool(p.FlagHidden),
+		th.State, strconv.FormatInt(th.StarterID, 10), strconv.FormatBool(v.IsSolution()), strconv.FormatBool(v.IsOpening()),
+		strconv.FormatBool(th.FirstPostID == "")} {
+		b.WriteString(s)
+		b.WriteByte(' ')
+	}
+	for _, k := range store.ReactionKinds {
+		b.WriteString(strconv.Itoa(p.Reactions[k.Name]))
+		b.WriteByte(' ')
+	}
 	b.WriteString(p.AuthorName) // last: free text
 	return b.String()
 }
@@ -141,9 +141,17 @@ func frameKey(d *forumThreadData) string {
 	var b strings.Builder
 	for _, s := range []string{"frame", t.ID, t.Title, t.Status, t.CategoryStatus, t.CategorySlug, t.CategoryName,
 		strconv.FormatInt(d.Seq, 10), strconv.FormatBool(d.Moderator), strconv.Itoa(pg.Page), strconv.Itoa(pg.Pages),
-		strconv.FormatBool(pg.HasPrev), strconv.FormatBool(pg.HasNext), d.AuditEarlier, d.AuditBefore} {
+		strconv.FormatBool(pg.HasPrev), strconv.FormatBool(pg.HasNext), d.AuditEarlier, d.AuditBefore,
+		strconv.FormatBool(t.Pinned), t.SolutionPostID.String} {
 		b.WriteString(s)
 		b.WriteByte(0)
+	}
+	// The answer at the top: its text and where it is.
+	if sol := d.Solution.Solution; sol != nil {
+		for _, s := range []string{sol.Post.ID, strconv.Itoa(sol.Post.Revision), strconv.Itoa(sol.Page), sol.Post.AuthorName, d.Solution.Excerpt()} {
+			b.WriteString(s)
+			b.WriteByte(0)
+		}
 	}
 	return b.String()
 }

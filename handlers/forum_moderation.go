@@ -21,6 +21,18 @@ func (h *Handler) forumThreadUnlock(c *gin.Context) error {
 	return h.moderateThread(c, store.DirectiveThreadUnlock)
 }
 
+func (h *Handler) forumThreadPin(c *gin.Context) error {
+	return h.moderateThread(c, store.DirectiveThreadPin)
+}
+
+func (h *Handler) forumThreadUnpin(c *gin.Context) error {
+	return h.moderateThread(c, store.DirectiveThreadUnpin)
+}
+
+func (h *Handler) forumPostRestore(c *gin.Context) error {
+	return h.moderatePost(c, store.DirectivePostRestore)
+}
+
 func (h *Handler) forumPostHide(c *gin.Context) error {
 	return h.moderatePost(c, store.DirectivePostHide)
 }
@@ -70,6 +82,11 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	if kind == store.DirectivePostUnhide && p.Status == store.PostDeleted {
+		// Delete is final for unhide (SPEC §16): say so now rather than
+		// let the directive fail.
+		return store.Invalid("", "This post was deleted: unhide does not bring it back. Use “Restore deleted post” to restore it explicitly.")
+	}
 	_, done, err := h.store.RequestForumModeration(ctx, t, authOf(c).Session.UserID, kind,
 		store.ForumModeration{ThreadID: p.ThreadID, PostID: p.ID}, c.PostForm("idempotency_key"))
 	if err != nil {
@@ -85,11 +102,15 @@ func (h *Handler) moderatePost(c *gin.Context, kind string) error {
 	if p, err = h.store.ForumPost(ctx, t, p.ID); err != nil {
 		return err
 	}
-	v := postView(p, true)
+	th, err := h.store.ForumThread(ctx, t, p.ThreadID)
+	if err != nil {
+		return err
+	}
+	v := postView(p, th, true)
 	if !done {
 		v.Pending = h.dirs.Pending(kind)
 	}
-	return h.fragment(c, "forum_thread", "forum_post", v)
+	return h.writeResolved(c, http.StatusOK, "forum_post", v)
 }
 
 // fragment writes one named block of page, whatever the request: for

@@ -156,12 +156,19 @@ func TestHideUnhideDeleteOverHTTP(t *testing.T) {
 	if memberSees() {
 		t.Error("a deleted post is visible to members")
 	}
-	if text(owner.get(path).doc(t), post+" [data-testid=post-placeholder]") == "" {
-		t.Error("deleted placeholder missing for moderators")
+	d = owner.get(path).doc(t)
+	if text(d, post+" [data-testid=post-placeholder]") == "" || d.Find(post+` form[action$="/unhide"]`).Length() != 0 {
+		t.Error("deleted placeholder missing for moderators, or it offers unhide")
 	}
-	act("unhide")
+	// Delete is final for unhide: the request is refused, with a message.
+	r0 := owner.post("/forums/posts/"+o.postID+"/unhide", url.Values{"idempotency_key": {"late-unhide-" + o.slug}})
+	wantStatus(t, r0, http.StatusUnprocessableEntity)
+	if !strings.Contains(r0.Body, "unhide does not bring it back") || memberSees() {
+		t.Error("unhide of a deleted post")
+	}
+	act("restore")
 	if !memberSees() {
-		t.Error("a deleted post can be restored")
+		t.Error("a deleted post can be restored explicitly")
 	}
 
 	// htmx: the post fragment comes back with the request noted.

@@ -22,6 +22,13 @@ func newForumSite(t *testing.T) *forumSite {
 	return &forumSite{startSite(t, siteConfig{directives: executor.Forum})}
 }
 
+// newLiveForumSite is newForumSite with a live hub, as the app runs: the
+// thread cache keeps whole pages, shared by every viewer of a thread.
+func newLiveForumSite(t *testing.T) *forumSite {
+	t.Helper()
+	return &forumSite{startSite(t, siteConfig{directives: executor.Forum, live: true, writeTimeout: 2 * time.Second})}
+}
+
 // tenantOf is the store handle of an organization by slug.
 func (fs *forumSite) tenantOf(slug string) store.Tenant {
 	fs.t.Helper()

@@ -28,6 +28,8 @@ type forumThreadData struct {
 	Audit     template.HTML
 	Moderator bool
 	Seq       int64
+	// Solution is the answer shown at the top of a solved thread.
+	Solution threadSolutionView
 	// AuditEarlier is the cursor of the trail's previous page ("" at its
 	// start); AuditBefore is this page's ("" for the latest).
 	AuditEarlier, AuditBefore string
@@ -87,10 +89,11 @@ func (h *Handler) threadData(ctx context.Context, t store.Tenant, id string, pag
 	th, schema := v.Thread, t.Schema()
 	d := &forumThreadData{Thread: th, Status: threadStatusView{Thread: th, Moderator: mod, placeholderKeys: true},
 		Pager: v.Pager, Moderator: mod, Seq: v.Seq, AuditEarlier: v.Audit.Earlier, AuditBefore: audit,
-		Posts: postsMark, Audit: auditMark,
+		Solution: threadSolutionView{ThreadID: th.ID, Solution: v.Solution},
+		Posts:    postsMark, Audit: auditMark,
 		posts: make([]string, 0, len(v.Posts)), audit: make([]string, 0, len(v.Audit.Entries))}
 	for _, p := range v.Posts {
-		f, err := h.postFragment(schema, postView(p, mod))
+		f, err := h.postFragment(schema, postView(p, th, mod))
 		if err != nil {
 			return nil, err
 		}
@@ -154,9 +157,13 @@ func (h *Handler) writeThread(c *gin.Context, status int, tc *threadContent) err
 			return err
 		}
 	}
+	v, err := h.viewerOf(c, tc.reactionPosts)
+	if err != nil {
+		return err
+	}
 	buf := h.pageBuffer()
 	b := append((*buf)[:0], head...)
-	b = tc.appendTo(b)
+	b = tc.appendTo(b, v)
 	b = append(b, tail...)
 	*buf = b
 	c.Header("Vary", "HX-Request")

@@ -13,49 +13,48 @@ import (
 )
 
 // forumReply posts a reply. Without JavaScript: 303 to the thread page
-// anchored at the new post, or the page again with the message (422).
-// With htmx: the new post's fragment, appended to #posts by the form's
-// hx-target (and the form reset by app.js), with the form's next
-// idempotency key swapped in out of band, or the form re-rendered in
-// place with its message. The form's idempotency_key makes a resent form
-// answer with the post it already made.
+// anchored at the new post, or the page again with the message (422; 429
+// past the posting limit). With htmx: the new post's fragment, appended
+// to #posts by the form's hx-target (and the form reset by app.js), with
+// the form's next idempotency key swapped in out of band, or the form
+// re-rendered in place with its message. The form's idempotency_key makes
+// a resent form answer with the post it already made.
 func (h *Handler) forumReply(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	a := authOf(c)
-	body := c.PostForm("body")
-	th, post, created, err := h.store.CreateForumReplyOnce(ctx, t, a.Session.UserID, c.Param("id"), body, c.PostForm("idempotency_key"))
-	var v *store.ValidationError
-	if errors.As(err, &v) {
-		f := views.NewForm()
-		f.Values["body"] = body
-		f.Errors = v.Fields
-		d, err := h.threadData(ctx, t, c.Param("id"), lastPage, a.Member.IsAdmin(), store.AuditCursor{}, "")
-		if err != nil {
+	body, key := c.PostForm("body"), c.PostForm("idempotency_key")
+	wait, err := h.postingWait(c)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		// Unless this form already made its post: then it is answered
+		// with that post, below.
+		if _, _, err := h.store.ReplyByKey(ctx, t, a.Session.UserID, c.Param("id"), key); errors.Is(err, store.ErrNotFound) {
+			if _, err := h.store.ForumThread(ctx, t, c.Param("id")); err != nil {
+				return err
+			}
+			return h.replyRefused(c, tooFast(c, wait), body, store.Invalid("", h.tooFastMessage(wait)))
+		} else if err != nil {
 			return err
 		}
-		p := &views.Page{Data: d, Form: f}
-		if isHTMX(c) {
-			// The form targets #posts for success; an invalid reply
-			// replaces the form itself instead.
-			c.Header("HX-Retarget", "#reply-form")
-			c.Header("HX-Reswap", "outerHTML")
-			return h.render(c, http.StatusUnprocessableEntity, "forum_thread", "reply_form", p)
-		}
-		tc, err := h.threadContent(t.Schema(), p)
-		if err != nil {
-			return err
-		}
-		return h.writeThread(c, http.StatusUnprocessableEntity, tc)
+	}
+	th, post, created, err := h.store.CreateForumReplyOnce(ctx, t, a.Session.UserID, c.Param("id"), body, key)
+	if v := (*store.ValidationError)(nil); asValidation(err, &v) {
+		return h.replyRefused(c, http.StatusUnprocessableEntity, body, v)
 	} else if err != nil {
 		return err
 	}
 	h.threadChanged(c, post.ThreadID)
 	if isHTMX(c) {
-		// A post already on the page (a resent form) is not added again
-		// (app.js drops an element whose id is present).
-		if err := h.fragment(c, "forum_thread", "forum_post", postView(post, a.Member.IsAdmin())); err != nil {
+		markup, err := h.resolved(c, "forum_post", postView(post, th, a.Member.IsAdmin()))
+		if err != nil {
 			return err
 		}
+		c.Header("Vary", "HX-Request")
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		c.Status(http.StatusOK)
+		c.Writer.WriteString(markup)
 		return h.views.Render(c.Writer, "forum_thread", "reply_key", replyKey{Key: newModerationKey(), OOB: true})
 	}
 	// A member sees published posts only, and a new reply is the newest of
@@ -69,6 +68,38 @@ func (h *Handler) forumReply(c *gin.Context) error {
 		}
 	}
 	return redirect(c, fmt.Sprintf("/forums/t/%s?page=%d#post-%s", post.ThreadID, page, post.ID))
+}
+
+// replyRefused answers a refused reply with status: the thread page again
+// with the message and the text kept, or for htmx the form in place.
+func (h *Handler) replyRefused(c *gin.Context, status int, body string, v *store.ValidationError) error {
+	ctx, t, a := c.Request.Context(), tenant(c), authOf(c)
+	f := views.NewForm()
+	f.Values["body"] = body
+	f.Errors = v.Fields
+	d, err := h.threadData(ctx, t, c.Param("id"), lastPage, a.Member.IsAdmin(), store.AuditCursor{}, "")
+	if err != nil {
+		return err
+	}
+	p := &views.Page{Data: d, Form: f}
+	if isHTMX(c) {
+		// The form targets #posts for success; a refused reply replaces
+		// the form itself instead.
+		c.Header("HX-Retarget", "#reply-form")
+		c.Header("HX-Reswap", "outerHTML")
+		markup, err := h.renderBlock("reply_form", p)
+		if err != nil {
+			return err
+		}
+		c.Header("Vary", "HX-Request")
+		c.Data(status, "text/html; charset=utf-8", []byte(stampKeys(markup)))
+		return nil
+	}
+	tc, err := h.threadContent(t.Schema(), p)
+	if err != nil {
+		return err
+	}
+	return h.writeThread(c, status, tc)
 }
 
 // lastPage: ThreadPosts clamps a page past the end to the last page,

@@ -69,6 +69,9 @@ type Config struct {
 	// APIRateWindow (default 600 a minute), across every process.
 	APIRateLimit  int
 	APIRateWindow time.Duration
+	// ForumPostLimit caps each person's threads and replies (zero:
+	// store.DefaultPostLimit; Posts < 0: no limit, for benchmarks).
+	ForumPostLimit store.PostLimit
 }
 
 // Handler serves every route.
@@ -99,6 +102,8 @@ type Handler struct {
 	hooks     *webhook.Engine
 	apiLimit  int
 	apiWindow time.Duration
+	// postLimit is Config.ForumPostLimit (forum_rate.go).
+	postLimit store.PostLimit
 }
 
 // New builds the handlers.
@@ -139,6 +144,7 @@ func New(cfg Config) *Handler {
 		hooks:     cfg.Webhooks,
 		apiLimit:  cfg.APIRateLimit,
 		apiWindow: cfg.APIRateWindow,
+		postLimit: postLimitOf(cfg.ForumPostLimit),
 	}
 	if h.flows == nil {
 		h.flows = workflow.New(cfg.Store, func() *directive.Engine { return cfg.Directives }, cfg.Logger)

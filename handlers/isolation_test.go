@@ -44,6 +44,11 @@ var memberRoutes = map[string]bool{
 	"GET /dashboard": true, "GET /events": true,
 	"GET /forums": true, "GET /forums/c/:slug": true, "GET /forums/new": true, "POST /forums/threads": true,
 	"GET /forums/t/:id": true, "POST /forums/t/:id/replies": true,
+	// Posts (SPEC §16): edit (your own: the handler checks), history,
+	// reactions, flags, and the solution (the thread's starter).
+	"GET /forums/posts/:id/edit": true, "POST /forums/posts/:id/edit": true, "GET /forums/posts/:id/revisions": true,
+	"POST /forums/posts/:id/react": true, "GET /forums/posts/:id/flag": true, "POST /forums/posts/:id/flag": true,
+	"POST /forums/t/:id/solve": true, "POST /forums/t/:id/unsolve": true,
 	"GET /marketplace": true, "GET /marketplace/:slug": true, "GET /marketplace/:slug/status": true,
 	"POST /marketplace/:slug/reviews": true,
 	"GET /agents":                     true, "GET /agents/:id": true,
@@ -83,6 +88,7 @@ type orgB struct {
 	apiKeyID, endpointID, deliveryID              string
 	installationSlug                              string
 	readKey                                       string // a read key of B's
+	flagID                                        string // B's member's flag of B's reply
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -123,6 +129,11 @@ func newOrgB(as *adminSite) *orgB {
 	wantStatus(t, r, http.StatusSeeOther)
 	loc := r.Header.Get("Location")
 	b.postID = loc[strings.Index(loc, "#post-")+len("#post-"):]
+	fl, err := as.store.FlagPost(ctx, tn, b.memberID, store.NewFlag{PostID: b.postID, Reason: "other", Note: "Flag " + b.marker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.flagID = fl.Flag.ID
 	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
 	b.installationSlug = "bpkg-" + strconv.Itoa(int(b.memberID))
 	b.installationID = as.insertInstallation(b.slug, b.installationSlug, store.InstallInstalled)
@@ -246,6 +257,8 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return strconv.FormatInt(b.memberID, 10), false, true
 	case param == "handle" && strings.HasPrefix(path, "/u/"):
 		return b.memberHandle, false, true
+	case param == "id" && strings.HasPrefix(path, "/admin/flags/"):
+		return b.flagID, false, true
 	case param == "id" && strings.HasPrefix(path, "/admin/invitations/"):
 		return b.invitationID, false, true
 	case param == "token" && strings.HasPrefix(path, "/invite/"):
@@ -411,8 +424,14 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	if m, err := as.store.MemberByUserID(ctx, tn.OrgID, b.memberID); err != nil || m.Role != store.RoleMember || !m.Active() {
 		t.Errorf("B's member: %+v %v", m, err)
 	}
-	if th, err := as.store.ForumThread(ctx, tn, b.threadID); err != nil || th.Status != store.ThreadOpen {
-		t.Errorf("B's thread: %v %v", th.Status, err)
+	if th, err := as.store.ForumThread(ctx, tn, b.threadID); err != nil || th.Status != store.ThreadOpen || th.Pinned || th.Solved() {
+		t.Errorf("B's thread: %v pinned %v solved %v %v", th.Status, th.Pinned, th.Solved(), err)
+	}
+	if p, err := as.store.ForumPost(ctx, tn, b.postID); err != nil || p.Status != store.PostPublished || p.Revision != 1 || p.Reactions.Total() != 0 {
+		t.Errorf("B's reply: %s revision %d reactions %v %v", p.Status, p.Revision, p.Reactions, err)
+	}
+	if q, _, err := as.store.FlagQueue(ctx, tn, true, 1); err != nil || len(q) != 1 || len(q[0].Flags) != 1 {
+		t.Errorf("B's flag queue: %+v %v", q, err)
 	}
 	if w, err := as.store.Workflow(ctx, tn, b.workflowID); err != nil || w.Enabled || w.Name != "Workflow "+b.marker {
 		t.Errorf("B's workflow: %+v %v", w, err)

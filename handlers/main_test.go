@@ -85,6 +85,8 @@ type siteConfig struct {
 	webhooks      *webhook.Engine
 	apiRateLimit  int
 	apiRateWindow time.Duration
+	// postLimit is the forum's posting limit; zero: none (tests post fast).
+	postLimit store.PostLimit
 }
 
 func newSite(t *testing.T) *site { return startSite(t, siteConfig{}) }
@@ -141,7 +143,11 @@ func startSite(t *testing.T, sc siteConfig) *site {
 	}
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
 		Directives: s.dirs, Agents: s.agents, Workflows: s.flows, SessionSecret: []byte("test-secret-test-secret-test-secret"),
-		TrustedProxies: sc.trustedProxies, Webhooks: sc.webhooks, APIRateLimit: sc.apiRateLimit, APIRateWindow: sc.apiRateWindow}
+		TrustedProxies: sc.trustedProxies, Webhooks: sc.webhooks, APIRateLimit: sc.apiRateLimit, APIRateWindow: sc.apiRateWindow,
+		ForumPostLimit: sc.postLimit}
+	if sc.postLimit == (store.PostLimit{}) {
+		cfg.ForumPostLimit = store.PostLimit{Posts: -1}
+	}
 	if sc.live {
 		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -26,6 +28,7 @@ type marketplaceData struct {
 	CanManage  bool
 	OrgTier    string
 	Live       liveInstalls
+	Problems   []string // filters of the URL that are not the catalogue's
 }
 
 // marketplace lists published packages: search q and filters category,
@@ -35,6 +38,7 @@ func (h *Handler) marketplace(c *gin.Context) error {
 	ctx := c.Request.Context()
 	a := authOf(c)
 	f := store.PackageFilter{Q: c.Query("q"), Category: c.Query("category"), Pricing: c.Query("pricing"), Tier: c.Query("tier")}
+	asked := f
 	f.Normalize()
 	// The seq first: an install finishing while the page renders is at
 	// worst sent again, never missed.
@@ -59,6 +63,7 @@ func (h *Handler) marketplace(c *gin.Context) error {
 		Filter: f, Filtered: f != (store.PackageFilter{}),
 		Categories: store.PackageCategories, Pricing: store.PricingModels, Tiers: store.Tiers,
 		CanManage: a.Member.IsAdmin(), OrgTier: a.Member.OrgTier, Live: liveInstalls{Seq: seq, Events: installLiveEvents},
+		Problems: filterProblems(asked, f),
 	}
 	card := func(p store.Package) packageCard {
 		st := states[p.Slug]
@@ -71,5 +76,24 @@ func (h *Handler) marketplace(c *gin.Context) error {
 	for _, p := range results {
 		d.Results = append(d.Results, card(p))
 	}
-	return h.render(c, http.StatusOK, "marketplace", "marketplace_results", h.page(c, "Marketplace", d))
+	status := http.StatusOK
+	if d.Problems != nil {
+		status = http.StatusUnprocessableEntity
+	}
+	return h.render(c, status, "marketplace", "marketplace_results", h.page(c, "Marketplace", d))
+}
+
+// filterProblems says which filters of the URL the catalogue does not
+// know (?category=bogus), instead of silently showing every package.
+func filterProblems(asked, used store.PackageFilter) []string {
+	var out []string
+	check := func(name, value, kept string, known []string) {
+		if value != "" && kept == "" {
+			out = append(out, fmt.Sprintf("%q is not a %s (one of %s), so it was left out.", value, name, strings.Join(known, ", ")))
+		}
+	}
+	check("category", asked.Category, used.Category, store.PackageCategories)
+	check("pricing model", asked.Pricing, used.Pricing, store.PricingModels)
+	check("tier", asked.Tier, used.Tier, store.Tiers)
+	return out
 }

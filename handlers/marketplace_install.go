@@ -17,7 +17,30 @@ func (h *Handler) marketplaceInstall(c *gin.Context) error {
 // marketplaceUninstall asks for a package.uninstall directive (owner/admin);
 // purge also removes the agents the package created.
 func (h *Handler) marketplaceUninstall(c *gin.Context) error {
+	if formBool(c.PostForm("purge")) && !formBool(c.PostForm("confirmed")) {
+		return h.uninstallConfirm(c)
+	}
 	return h.requestPackageDirective(c, true)
+}
+
+// uninstallConfirmData is the page that asks before a purge.
+type uninstallConfirmData struct {
+	Package                  store.Package
+	IdempotencyKey, ReturnTo string
+}
+
+// uninstallConfirm asks before an uninstall that also deletes the
+// package's agents: with JavaScript the form's data-confirm asked already
+// (and app.js sent confirmed=1); without it, this page is the question,
+// its button the same form with confirmed=1 and the same idempotency key.
+func (h *Handler) uninstallConfirm(c *gin.Context) error {
+	p, err := h.store.PackageBySlug(c.Request.Context(), c.PostForm("slug"))
+	if err != nil {
+		return err
+	}
+	d := uninstallConfirmData{Package: p, IdempotencyKey: c.PostForm("idempotency_key"),
+		ReturnTo: localPath(c.PostForm("return_to"), "/marketplace/"+p.Slug)}
+	return h.render(c, http.StatusOK, "marketplace_uninstall", "content", h.page(c, "Uninstall "+p.Name, d))
 }
 
 // requestPackageDirective records the request as a directive; a worker

@@ -13,7 +13,7 @@ func (h *Handler) Routes() *gin.Engine {
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = false
 	h.trustProxies(r)
-	r.Use(h.logRequests, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
+	r.Use(h.logRequests, compress, h.recoverPanics, securityHeaders, h.crossOriginProtection, h.loadSession, h.checkInput)
 
 	r.GET("/static/*path", gin.WrapH(h.assets))
 	r.GET("/healthz", h.wrap(h.healthz))
@@ -51,6 +51,17 @@ func (h *Handler) Routes() *gin.Engine {
 	member.POST("/forums/threads", h.wrap(h.forumThreadCreate))
 	member.GET("/forums/t/:id", h.wrap(h.forumThread))
 	member.POST("/forums/t/:id/replies", h.wrap(h.forumReply))
+	// Posts people would choose (SPEC §16): edits (the author, or a
+	// moderator: checked by the handler), reactions, flags, and the
+	// solution, which the thread's starter or a moderator marks.
+	member.GET("/forums/posts/:id/edit", h.wrap(h.forumPostEditPage))
+	member.POST("/forums/posts/:id/edit", h.wrap(h.forumPostEdit))
+	member.GET("/forums/posts/:id/revisions", h.wrap(h.forumPostRevisions))
+	member.POST("/forums/posts/:id/react", h.wrap(h.forumPostReact))
+	member.GET("/forums/posts/:id/flag", h.wrap(h.forumFlagPage))
+	member.POST("/forums/posts/:id/flag", h.wrap(h.forumFlag))
+	member.POST("/forums/t/:id/solve", h.wrap(h.forumThreadSolve))
+	member.POST("/forums/t/:id/unsolve", h.wrap(h.forumThreadUnsolve))
 	member.GET("/marketplace", h.wrap(h.marketplace))
 	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
 	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
@@ -92,9 +103,12 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/forums/t/:id/ask", h.wrap(h.forumAsk))
 	manage.POST("/forums/t/:id/lock", h.wrap(h.forumThreadLock))
 	manage.POST("/forums/t/:id/unlock", h.wrap(h.forumThreadUnlock))
+	manage.POST("/forums/t/:id/pin", h.wrap(h.forumThreadPin))
+	manage.POST("/forums/t/:id/unpin", h.wrap(h.forumThreadUnpin))
 	manage.POST("/forums/posts/:id/hide", h.wrap(h.forumPostHide))
 	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
 	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
+	manage.POST("/forums/posts/:id/restore", h.wrap(h.forumPostRestore))
 	manage.GET("/agents/new", h.wrap(h.agentNew))
 	manage.POST("/agents", h.wrap(h.agentCreate))
 	manage.POST("/agents/validate", h.wrap(h.agentValidate))
@@ -135,6 +149,8 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.GET("/jobs", h.wrap(h.adminJobs))
 	admin.GET("/usage", h.wrap(h.adminUsage))
 	admin.GET("/forums", h.wrap(h.adminForums))
+	admin.GET("/flags", h.wrap(h.adminFlags))
+	admin.POST("/flags/:id", h.wrap(h.adminFlagReview))
 	admin.GET("/api-keys", h.wrap(h.adminAPIKeys))
 	admin.POST("/api-keys", h.wrap(h.adminAPIKeyCreate))
 	admin.POST("/api-keys/:id/revoke", h.wrap(h.adminAPIKeyRevoke))

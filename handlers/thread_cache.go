@@ -51,44 +51,61 @@ type threadContent struct {
 	seq             int64 // the tenant's latest signal when it was loaded
 	segs            []segment
 	bytes, keys     int
+	// reactionPosts are the posts whose markup depends on the viewer's
+	// reactions (forum_viewer.go): read per view, only when there are any.
+	reactionPosts []string
 }
 
-// segment is markup to write; key: a fresh idempotency key goes first,
-// where cached markup had a key placeholder.
+// segment is markup to write, or (key) the place of a fresh idempotency
+// key, shown to the viewers its conditions allow (forum_viewer.go).
 type segment struct {
-	s   string
-	key bool
+	s     string
+	key   bool
+	conds []condAtom
 }
 
-// add appends markup, split at its key placeholders.
+// add appends markup, split at its key placeholders and viewer
+// conditions.
 func (tc *threadContent) add(markup string) {
-	for first := true; ; first = false {
-		i := strings.Index(markup, keyPlaceholder)
-		piece := markup
-		if i >= 0 {
-			piece = markup[:i]
+	walkConds(markup, func(s string, conds []condAtom) {
+		for first := true; ; first = false {
+			if !first {
+				tc.segs = append(tc.segs, segment{key: true, conds: conds})
+				tc.keys++
+			}
+			i := strings.Index(s, keyPlaceholder)
+			piece := s
+			if i >= 0 {
+				piece = s[:i]
+			}
+			if piece != "" {
+				tc.segs = append(tc.segs, segment{s: piece, conds: conds})
+				tc.bytes += len(piece)
+			}
+			if i < 0 {
+				return
+			}
+			s = s[i+len(keyPlaceholder):]
 		}
-		if piece != "" || !first {
-			tc.segs = append(tc.segs, segment{s: piece, key: !first})
+	}, func(arg string) {
+		post, _, _ := strings.Cut(arg, ".")
+		if !slices.Contains(tc.reactionPosts, post) {
+			tc.reactionPosts = append(tc.reactionPosts, post)
 		}
-		tc.bytes += len(piece)
-		if !first {
-			tc.keys++
-		}
-		if i < 0 {
-			return
-		}
-		markup = markup[i+len(keyPlaceholder):]
-	}
+	})
 }
 
-// appendTo appends the content to b with fresh keys.
-func (tc *threadContent) appendTo(b []byte) []byte {
+// appendTo appends the content as v sees it to b, with fresh keys.
+func (tc *threadContent) appendTo(b []byte, v viewer) []byte {
 	b = slices.Grow(b, tc.bytes+tc.keys*len(keyPlaceholder))
 	var ks keyStamp
 	for _, sg := range tc.segs {
+		if len(sg.conds) > 0 && !v.allows(sg.conds) {
+			continue
+		}
 		if sg.key {
 			b = ks.append(b)
+			continue
 		}
 		b = append(b, sg.s...)
 	}

@@ -13,12 +13,32 @@
     }
   });
 
+  // A form marked data-swap-429 shows its "too fast" answer (429, the
+  // form again with the message and the text kept) like a 422.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (evt.detail.xhr.status === 429 && elt && elt.closest && elt.closest("[data-swap-429]")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
   // Forms with data-confirm ask before posting, with or without htmx.
   document.addEventListener("submit", function (evt) {
-    var msg = evt.target.getAttribute && evt.target.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) {
+    var form = evt.target;
+    var msg = form.getAttribute && form.getAttribute("data-confirm");
+    if (!msg) { return; }
+    if (!window.confirm(msg)) {
       evt.preventDefault();
       evt.stopImmediatePropagation();
+      return;
+    }
+    // Asked here: the server's own confirmation page (shown without
+    // JavaScript) is not needed.
+    if (!form.querySelector("input[name=confirmed]")) {
+      var yes = document.createElement("input");
+      yes.type = "hidden"; yes.name = "confirmed"; yes.value = "1";
+      form.appendChild(yes);
     }
   }, true);
 
@@ -69,6 +89,49 @@
   document.addEventListener("change", function (evt) {
     if (evt.target.matches("select[data-autosubmit]")) {
       evt.target.form.requestSubmit();
+    }
+  });
+
+  // Menus (<details class="menu">) open and close without JavaScript;
+  // here they also close on Escape, on a click elsewhere, and one
+  // opening closes the other.
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (d) {
+      if (d !== except) { d.removeAttribute("open"); }
+    });
+  }
+  document.addEventListener("click", function (evt) {
+    closeMenus(evt.target.closest ? evt.target.closest("details.menu") : null);
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") { return; }
+    var open = document.querySelector("details.menu[open]");
+    if (open) {
+      open.removeAttribute("open");
+      open.querySelector("summary").focus();
+    }
+  });
+
+  // After a failed submit, focus goes to the first invalid field (its
+  // message is tied to it with aria-describedby, so it is read out), or
+  // to the form's own error: never left on the body. On a full page (a
+  // 422 without htmx) and after htmx swapped the re-rendered form in.
+  function focusInvalid(root) {
+    var el = root.querySelector("[aria-invalid=true]") || root.querySelector(".form-error[role=alert]");
+    if (!el) { return; }
+    if (!el.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(el.tagName)) {
+      el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusInvalid(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    // Inline validation (a field swapped on change) keeps focus where the
+    // person is typing; only a submitted form's answer moves it.
+    if (xhr && xhr.status === 422 && evt.detail.requestConfig && evt.detail.requestConfig.verb !== "get" &&
+        evt.detail.requestConfig.elt && evt.detail.requestConfig.elt.tagName === "FORM") {
+      focusInvalid(document);
     }
   });
 })();

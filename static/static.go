@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js vendor/*.js
+//go:embed app.css app.js *.svg vendor/*.js
 var files embed.FS
 
 // Assets maps logical names ("app.css") to hashed URLs and serves them.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -135,7 +136,16 @@ func agentTransitionError(state, action string) error {
 	if len(legal) == 0 {
 		return Invalid("action", msg)
 	}
-	return Invalid("action", fmt.Sprintf("%s; from %s it can: %v", msg, state, legal))
+	return Invalid("action", fmt.Sprintf("%s; from %s it can %s", msg, state, orList(legal)))
+}
+
+// orList joins words for a sentence: "pause", "activate or error",
+// "deploy, pause or error" (never a Go slice in a message).
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 const agentColumns = `id, name, description, version, state, config, system_prompt, max_concurrent_requests,

@@ -69,6 +69,11 @@ func TestAgentTransitionsFollowTheStateMachine(t *testing.T) {
 	if !errors.As(err, &v) || !strings.Contains(v.Fields["action"], "cannot pause an agent that is error") || !strings.Contains(v.Fields["action"], "redeploy") {
 		t.Fatalf("illegal transition: %v", err)
 	}
+	// The allowed actions read as words, never as a Go slice ("[activate error]").
+	if msg := v.Fields["action"]; strings.ContainsAny(msg, "[]") || !strings.Contains(msg, "it can redeploy") {
+		t.Errorf("illegal transition says %q", msg)
+	}
+
 	if _, err := st.TransitionAgent(ctx, tn, id, "explode", u.ID); !errors.As(err, &v) {
 		t.Errorf("unknown action: %v", err)
 	}

@@ -164,6 +164,7 @@ const threadAuditSQL = `
 		SELECT sg.seq, sg.name, sg.occurred_at, sg.actor_type, sg.actor_id, sg.subject_type, sg.subject_id
 		FROM {tenant}.signals sg
 		WHERE (sg.payload->>'thread_id') = $1 AND sg.subject_type IN ('forum_thread', 'forum_post')
+			AND sg.name NOT IN ('forum.post.reacted', 'forum.post.unreacted')
 			AND sg.occurred_at <= $2 AND (sg.occurred_at, 1, sg.seq) < ($2, $3, $4)
 			AND (sg.correlation_id IS NULL OR NOT EXISTS (SELECT 1 FROM {tenant}.directives cd WHERE cd.id = sg.correlation_id))
 		ORDER BY sg.occurred_at DESC, sg.seq DESC LIMIT $6

@@ -5,19 +5,29 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 )
 
-// The forum moderation kinds of SPEC §7 (and §16's pin/unpin later). The
-// directive engine (jobs/executor) runs them through the mutators below.
+// The forum moderation kinds of SPEC §7 and §16. The directive engine
+// (jobs/executor) runs them through the mutators below.
 const (
 	DirectiveThreadLock   = "forum.thread.lock"
 	DirectiveThreadUnlock = "forum.thread.unlock"
+	DirectiveThreadPin    = "forum.thread.pin"
+	DirectiveThreadUnpin  = "forum.thread.unpin"
 	DirectivePostHide     = "forum.post.hide"
 	DirectivePostUnhide   = "forum.post.unhide"
 	DirectivePostDelete   = "forum.post.delete"
+	// DirectivePostRestore brings a deleted post back: delete is final
+	// for unhide (SPEC §16), so only this explicit kind undoes it.
+	DirectivePostRestore = "forum.post.restore"
 )
+
+// threadModerations are the kinds about a thread rather than a post.
+var threadModerations = map[string]bool{DirectiveThreadLock: true, DirectiveThreadUnlock: true,
+	DirectiveThreadPin: true, DirectiveThreadUnpin: true}
 
 // ForumModeration is a directive's payload: which thread or post.
 type ForumModeration struct {
@@ -34,15 +44,9 @@ func (s *Store) SetThreadLockTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir 
 	if !lock {
 		from, to, signal = ThreadLocked, ThreadOpen, "forum.thread.unlocked"
 	}
-	if !IsUUID(threadID) {
-		return false, ErrNotFound
-	}
-	var th ForumThread
-	err = tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrNotFound
-	} else if err != nil {
-		return false, fmt.Errorf("lock thread row %s: %w", threadID, err)
+	th, err := s.lockThreadTx(ctx, tx, t, threadID)
+	if err != nil {
+		return false, err
 	}
 	if th.Status != from {
 		return false, nil
@@ -55,18 +59,63 @@ func (s *Store) SetThreadLockTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir 
 		Payload: map[string]any{"thread_id": th.ID, "status": to, "category_id": th.CategoryID, "category_slug": th.CategorySlug}})
 }
 
+// lockThreadTx reads a thread and locks its row until tx ends (the lock
+// replies queue on); a malformed or foreign id is ErrNotFound.
+func (s *Store) lockThreadTx(ctx context.Context, tx *sqlx.Tx, t Tenant, threadID string) (ForumThread, error) {
+	var th ForumThread
+	if !IsUUID(threadID) {
+		return th, ErrNotFound
+	}
+	err := tx.GetContext(ctx, &th, t.SQL(threadSelect+`WHERE th.id = $1 FOR UPDATE OF th`), threadID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return th, ErrNotFound
+	} else if err != nil {
+		return th, fmt.Errorf("lock thread row %s: %w", threadID, err)
+	}
+	return th, nil
+}
+
+// SetThreadPinTx pins a thread (its lists show it first) or unpins it,
+// with forum.thread.pinned|unpinned; a thread already so is left alone
+// without a signal.
+func (s *Store) SetThreadPinTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir Directive, threadID string, pin bool) (changed bool, err error) {
+	th, err := s.lockThreadTx(ctx, tx, t, threadID)
+	if err != nil {
+		return false, err
+	}
+	if th.Pinned == pin {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET pinned = $2, updated_at = now() WHERE id = $1`), th.ID, pin); err != nil {
+		return false, fmt.Errorf("pin thread %s: %w", th.ID, err)
+	}
+	signal := "forum.thread.pinned"
+	if !pin {
+		signal = "forum.thread.unpinned"
+	}
+	return true, s.emitForum(ctx, tx, t, forumFact{Name: signal, ActorUserID: dir.RequestedByUserID, DirectiveID: dir.ID,
+		SubjectType: SubjectForumThread, SubjectID: th.ID,
+		Payload: map[string]any{"thread_id": th.ID, "pinned": pin, "category_id": th.CategoryID, "category_slug": th.CategorySlug}})
+}
+
 // postTransitions lists, per moderation action, the statuses a post may
-// leave and the one it takes. Restoring (unhide) works for hidden and
-// deleted posts alike: SPEC §8 lets moderators restore both.
+// leave and the one it takes. Hide is reversible (unhide); delete is
+// final for unhide (SPEC §16): a deleted post comes back only through
+// restore, which a moderator asks for explicitly.
 var postTransitions = map[string]struct {
 	from   []string
 	to     string
 	signal string
 }{
-	DirectivePostHide:   {[]string{PostPublished}, PostHidden, "forum.post.hidden"},
-	DirectivePostUnhide: {[]string{PostHidden, PostDeleted}, PostPublished, "forum.post.unhidden"},
-	DirectivePostDelete: {[]string{PostPublished, PostHidden}, PostDeleted, "forum.post.deleted"},
+	DirectivePostHide:    {[]string{PostPublished}, PostHidden, "forum.post.hidden"},
+	DirectivePostUnhide:  {[]string{PostHidden}, PostPublished, "forum.post.unhidden"},
+	DirectivePostDelete:  {[]string{PostPublished, PostHidden}, PostDeleted, "forum.post.deleted"},
+	DirectivePostRestore: {[]string{PostDeleted}, PostPublished, "forum.post.restored"},
 }
+
+// errUnhideDeleted refuses to unhide a deleted post: unhide never undoes
+// a delete.
+const errUnhideDeleted = "This post was deleted: unhide does not bring it back. A moderator can restore it explicitly (Restore deleted post)."
 
 // SetPostStatusTx applies a post moderation action (one of the
 // DirectivePost* kinds). The thread's
@@ -81,48 +130,51 @@ func (s *Store) SetPostStatusTx(ctx context.Context, tx *sqlx.Tx, t Tenant, dir 
 	if !IsUUID(postID) {
 		return false, ErrNotFound
 	}
-	var p struct {
-		ID       string `db:"id"`
-		ThreadID string `db:"thread_id"`
-		Status   string `db:"status"`
-		Slug     string `db:"category_slug"`
-	}
 	// Lock the thread before the post, in the same order as replies do, so
 	// a reply and a moderation of the same thread cannot deadlock.
-	err = tx.GetContext(ctx, &p, t.SQL(`SELECT p.id, p.thread_id, p.status, c.slug AS category_slug
-		FROM {tenant}.forum_posts p
-		JOIN {tenant}.forum_threads th ON th.id = p.thread_id
-		JOIN {tenant}.forum_categories c ON c.id = th.category_id
-		WHERE p.id = $1 FOR UPDATE OF th, p`), postID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrNotFound
-	} else if err != nil {
-		return false, fmt.Errorf("lock post %s: %w", postID, err)
+	p, th, err := s.lockPostTx(ctx, tx, t, postID)
+	if err != nil {
+		return false, err
 	}
-	allowed := false
-	for _, f := range tr.from {
-		allowed = allowed || p.Status == f
+	if action == DirectivePostUnhide && p.Status == PostDeleted {
+		return false, Invalid("", errUnhideDeleted)
 	}
-	if !allowed {
+	if !slices.Contains(tr.from, p.Status) {
 		return false, nil
 	}
+	if err := s.movePostTx(ctx, tx, t, p, tr.to, false); err != nil {
+		return false, err
+	}
+	payload := postFactPayload(p, th)
+	payload["status"] = tr.to
+	return true, s.emitForum(ctx, tx, t, forumFact{Name: tr.signal, ActorUserID: dir.RequestedByUserID, DirectiveID: dir.ID,
+		SubjectType: SubjectForumPost, SubjectID: p.ID, Payload: payload})
+}
+
+// movePostTx sets a locked post's status (flagHidden: three flags did
+// it, not a moderator) and keeps its thread's counters true: post_count
+// counts published posts, last_post_id names the latest of them.
+func (s *Store) movePostTx(ctx context.Context, tx *sqlx.Tx, t Tenant, p ForumPost, to string, flagHidden bool) error {
 	delta := 0
-	if p.Status == PostPublished {
+	if p.Status == PostPublished && to != PostPublished {
 		delta = -1
-	} else if tr.to == PostPublished {
+	} else if p.Status != PostPublished && to == PostPublished {
 		delta = 1
 	}
-	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_posts SET status = $2, updated_at = now() WHERE id = $1`), p.ID, tr.to); err != nil {
-		return false, fmt.Errorf("set post %s %s: %w", p.ID, tr.to, err)
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_posts SET status = $2, flag_hidden = $3, updated_at = now() WHERE id = $1`),
+		p.ID, to, flagHidden); err != nil {
+		return fmt.Errorf("set post %s %s: %w", p.ID, to, err)
 	}
-	if delta != 0 {
-		if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads SET post_count = post_count + $2, updated_at = now() WHERE id = $1`), p.ThreadID, delta); err != nil {
-			return false, fmt.Errorf("recount thread %s: %w", p.ThreadID, err)
-		}
+	if delta == 0 {
+		return nil
 	}
-	return true, s.emitForum(ctx, tx, t, forumFact{Name: tr.signal, ActorUserID: dir.RequestedByUserID, DirectiveID: dir.ID,
-		SubjectType: SubjectForumPost, SubjectID: p.ID,
-		Payload: map[string]any{"post_id": p.ID, "thread_id": p.ThreadID, "status": tr.to, "category_slug": p.Slug}})
+	if _, err := tx.ExecContext(ctx, t.SQL(`UPDATE {tenant}.forum_threads th SET post_count = post_count + $2, updated_at = now(),
+			last_post_id = (SELECT q.id FROM {tenant}.forum_posts q WHERE q.thread_id = th.id AND q.status = 'published'
+				ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
+		WHERE th.id = $1`), p.ThreadID, delta); err != nil {
+		return fmt.Errorf("recount thread %s: %w", p.ThreadID, err)
+	}
+	return nil
 }
 
 // ForumModerationResult is a moderation directive's result.
@@ -140,7 +192,7 @@ type ForumModerationResult struct {
 // made. done reports that directive already succeeded, so the caller need
 // not say "requested".
 func (s *Store) RequestForumModeration(ctx context.Context, t Tenant, userID int64, kind string, m ForumModeration, key string) (dir Directive, done bool, err error) {
-	if _, ok := postTransitions[kind]; !ok && kind != DirectiveThreadLock && kind != DirectiveThreadUnlock {
+	if _, ok := postTransitions[kind]; !ok && !threadModerations[kind] {
 		return dir, false, Invalid("kind", fmt.Sprintf("%q is not a forum moderation", kind))
 	}
 	subject := Subject{Type: SubjectForumThread, ID: m.ThreadID}

@@ -20,7 +20,7 @@ const postSelect = `SELECT ` + postColumns + ` FROM {tenant}.forum_posts p ` + p
 // p (a CTE returning a new post).
 const (
 	postColumns = `p.id, p.thread_id, p.content, p.content_html, p.status, p.author_type, p.author_id, p.execution_id::text AS execution_id,
-		p.created_at, p.updated_at,
+		p.revision, p.edited_at, p.edited_by_user_id, p.reactions, p.flag_hidden, p.created_at, p.updated_at,
 		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END) AS author_name`
 	postAuthor = `LEFT JOIN LATERAL (SELECT name FROM public.users
 		WHERE id = CASE WHEN p.author_type = 'human' AND p.author_id ~ '^[0-9]{1,18}$' THEN p.author_id::bigint END) u ON true
@@ -131,6 +131,20 @@ func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID 
 	}
 }
 
+// ReplyByKey is the reply the form with key made, when an earlier send of
+// it did (ErrNotFound otherwise): a resent form refused for another reason
+// (the posting limit) still answers with its post.
+func (s *Store) ReplyByKey(ctx context.Context, t Tenant, actorUserID int64, threadID, key string) (ForumThread, ForumPost, error) {
+	if key == "" || !IsUUID(threadID) {
+		return ForumThread{}, ForumPost{}, ErrNotFound
+	}
+	th, p, err := s.replyByKey(ctx, t, actorUserID, threadID, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return th, p, ErrNotFound
+	}
+	return th, p, err
+}
+
 // replyByKey is the reply an earlier send of the same form made. A key
 // seen on another thread or from another author is not that form: a
 // conflict, never someone else's post.
@@ -152,14 +166,18 @@ func (s *Store) replyByKey(ctx context.Context, t Tenant, actorUserID int64, thr
 // the thread is missing or closed. The signal's payload is the one
 // emitPostCreated gives a thread's first post.
 func replyInsert(t Tenant) string {
-	return t.SQL(`WITH th AS (
-		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(), updated_at = now()
+	// The post's id is drawn first (a volatile CTE runs once), so the
+	// thread's UPDATE, which must come first to take the row lock, can
+	// already name it as the thread's last post.
+	return t.SQL(`WITH nid AS (SELECT gen_random_uuid() AS id), th AS (
+		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(),
+			last_post_id = (SELECT id FROM nid), updated_at = now()
 		FROM {tenant}.forum_categories c
 		WHERE th.id = $1 AND c.id = th.category_id AND th.status = 'open' AND c.status <> 'archived'
 		RETURNING th.*, c.slug AS category_slug, c.name AS category_name, c.status AS category_status
 	), p AS (
-		INSERT INTO {tenant}.forum_posts (thread_id, content, content_html, author_type, author_id, idempotency_key)
-		SELECT th.id, $2, $3, 'human', $4, $5 FROM th
+		INSERT INTO {tenant}.forum_posts (id, thread_id, content, content_html, author_type, author_id, idempotency_key)
+		SELECT nid.id, th.id, $2, $3, 'human', $4, $5 FROM th, nid
 		RETURNING *
 	), fact AS (
 		SELECT p.id AS post_id, th.id AS thread_id, th.category_id, th.category_slug FROM th, p
@@ -172,6 +190,8 @@ func replyInsert(t Tenant) string {
 	SELECT ` + postColumns + `,
 		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
 		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
+		th.first_post_id::text AS "th.first_post_id", th.solution_post_id::text AS "th.solution_post_id",
+		th.last_post_id::text AS "th.last_post_id",
 		th.last_post_at AS "th.last_post_at", th.created_at AS "th.created_at", th.updated_at AS "th.updated_at",
 		th.category_slug AS "th.category_slug", th.category_name AS "th.category_name",
 		th.category_status AS "th.category_status", coalesce(tu.name, '') AS "th.author_name"

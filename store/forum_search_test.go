@@ -22,7 +22,8 @@ func searchTitles(t *testing.T, f *forumFixture, q store.ForumQuery) []string {
 	return out
 }
 
-func (f *forumFixture) reply(t *testing.T, threadID, body string) store.ForumPost {
+// say posts body in the thread as the fixture's own user.
+func (f *forumFixture) say(t *testing.T, threadID, body string) store.ForumPost {
 	t.Helper()
 	_, p, err := f.s.CreateForumReply(context.Background(), f.t, f.user, threadID, body)
 	if err != nil {
@@ -41,21 +42,21 @@ func TestSearchForumRanksTheAnsweringPostsFirst(t *testing.T) {
 	ctx := context.Background()
 	f := newForum(t)
 	refunds, _ := f.thread(t, "Refunds")
-	f.reply(t, refunds.ID, "Refunds for annual plans are prorated: you get back the unused months of the annual plan, minus any discount.")
-	f.reply(t, refunds.ID, "An annual refund reaches your card within five days.")
+	f.say(t, refunds.ID, "Refunds for annual plans are prorated: you get back the unused months of the annual plan, minus any discount.")
+	f.say(t, refunds.ID, "An annual refund reaches your card within five days.")
 	vat, _ := f.thread(t, "VAT")
-	f.reply(t, vat.ID, "The invoice takes the VAT number from the billing profile.")
+	f.say(t, vat.ID, "The invoice takes the VAT number from the billing profile.")
 	noise, _ := f.thread(t, "Plans")
 	for range 30 {
-		f.reply(t, noise.ID, "Our team is happy with the pro plan.")
+		f.say(t, noise.ID, "Our team is happy with the pro plan.")
 	}
-	hidden := f.reply(t, vat.ID, "Hidden: refunds for annual plans work differently.")
+	hidden := f.say(t, vat.ID, "Hidden: refunds for annual plans work differently.")
 	if _, err := f.s.DB.ExecContext(ctx, f.t.SQL(`UPDATE {tenant}.forum_posts SET status = 'hidden' WHERE id = $1`), hidden.ID); err != nil {
 		t.Fatal(err)
 	}
 	other := newForum(t)
 	th, _ := other.thread(t, "Elsewhere")
-	other.reply(t, th.ID, "Refunds for annual plans, in another organization entirely.")
+	other.say(t, th.ID, "Refunds for annual plans, in another organization entirely.")
 
 	got := searchTitles(t, f, store.ForumQuery{Text: "How do refunds work for annual plans?", Any: true, Limit: 5})
 	if len(got) != 5 || got[0] != "Refunds" || got[1] != "Refunds" {

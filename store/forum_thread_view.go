@@ -12,7 +12,7 @@ import (
 
 // ThreadView is everything a thread page shows, read in three statements
 // (its posts carry what the page shows: no Markdown source when they have
-// its HTML, no author type or id, no updated_at):
+// its HTML, no updated_at):
 // the page's seq, the thread and its post count together; one page of
 // posts; one page of the audit trail. The count is the thread's post_count
 // (published posts) plus, for moderators, the few others
@@ -27,6 +27,9 @@ type ThreadView struct {
 	Posts  []ForumPost
 	Pager  Pager
 	Audit  AuditPage
+	// Solution is the thread's answer, shown at the top (nil: unsolved,
+	// or not visible to the reader).
+	Solution *SolvedPost
 }
 
 // ForumThreadPage reads page (clamped to the last) of a thread with what
@@ -65,13 +68,16 @@ func (s *Store) ForumThreadPage(ctx context.Context, t Tenant, id string, all bo
 	if out.Audit, err = s.ThreadAudit(ctx, t, out.Thread.ID, audit); err != nil {
 		return out, err
 	}
+	if out.Solution, err = s.SolutionOf(ctx, t, out.Thread, all); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
 // threadHeadSQL is threadSelect's columns, then the page's seq and the
 // count of posts the reader sees. $1 thread, $2 moderator.
 const threadHeadSQL = `SELECT th.id, th.category_id, th.title, th.status, th.created_by_user_id, th.pinned,
-		th.post_count, th.last_post_at, th.created_at, th.updated_at,
+		th.first_post_id::text, th.solution_post_id::text, th.last_post_id::text, th.post_count, th.last_post_at, th.created_at, th.updated_at,
 		c.slug, c.name, c.status, coalesce(u.name, ''),
 		(SELECT coalesce(max(seq), 0) FROM {tenant}.signals),
 		th.post_count + CASE WHEN $2 THEN (SELECT count(*) FROM {tenant}.forum_posts p
@@ -90,7 +96,7 @@ const threadHeadSQL = `SELECT th.id, th.category_id, th.title, th.status, th.cre
 // content_html): every value read is decoded on both sides, fifty times
 // a page.
 const threadPostsSQL = `SELECT p.id, CASE WHEN p.content_html IS NULL THEN p.content ELSE '' END, p.content_html, p.status,
-		p.created_at, p.author_type, p.execution_id::text,
+		p.created_at, p.author_type, p.author_id, p.execution_id::text, p.revision, p.edited_at, p.reactions, p.flag_hidden,
 		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END)
 	FROM (SELECT * FROM {tenant}.forum_posts p WHERE p.thread_id = $1 AND ($2 OR p.status = 'published')
 		ORDER BY p.created_at, p.id LIMIT $3 OFFSET $4) p ` + postAuthor + `
@@ -98,7 +104,7 @@ const threadPostsSQL = `SELECT p.id, CASE WHEN p.content_html IS NULL THEN p.con
 
 func scanThread(r *sql.Rows, th *ForumThread, seq *int64, total *int) error {
 	return r.Scan(&th.ID, &th.CategoryID, &th.Title, &th.Status, &th.CreatedByUserID, &th.Pinned,
-		&th.PostCount, &th.LastPostAt, &th.CreatedAt, &th.UpdatedAt,
+		&th.FirstPostID, &th.SolutionPostID, &th.LastPostID, &th.PostCount, &th.LastPostAt, &th.CreatedAt, &th.UpdatedAt,
 		&th.CategorySlug, &th.CategoryName, &th.CategoryStatus, &th.AuthorName, seq, total)
 }
 
@@ -108,7 +114,8 @@ func scanPosts(rows *sql.Rows, thread string, capacity int) ([]ForumPost, error)
 	ps := make([]ForumPost, 0, capacity)
 	for rows.Next() {
 		p := ForumPost{ThreadID: thread}
-		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.AuthorType, &p.ExecutionID, &p.AuthorName); err != nil {
+		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.AuthorType, &p.AuthorID, &p.ExecutionID,
+			&p.Revision, &p.EditedAt, &p.Reactions, &p.FlagHidden, &p.AuthorName); err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)

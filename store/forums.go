@@ -77,6 +77,11 @@ type ForumThread struct {
 	Status          string        `db:"status"`
 	CreatedByUserID sql.NullInt64 `db:"created_by_user_id"`
 	Pinned          bool          `db:"pinned"`
+	// FirstPostID is the opening post; SolutionPostID the reply marked as
+	// the answer (NULL: not solved); LastPostID the latest published post.
+	FirstPostID    sql.NullString `db:"first_post_id"`
+	SolutionPostID sql.NullString `db:"solution_post_id"`
+	LastPostID     sql.NullString `db:"last_post_id"`
 	// PostCount counts published posts, the first one included.
 	PostCount  int       `db:"post_count"`
 	LastPostAt time.Time `db:"last_post_at"`
@@ -87,6 +92,17 @@ type ForumThread struct {
 	CategoryName   string `db:"category_name"`
 	CategoryStatus string `db:"category_status"`
 	AuthorName     string `db:"author_name"`
+	// LastPosterName is who wrote LastPostID, filled by the thread lists
+	// only ("" when unknown).
+	LastPosterName string `db:"last_poster_name"`
+}
+
+// Solved reports whether a reply is marked as the thread's answer.
+func (t ForumThread) Solved() bool { return t.SolutionPostID.Valid }
+
+// StartedBy reports whether userID started the thread.
+func (t ForumThread) StartedBy(userID int64) bool {
+	return userID != 0 && t.CreatedByUserID.Valid && t.CreatedByUserID.Int64 == userID
 }
 
 // Replies is the number of published replies (posts after the first).
@@ -118,8 +134,35 @@ type ForumPost struct {
 	AuthorName  string         `db:"author_name"`
 	// ExecutionID is the agent run that wrote an agent's post.
 	ExecutionID sql.NullString `db:"execution_id"`
-	CreatedAt   time.Time      `db:"created_at"`
-	UpdatedAt   time.Time      `db:"updated_at"`
+	// Revision numbers the current version (1: never edited); EditedAt is
+	// when it was written, for a post edited at least once.
+	Revision       int           `db:"revision"`
+	EditedAt       sql.NullTime  `db:"edited_at"`
+	EditedByUserID sql.NullInt64 `db:"edited_by_user_id"`
+	// Reactions counts the post's reactions per kind.
+	Reactions ReactionCounts `db:"reactions"`
+	// FlagHidden: three open flags hid the post, not a moderator.
+	FlagHidden bool      `db:"flag_hidden"`
+	CreatedAt  time.Time `db:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
+}
+
+// Edited reports whether the post was changed after it was written.
+func (p ForumPost) Edited() bool { return p.Revision > 1 }
+
+// ByUser reports whether userID wrote the post.
+func (p ForumPost) ByUser(userID int64) bool {
+	return userID != 0 && p.AuthorType == "human" && p.AuthorID.String == strconv.FormatInt(userID, 10)
+}
+
+// AuthorUserID is the user who wrote the post, 0 for an agent's or the
+// system's.
+func (p ForumPost) AuthorUserID() int64 {
+	if p.AuthorType != "human" {
+		return 0
+	}
+	id, _ := strconv.ParseInt(p.AuthorID.String, 10, 64)
+	return id
 }
 
 // ByAgent reports whether an agent wrote the post.

@@ -422,11 +422,22 @@ func TestHideUnhideDeleteThroughDirectives(t *testing.T) {
 		{store.DirectivePostUnhide, store.PostPublished, 2, 1},
 		{store.DirectivePostHide, store.PostHidden, 1, 0},
 		{store.DirectivePostDelete, store.PostDeleted, 1, 0},
-		{store.DirectivePostUnhide, store.PostPublished, 2, 1},
+		// Delete is final for unhide: the directive fails with the reason
+		// and the post stays deleted; only restore brings it back.
+		{store.DirectivePostUnhide, store.PostDeleted, 1, 0},
+		{store.DirectivePostRestore, store.PostPublished, 2, 1},
 	}
 	for i, st := range steps {
-		if dir := m.do(t, st.kind, target, storetest.Name("k")); dir.Status != store.DirectiveSucceeded {
+		dir := m.do(t, st.kind, target, storetest.Name("k"))
+		wantDir := store.DirectiveSucceeded
+		if i == 4 {
+			wantDir = store.DirectiveFailed
+		}
+		if dir.Status != wantDir {
 			t.Fatalf("step %d: %s %s", i, dir.Status, dir.LastError)
+		}
+		if i == 4 && !strings.Contains(dir.LastError, "unhide does not bring it back") {
+			t.Errorf("unhide of a deleted post: %q", dir.LastError)
 		}
 		p, _ := f.s.ForumPost(ctx, f.t, reply.ID)
 		member, mod, reps := visible()
@@ -434,7 +445,10 @@ func TestHideUnhideDeleteThroughDirectives(t *testing.T) {
 			t.Errorf("step %d (%s): status %s, member sees %d, moderator %d, replies %d", i, st.kind, p.Status, member, mod, reps)
 		}
 	}
-	want := "forum.post.created,forum.post.hidden,forum.post.unhidden,forum.post.hidden,forum.post.deleted,forum.post.unhidden"
+	if th2, _ := f.s.ForumThread(ctx, f.t, th.ID); th2.LastPostID.String != reply.ID {
+		t.Errorf("last post after the restore: %q, want the reply", th2.LastPostID.String)
+	}
+	want := "forum.post.created,forum.post.hidden,forum.post.unhidden,forum.post.hidden,forum.post.deleted,forum.post.restored"
 	if got := strings.Join(f.forumSignalNames(t, store.SubjectForumPost, reply.ID), ","); got != want {
 		t.Errorf("post signals\n got %s\nwant %s", got, want)
 	}

@@ -161,6 +161,8 @@ type installFacts struct {
 	Have   int            `db:"have"`   // agents the tenant has
 	Adding int            `db:"adding"` // of the package's agents, those not there yet
 	Prev   sql.NullString `db:"prev"`   // the installation's status, if any
+	// PrevVersion is the installed version, if any.
+	PrevVersion sql.NullString `db:"prev_version"`
 }
 
 // readInstallFacts reads the tenant's tier, agent count, how many of the
@@ -177,7 +179,8 @@ func readInstallFacts(ctx context.Context, q sqlx.QueryerContext, t Tenant, p Pa
 		(SELECT count(*) FROM {tenant}.agents) AS have,
 		(SELECT count(DISTINCT (p.name, p.prompt)) FROM unnest($2::text[], $3::text[]) AS p(name, prompt)
 		  WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.name = p.name AND a.system_prompt = p.prompt)) AS adding,
-		(SELECT status FROM {tenant}.package_installations WHERE package_slug = $4) AS prev`),
+		(SELECT status FROM {tenant}.package_installations WHERE package_slug = $4) AS prev,
+		(SELECT package_version FROM {tenant}.package_installations WHERE package_slug = $4) AS prev_version`),
 		t.OrgID, pq.Array(names), pq.Array(prompts), p.Slug)
 	if err != nil {
 		return f, fmt.Errorf("read install facts: %w", err)
@@ -214,6 +217,14 @@ func installRefusal(ctx context.Context, q sqlx.QueryerContext, t Tenant, p Pack
 	f, err := readInstallFacts(ctx, q, t, p, inc)
 	if err != nil {
 		return err
+	}
+	// Asking again for what is already there (same version, installed)
+	// was accepted and ran a directive that changed nothing: say so. A
+	// new version, or a disabled or failed installation, may be installed
+	// again. Two requests racing before either ran both pass here; the
+	// second then runs as a reinstall that creates and counts nothing.
+	if f.Prev.String == InstallInstalled && f.PrevVersion.String == p.Version {
+		return Invalid("", fmt.Sprintf("%s %s is installed already.", p.Name, p.Version))
 	}
 	return judgeInstall(p, f)
 }

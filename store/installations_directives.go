@@ -30,7 +30,10 @@ type InstallResult struct {
 	AgentsCreated []string `json:"agents_created"` // ids
 	AgentsKept    int      `json:"agents_kept"`    // already there (same name and prompt)
 	Skills        []string `json:"skills"`
-	Reinstall     bool     `json:"reinstall"` // it was installed already: not counted again
+	Reinstall     bool     `json:"reinstall"` // it was installed already
+	// Counted: this install made the organization's installation, so
+	// the package's install_count went up by one.
+	Counted bool `json:"counted"`
 	// Workflows created, and how many of them are disabled because the
 	// tier's workflow limit was reached.
 	Workflows         int `json:"workflows"`
@@ -109,7 +112,7 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 		return res, err
 	}
 	res = InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills,
-		Reinstall: facts.Prev.String == InstallInstalled}
+		Reinstall: facts.Prev.String == InstallInstalled, Counted: !facts.Prev.Valid}
 	if res.Skills == nil {
 		res.Skills = []string{}
 	}
@@ -176,13 +179,15 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 			return res, err
 		}
 	}
-	// Installed, and counted once per real install (not a reinstall of
-	// an installed package), in one statement. Last: the package row is
-	// shared by every tenant, so its lock is held for the shortest time.
+	// Installed, and counted when this made the organization's
+	// installation: install_count is how many organizations have the
+	// package (uninstall takes one off), so reinstalls, retries and
+	// re-enables never inflate it. In one statement, last: the package
+	// row is shared by every tenant, so its lock is held the shortest.
 	if _, err := tx.ExecContext(ctx, t.SQL(`WITH done AS (
 			UPDATE {tenant}.package_installations SET status = 'installed', enabled = true,
 				installed_at = now(), last_error = NULL, last_error_at = NULL, updated_at = now() WHERE id = $1)
-		UPDATE public.packages SET install_count = install_count + 1 WHERE id = $2 AND NOT $3`), installationID, p.ID, res.Reinstall); err != nil {
+		UPDATE public.packages SET install_count = install_count + 1 WHERE id = $2 AND $3`), installationID, p.ID, res.Counted); err != nil {
 		return res, fmt.Errorf("mark installed: %w", err)
 	}
 	return res, nil
@@ -245,6 +250,13 @@ func (s *Store) UninstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d
 		return res, fmt.Errorf("remove installation: %w", err)
 	}
 	res.WasInstalled = err == nil
+	if res.WasInstalled {
+		// The organization no longer has it: one install fewer (see
+		// InstallPackageTx), never below zero.
+		if _, err := tx.ExecContext(ctx, `UPDATE public.packages SET install_count = greatest(install_count - 1, 0) WHERE slug = $1`, req.Slug); err != nil {
+			return res, fmt.Errorf("uncount install: %w", err)
+		}
+	}
 	if _, err := removeWorkflowsTx(ctx, tx, t, req.Slug); err != nil {
 		return res, err
 	}
@@ -344,7 +356,11 @@ func (s *Store) RequestInstall(ctx context.Context, t Tenant, r InstallRequest) 
 		return s.emitInstallSignal(ctx, tx, t, dir, "package.install.requested", p.Slug,
 			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version, "directive_id": dir.ID})
 	})
-	return dir, created, err
+	if err != nil {
+		// The transaction rolled back: the directive it made is not there.
+		return Directive{}, false, err
+	}
+	return dir, created, nil
 }
 
 // RequestUninstall asks for a package.uninstall directive, like
@@ -371,5 +387,9 @@ func (s *Store) RequestUninstall(ctx context.Context, t Tenant, r UninstallReque
 		return s.emitInstallSignal(ctx, tx, t, dir, "package.uninstall.requested", p.Slug,
 			map[string]any{"package_slug": p.Slug, "package_name": p.Name, "purge": r.Purge, "directive_id": dir.ID})
 	})
-	return dir, created, err
+	if err != nil {
+		// The transaction rolled back: the directive it made is not there.
+		return Directive{}, false, err
+	}
+	return dir, created, nil
 }

@@ -3,16 +3,34 @@ package views
 // Page is what every template receives: the chrome's data plus the page's
 // own Data.
 type Page struct {
-	Title   string
-	Path    string // the request path, for the nav's current item
-	User    *User
-	Org     *Membership // the organization the session acts in
-	Orgs    []Membership
-	Flashes []Flash
-	Inbox   *Inbox // the notifications badge; nil without an organization
-	Debug   bool   // ?fp_debug=1 on create pages
-	Form    *Form
-	Data    any
+	Title string
+	// Description is the page's meta description; empty gives the
+	// product's (DefaultDescription).
+	Description string
+	Path        string // the request path, for the nav's current item
+	User        *User
+	Org         *Membership // the organization the session acts in
+	Orgs        []Membership
+	Flashes     []Flash
+	Inbox       *Inbox // the notifications badge; nil without an organization
+	Debug       bool   // ?fp_debug=1 on create pages
+	Form        *Form
+	Data        any
+}
+
+// DefaultDescription describes FleetPrompt for a page that has no
+// description of its own (search results, shared links).
+const DefaultDescription = "FleetPrompt: run a fleet of AI agents for your organization, with forums, a marketplace of agent packages and a record of everything that happened."
+
+// MetaDescription is the page's description, or the product's.
+func (p Page) MetaDescription() string {
+	if p.Description != "" {
+		return p.Description
+	}
+	if p.Title != "" {
+		return p.Title + " in FleetPrompt. " + DefaultDescription
+	}
+	return DefaultDescription
 }
 
 // Membership is an organization the signed-in person belongs to, as the

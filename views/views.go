@@ -42,6 +42,7 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 		"causeLabel": causeLabel,
 		"ago":        ago,
 		"avatar":     NewAvatar,
+		"plural":     Plural,
 		"avatarLg":   LargeAvatar,
 		"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
@@ -173,4 +174,31 @@ func ago(t time.Time) string {
 	default:
 		return fmt.Sprintf("%d d ago", int(d.Hours()/24))
 	}
+}
+
+// Plural counts in words: Plural(1, "thread") is "1 thread", Plural(3,
+// "thread") "3 threads", Plural(2, "reply", "replies") "2 replies". Any
+// integer type, so templates can pass counts as they come.
+func Plural(n any, one string, many ...string) (string, error) {
+	var v int64
+	switch x := n.(type) {
+	case int:
+		v = int64(x)
+	case int32:
+		v = int64(x)
+	case int64:
+		v = x
+	case uint64:
+		v = int64(x)
+	default:
+		return "", fmt.Errorf("plural: %T is not a count", n)
+	}
+	word := one
+	if v != 1 {
+		word = one + "s"
+		if len(many) > 0 {
+			word = many[0]
+		}
+	}
+	return fmt.Sprintf("%d %s", v, word), nil
 }

@@ -9,7 +9,9 @@ import "strings"
 var FeedEvents = []string{
 	"forum.category.created", "forum.category.archived", "forum.category.restored",
 	"forum.thread.created", "forum.thread.locked", "forum.thread.unlocked",
+	"forum.thread.pinned", "forum.thread.unpinned", "forum.thread.solved", "forum.thread.unsolved",
 	"forum.post.created", "forum.post.hidden", "forum.post.unhidden", "forum.post.deleted",
+	"forum.post.restored", "forum.post.edited",
 	"package.install.requested", "package.uninstall.requested",
 	"package.installation.started", "package.installation.installing", "package.installation.installed",
 	"package.installation.failed", "package.installation.uninstalled",

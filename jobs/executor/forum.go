@@ -17,15 +17,19 @@ import (
 	"fleetprompt/store"
 )
 
-// Forum returns the forum's kinds: moderation (lock, unlock, hide,
-// restore, delete) and starting a thread (chat's confirmed proposals).
+// Forum returns the forum's kinds: moderation (lock, unlock, pin, unpin,
+// hide, unhide, delete, restore) and writing (chat's confirmed threads,
+// workflows' and the API's posts).
 func Forum(st *store.Store) []directive.Kind {
 	return []directive.Kind{
 		{Name: store.DirectiveThreadLock, Title: "Lock a thread", Pending: "Lock requested", Role: directive.RoleAdmin, Run: threadLock(st, true)},
 		{Name: store.DirectiveThreadUnlock, Title: "Unlock a thread", Pending: "Unlock requested", Role: directive.RoleAdmin, Run: threadLock(st, false)},
+		{Name: store.DirectiveThreadPin, Title: "Pin a thread", Pending: "Pin requested", Role: directive.RoleAdmin, Run: threadPin(st, true)},
+		{Name: store.DirectiveThreadUnpin, Title: "Unpin a thread", Pending: "Unpin requested", Role: directive.RoleAdmin, Run: threadPin(st, false)},
 		{Name: store.DirectivePostHide, Title: "Hide a post", Pending: "Hide requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostHide)},
-		{Name: store.DirectivePostUnhide, Title: "Restore a post", Pending: "Restore requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostUnhide)},
+		{Name: store.DirectivePostUnhide, Title: "Unhide a post", Pending: "Unhide requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostUnhide)},
 		{Name: store.DirectivePostDelete, Title: "Delete a post", Pending: "Delete requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostDelete)},
+		{Name: store.DirectivePostRestore, Title: "Restore a deleted post", Pending: "Restore requested", Role: directive.RoleAdmin, Run: postStatus(st, store.DirectivePostRestore)},
 		{Name: store.DirectiveThreadCreate, Title: "Start a thread", Pending: "Thread requested", Role: directive.RoleMember, Run: threadCreate(st)},
 		{Name: store.DirectivePostCreate, Title: "Write a post", Pending: "Post requested", Role: directive.RoleMember, Run: postCreate(st)},
 	}
@@ -82,12 +86,25 @@ func postCreate(st *store.Store) directive.RunFunc {
 }
 
 func threadLock(st *store.Store, lock bool) directive.RunFunc {
+	return threadModeration(func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, id string) (bool, error) {
+		return st.SetThreadLockTx(ctx, tx, t, d, id, lock)
+	})
+}
+
+func threadPin(st *store.Store, pin bool) directive.RunFunc {
+	return threadModeration(func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, id string) (bool, error) {
+		return st.SetThreadPinTx(ctx, tx, t, d, id, pin)
+	})
+}
+
+// threadModeration runs set on the thread a moderation's payload names.
+func threadModeration(set func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, threadID string) (bool, error)) directive.RunFunc {
 	return func(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive) (any, error) {
 		var m store.ForumModeration
 		if err := directive.Decode(d, &m); err != nil {
 			return nil, err
 		}
-		changed, err := st.SetThreadLockTx(ctx, tx, t, d, m.ThreadID, lock)
+		changed, err := set(ctx, tx, t, d, m.ThreadID)
 		return store.ForumModerationResult{ThreadID: m.ThreadID, Changed: changed}, forumGone(err)
 	}
 }
