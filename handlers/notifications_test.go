@@ -196,3 +196,40 @@ func userIDOf(t *testing.T, s *site, email string) int64 {
 	}
 	return id
 }
+
+// A reply moves the thread starter's badge live on their own "me"
+// stream, and nobody else's: the replier's "me" stream gets nothing, and
+// "me:<someone>" is refused (the stream is always the session's user's).
+func TestReplyMovesStartersBadgeLive(t *testing.T) {
+	is := newInboxSite(t)
+	thread, _ := is.owner.forumThread(t, is.tn)
+	ada, _ := is.member()
+	owner := userIDOf(t, is.site, is.slug+"@example.com")
+	wantStatus(t, ada.get("/events?topic=me:"+strconv.FormatInt(owner, 10)), http.StatusNotFound)
+
+	mine := is.owner.stream(t, "/events?topic=me")
+	adas := ada.stream(t, "/events?topic=me")
+	feed := ada.stream(t, "/events?topic=tenant")
+	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Tray two"}}), http.StatusSeeOther)
+	ev := mine.next(t, "notification.created")
+	if !strings.Contains(ev.Data, `data-testid="inbox-count">1<`) {
+		t.Fatalf("badge event:\n%s", ev.Data)
+	}
+	if ev := feed.next(t, "forum.post.created"); !strings.Contains(ev.Data, "replied to") || strings.Contains(ev.Data, "forum_post ") {
+		t.Errorf("feed row is not a sentence:\n%s", ev.Data)
+	}
+	if ev := feed.next(t, "notification.created"); strings.Contains(ev.Data, "<li") {
+		t.Errorf("the owner's notification shows on the tenant feed:\n%s", ev.Data)
+	}
+	select {
+	case ev := <-adas.events:
+		if ev.Name == "notification.created" {
+			t.Errorf("the replier's own stream got %s: %s", ev.Name, ev.Data)
+		}
+	case <-time.After(300 * time.Millisecond):
+	}
+	wantStatus(t, is.owner.post("/notifications/read-all", url.Values{}), http.StatusSeeOther)
+	if ev := mine.next(t, "notification.read"); strings.Contains(ev.Data, "inbox-count") {
+		t.Errorf("badge after read-all:\n%s", ev.Data)
+	}
+}
