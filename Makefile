@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-notify clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-notify clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -67,7 +67,7 @@ a11y-full: deps-postgres deps-a11y
 	$(GO) run ./bench/a11y -lighthouse -shots a11y-shots
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-notify
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-notify
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -106,6 +106,12 @@ bench-webhooks: deps-postgres
 ## bench-api: GET /api/v1/signals?after= paging through 100,000 signals: time per page
 bench-api: deps-postgres
 	$(GO) run ./bench/api -signals 100000
+
+## bench-workflows: Support auto-reply on real worker processes with a fake provider: signal committed → run
+## started and → first step running (p99 of 1,000), bursts of 1,000 runs (runs/s, CPU per run, one post each),
+## and the kill -9 loop at full size (≈ 12 min)
+bench-workflows: deps-postgres
+	$(GO) run ./bench/workflows
 
 ## bench-notify: a reply → the thread starter's unread badge over SSE (topic me), 1,000 pages of distinct users open
 bench-notify: deps-postgres

@@ -81,76 +81,21 @@ type installEvent struct{ name, status string }
 // moved on, tier, agent limit) is returned as a *ValidationError, which
 // the directive runner records as a permanent failure.
 func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (InstallResult, error) {
-	var res InstallResult
-	var req PackageDirective
-	if err := d.Decode(&req); err != nil {
-		return res, jobs.Permanent(err) // retrying cannot fix a malformed payload
-	}
-	if err := lockTenantInstalls(ctx, tx, t); err != nil {
-		return res, err
-	}
-	p, err := packageBySlugTx(ctx, tx, req.Slug)
-	if errors.Is(err, ErrNotFound) {
-		return res, Invalid("", fmt.Sprintf("Package %q no longer exists.", req.Slug))
-	} else if err != nil {
-		return res, err
-	}
-	if req.Version != "" && req.Version != p.Version {
-		return res, Invalid("", fmt.Sprintf("%s is now version %s, not the %s that was requested; install it again.", p.Name, p.Version, req.Version))
-	}
-	inc, err := decodeIncludes(p.IncludesJSON)
+	p, inc, facts, err := installablePackage(ctx, tx, t, d)
 	if err != nil {
-		return res, jobs.Permanent(err)
+		return InstallResult{}, err
 	}
-	// Under the tenant lock these facts are settled: "was it installed"
-	// and the agent count are exact.
-	facts, err := readInstallFacts(ctx, tx, t, p, inc)
-	if err != nil {
-		return res, err
-	}
-	if err := judgeInstall(p, facts); err != nil {
-		return res, err
-	}
-	res = InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills,
+	res := InstallResult{Slug: p.Slug, Version: p.Version, AgentsCreated: []string{}, Skills: inc.Skills,
 		Reinstall: facts.Prev.String == InstallInstalled, Counted: !facts.Prev.Valid}
 	if res.Skills == nil {
 		res.Skills = []string{}
 	}
-
-	// The installation row: a first install inserts it, a reinstall (or
-	// a retry after a failure) takes it over.
-	var installationID string
-	if err := tx.GetContext(ctx, &installationID, t.SQL(`INSERT INTO {tenant}.package_installations
-			(package_slug, package_version, package_name, status, installed_by_user_id, idempotency_key)
-		VALUES ($1, $2, $3, 'installing', $4, $5)
-		ON CONFLICT (package_slug) DO UPDATE SET package_version = EXCLUDED.package_version, package_name = EXCLUDED.package_name,
-			status = 'installing', installed_by_user_id = EXCLUDED.installed_by_user_id, idempotency_key = EXCLUDED.idempotency_key,
-			updated_at = now()
-		RETURNING id`), p.Slug, p.Version, p.Name, sql.NullInt64{Int64: d.RequestedByUserID, Valid: d.RequestedByUserID != 0}, nullIfEmpty(d.IdempotencyKey)); err != nil {
-		return res, fmt.Errorf("upsert installation: %w", err)
+	installationID, err := upsertInstallationTx(ctx, tx, t, d, p)
+	if err != nil {
+		return res, err
 	}
-
-	// Agents, in one statement, active (SPEC §12): one with the same
-	// name and system prompt counts as there already, so a reinstall (or
-	// a concurrent install that waited on the lock) creates none. A name
-	// taken by a different agent becomes "Name (Package name)": names are
-	// unique per organization. Handles come from the names (a trigger).
-	names, descs, prompts := make([]string, len(inc.Agents)), make([]string, len(inc.Agents)), make([]string, len(inc.Agents))
-	for i, a := range inc.Agents {
-		names[i], descs[i], prompts[i] = a.Name, a.Description, a.SystemPrompt
-	}
-	if len(inc.Agents) > 0 {
-		if err := tx.SelectContext(ctx, &res.AgentsCreated, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug, state)
-			SELECT CASE WHEN EXISTS (SELECT 1 FROM {tenant}.agents a WHERE lower(a.name) = lower(p.name) AND a.archived_at IS NULL)
-			            THEN p.alt ELSE p.name END, p.descr, p.prompt, $4, 'active'
-			  FROM (SELECT u.*, left(u.name, 80) || ' (' || $5 || ')' AS alt
-			          FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(name, descr, prompt, ord)) p
-			 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.system_prompt = p.prompt AND a.archived_at IS NULL
-			                      AND lower(a.name) IN (lower(p.name), lower(p.alt)))
-			 ORDER BY p.ord
-			RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug, p.Name); err != nil {
-			return res, fmt.Errorf("create agents: %w", err)
-		}
+	if res.AgentsCreated, err = createPackageAgentsTx(ctx, tx, t, p, inc); err != nil {
+		return res, err
 	}
 	res.AgentsKept = len(inc.Agents) - len(res.AgentsCreated)
 	if len(inc.Skills) > 0 {
@@ -166,18 +111,8 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 		}
 	}
 	// Signals last: emitting takes the tenant's signal lock until commit.
-	payload := map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version,
-		"installation_id": installationID, "directive_id": d.ID}
-	for _, ev := range []installEvent{{"package.installation.started", "requested"}, {"package.installation.installing", InstallInstalling}, {"package.installation.installed", InstallInstalled}} {
-		pl := copyMap(payload)
-		pl["status"] = ev.status
-		if ev.status == InstallInstalled {
-			pl["agents_created"], pl["agents_kept"], pl["skills"], pl["reinstall"] = len(res.AgentsCreated), res.AgentsKept, res.Skills, res.Reinstall
-			pl["workflows"], pl["workflows_disabled"] = res.Workflows, res.WorkflowsDisabled
-		}
-		if err := s.emitInstallSignal(ctx, tx, t, d, ev.name, p.Slug, pl); err != nil {
-			return res, err
-		}
+	if err := s.emitInstalledSignals(ctx, tx, t, d, p, installationID, res); err != nil {
+		return res, err
 	}
 	// Installed, and counted when this made the organization's
 	// installation: install_count is how many organizations have the
@@ -191,6 +126,102 @@ func (s *Store) InstallPackageTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d D
 		return res, fmt.Errorf("mark installed: %w", err)
 	}
 	return res, nil
+}
+
+// installablePackage decodes the directive, takes the tenant's install
+// lock and judges the request: the package still there at the version
+// asked for, within the tier and the agent limit. Under the lock these
+// facts are settled: "was it installed" and the agent count are exact.
+func installablePackage(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive) (Package, PackageIncludes, installFacts, error) {
+	var req PackageDirective
+	var p Package
+	var inc PackageIncludes
+	var facts installFacts
+	if err := d.Decode(&req); err != nil {
+		return p, inc, facts, jobs.Permanent(err) // retrying cannot fix a malformed payload
+	}
+	if err := lockTenantInstalls(ctx, tx, t); err != nil {
+		return p, inc, facts, err
+	}
+	p, err := packageBySlugTx(ctx, tx, req.Slug)
+	if errors.Is(err, ErrNotFound) {
+		return p, inc, facts, Invalid("", fmt.Sprintf("Package %q no longer exists.", req.Slug))
+	} else if err != nil {
+		return p, inc, facts, err
+	}
+	if req.Version != "" && req.Version != p.Version {
+		return p, inc, facts, Invalid("", fmt.Sprintf("%s is now version %s, not the %s that was requested; install it again.", p.Name, p.Version, req.Version))
+	}
+	if inc, err = decodeIncludes(p.IncludesJSON); err != nil {
+		return p, inc, facts, jobs.Permanent(err)
+	}
+	if facts, err = readInstallFacts(ctx, tx, t, p, inc); err != nil {
+		return p, inc, facts, err
+	}
+	return p, inc, facts, judgeInstall(p, facts)
+}
+
+// upsertInstallationTx writes the installation row: a first install
+// inserts it, a reinstall (or a retry after a failure) takes it over.
+func upsertInstallationTx(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, p Package) (string, error) {
+	var installationID string
+	if err := tx.GetContext(ctx, &installationID, t.SQL(`INSERT INTO {tenant}.package_installations
+			(package_slug, package_version, package_name, status, installed_by_user_id, idempotency_key)
+		VALUES ($1, $2, $3, 'installing', $4, $5)
+		ON CONFLICT (package_slug) DO UPDATE SET package_version = EXCLUDED.package_version, package_name = EXCLUDED.package_name,
+			status = 'installing', installed_by_user_id = EXCLUDED.installed_by_user_id, idempotency_key = EXCLUDED.idempotency_key,
+			updated_at = now()
+		RETURNING id`), p.Slug, p.Version, p.Name, sql.NullInt64{Int64: d.RequestedByUserID, Valid: d.RequestedByUserID != 0}, nullIfEmpty(d.IdempotencyKey)); err != nil {
+		return "", fmt.Errorf("upsert installation: %w", err)
+	}
+	return installationID, nil
+}
+
+// createPackageAgentsTx creates the package's agents in one statement,
+// active (SPEC §12): one with the same name and system prompt counts as
+// there already, so a reinstall (or a concurrent install that waited on
+// the lock) creates none. A name taken by a different agent becomes
+// "Name (Package name)": names are unique per organization. Handles come
+// from the names (a trigger). It returns the ids it created.
+func createPackageAgentsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, p Package, inc PackageIncludes) ([]string, error) {
+	created := []string{}
+	if len(inc.Agents) == 0 {
+		return created, nil
+	}
+	names, descs, prompts := make([]string, len(inc.Agents)), make([]string, len(inc.Agents)), make([]string, len(inc.Agents))
+	for i, a := range inc.Agents {
+		names[i], descs[i], prompts[i] = a.Name, a.Description, a.SystemPrompt
+	}
+	if err := tx.SelectContext(ctx, &created, t.SQL(`INSERT INTO {tenant}.agents (name, description, system_prompt, package_slug, state)
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM {tenant}.agents a WHERE lower(a.name) = lower(p.name) AND a.archived_at IS NULL)
+		            THEN p.alt ELSE p.name END, p.descr, p.prompt, $4, 'active'
+		  FROM (SELECT u.*, left(u.name, 80) || ' (' || $5 || ')' AS alt
+		          FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(name, descr, prompt, ord)) p
+		 WHERE NOT EXISTS (SELECT 1 FROM {tenant}.agents a WHERE a.system_prompt = p.prompt AND a.archived_at IS NULL
+		                      AND lower(a.name) IN (lower(p.name), lower(p.alt)))
+		 ORDER BY p.ord
+		RETURNING id`), pq.Array(names), pq.Array(descs), pq.Array(prompts), p.Slug, p.Name); err != nil {
+		return nil, fmt.Errorf("create agents: %w", err)
+	}
+	return created, nil
+}
+
+// emitInstalledSignals records the install's three steps as signals.
+func (s *Store) emitInstalledSignals(ctx context.Context, tx *sqlx.Tx, t Tenant, d Directive, p Package, installationID string, res InstallResult) error {
+	payload := map[string]any{"package_slug": p.Slug, "package_name": p.Name, "version": p.Version,
+		"installation_id": installationID, "directive_id": d.ID}
+	for _, ev := range []installEvent{{"package.installation.started", "requested"}, {"package.installation.installing", InstallInstalling}, {"package.installation.installed", InstallInstalled}} {
+		pl := copyMap(payload)
+		pl["status"] = ev.status
+		if ev.status == InstallInstalled {
+			pl["agents_created"], pl["agents_kept"], pl["skills"], pl["reinstall"] = len(res.AgentsCreated), res.AgentsKept, res.Skills, res.Reinstall
+			pl["workflows"], pl["workflows_disabled"] = res.Workflows, res.WorkflowsDisabled
+		}
+		if err := s.emitInstallSignal(ctx, tx, t, d, ev.name, p.Slug, pl); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecordInstallFailureTx records a failed install in the transaction that marks

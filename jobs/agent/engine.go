@@ -122,7 +122,8 @@ func (e *Engine) Provider() string {
 // Kinds are the engine's directive kinds, for the table of kinds.
 func (e *Engine) Kinds() []directive.Kind {
 	return []directive.Kind{
-		{Name: store.DirectiveAgentExecute, Title: "Run an agent", Pending: "Run requested", Role: directive.RoleMember, Work: e.executeWork},
+		{Name: store.DirectiveAgentExecute, Title: "Run an agent", Pending: "Run requested", Role: directive.RoleMember, Work: e.executeWork,
+			OnFailure: e.executeFailed},
 		{Name: store.DirectiveAgentDeploy, Title: "Deploy an agent", Pending: "Deploy requested", Role: directive.RoleAdmin, Work: e.deployWork},
 	}
 }

@@ -72,6 +72,29 @@ func (e *Engine) commitOutcome(t store.Tenant, out store.ExecutionOutcome) direc
 	}
 }
 
+// executeFailed is agent.execute's OnFailure: the directive failed for
+// good (the worker of its last attempt died, or the outcome could not be
+// recorded), so its execution fails too and what waits on it learns so
+// (a workflow step fails, a forum answer is reported failed), in the same
+// transaction. Without it the execution stayed running for ever, and a
+// workflow run with it.
+func (e *Engine) executeFailed(ctx context.Context, tx *sqlx.Tx, t store.Tenant, d store.Directive, cause error) error {
+	var args store.ExecutionArgs
+	if err := directive.Decode(d, &args); err != nil || args.ExecutionID == "" {
+		return nil // nothing to settle
+	}
+	ex, err := e.st.Execution(ctx, t, args.ExecutionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	_, err = e.commitOutcome(t, store.ExecutionOutcome{ID: ex.ID, Status: store.ExecFailed, Output: ex.Output,
+		Error: "The run stopped before it finished. Ask again.",
+		Logs:  []store.ExecutionLog{logLine("error", "gave up: "+directive.FailureText(cause))}})(ctx, tx)
+	return err
+}
+
 // run executes ex and says how it went. Provider failures, refusals and
 // cancellations are outcomes; only the database failing (or the worker
 // stopping) is an error, and the directive's retry runs it again.

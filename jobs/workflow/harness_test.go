@@ -14,6 +14,8 @@ import (
 
 	"fleetprompt/jobs"
 	"fleetprompt/jobs/agent"
+	"fleetprompt/jobs/agent/llm"
+	"fleetprompt/jobs/agent/llm/llmtest"
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/signal"
@@ -38,7 +40,7 @@ type harness struct {
 	fails atomic.Bool // test.flaky refuses while set
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, provider ...*llmtest.Server) *harness {
 	t.Helper()
 	st := storetest.Store(t)
 	tn, u := storetest.NewTenant(t, st, "wf")
@@ -49,7 +51,11 @@ func newHarness(t *testing.T) *harness {
 	if os.Getenv("WF_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	agents := agent.New(agent.Config{Store: st, SaveEvery: 50 * time.Millisecond, Logger: log})
+	cfg := agent.Config{Store: st, SaveEvery: 50 * time.Millisecond, Logger: log}
+	if len(provider) > 0 { // else the built-in responder
+		cfg.LLM = llm.New(llm.Config{BaseURL: provider[0].BaseURL(), Model: "fake-model"})
+	}
+	agents := agent.New(cfg)
 	h.wf = workflow.New(st, func() *directive.Engine { return h.dirs }, log)
 	agents.Handle(h.wf.Purpose())
 	kinds := append(executor.Forum(st), agents.Kinds()...)

@@ -212,32 +212,11 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(text stri
 	if !c.Configured() {
 		return Result{}, ErrNotConfigured
 	}
-	wr := wireRequest{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Temperature: req.Temperature, Stream: true}
-	if wr.Model == "" {
-		wr.Model = c.cfg.Model
-	}
-	wr.StreamOptions.IncludeUsage = true
-	for _, t := range req.Tools {
-		var w wireTool
-		w.Type = "function"
-		w.Function.Name, w.Function.Description, w.Function.Parameters = t.Name, t.Description, t.Parameters
-		wr.Tools = append(wr.Tools, w)
-	}
-	body, err := json.Marshal(wr)
-	if err != nil {
-		return Result{}, fmt.Errorf("llm: encode request: %w", err)
-	}
-
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", bytes.NewReader(body))
+	hreq, err := c.newStreamRequest(ctx, req)
 	if err != nil {
-		return Result{}, fmt.Errorf("llm: %w", err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "text/event-stream")
-	if c.cfg.APIKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+		return Result{}, err
 	}
 
 	// The idle timer covers the wait for the headers too (a custom
@@ -255,16 +234,12 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(text stri
 	}
 	idle.reset()
 
-	var res Result
-	var text strings.Builder
-	calls := map[int]*ToolCall{}
-	var order []int
+	acc := newAccumulator(onDelta)
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for sc.Scan() {
 		idle.reset()
-		line := sc.Bytes()
-		data, ok := bytes.CutPrefix(line, []byte("data:"))
+		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data:"))
 		if !ok {
 			continue // comments, event:, id:, blank separators
 		}
@@ -275,62 +250,46 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(text stri
 		if len(data) == 0 {
 			continue
 		}
-		var ch wireChunk
-		if err := json.Unmarshal(data, &ch); err != nil {
-			return res, fmt.Errorf("llm: malformed chunk %.200q: %w", data, err)
-		}
-		if ch.Error != nil {
-			return res, &StatusError{Code: http.StatusBadGateway, Message: ch.Error.Message}
-		}
-		if ch.Model != "" {
-			res.Model = ch.Model
-		}
-		if ch.Usage != nil {
-			res.Usage = *ch.Usage
-		}
-		for _, choice := range ch.Choices {
-			d := choice.Delta
-			if d.Content != "" {
-				text.WriteString(d.Content)
-				if err := onDelta(d.Content); err != nil {
-					return res, err
-				}
-			}
-			for _, tc := range d.ToolCalls {
-				call := calls[tc.Index]
-				if call == nil {
-					call = &ToolCall{Type: "function"}
-					calls[tc.Index] = call
-					order = append(order, tc.Index)
-				}
-				if tc.ID != "" {
-					call.ID = tc.ID
-				}
-				if tc.Function.Name != "" {
-					call.Function.Name += tc.Function.Name
-				}
-				call.Function.Arguments += tc.Function.Arguments
-			}
-			if choice.FinishReason != nil && *choice.FinishReason != "" {
-				res.FinishReason = *choice.FinishReason
-			}
+		if err := acc.addData(data); err != nil {
+			return acc.res, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return res, streamErr(ctx, fmt.Errorf("llm: read stream: %w", err))
+		return acc.res, streamErr(ctx, fmt.Errorf("llm: read stream: %w", err))
 	}
 	if err := context.Cause(ctx); err != nil {
-		return res, streamErr(ctx, err)
+		return acc.res, streamErr(ctx, err)
 	}
-	res.Content = text.String()
-	for i, idx := range order {
-		call := *calls[idx]
-		if call.ID == "" {
-			call.ID = fmt.Sprintf("call_%d", i)
-		}
-		res.ToolCalls = append(res.ToolCalls, call)
+	return acc.result(), nil
+}
+
+// newStreamRequest encodes req as a streaming chat completion request.
+func (c *Client) newStreamRequest(ctx context.Context, req Request) (*http.Request, error) {
+	wr := wireRequest{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Temperature: req.Temperature, Stream: true}
+	if wr.Model == "" {
+		wr.Model = c.cfg.Model
 	}
-	return res, nil
+	wr.StreamOptions.IncludeUsage = true
+	for _, t := range req.Tools {
+		var w wireTool
+		w.Type = "function"
+		w.Function.Name, w.Function.Description, w.Function.Parameters = t.Name, t.Description, t.Parameters
+		wr.Tools = append(wr.Tools, w)
+	}
+	body, err := json.Marshal(wr)
+	if err != nil {
+		return nil, fmt.Errorf("llm: encode request: %w", err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "text/event-stream")
+	if c.cfg.APIKey != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	return hreq, nil
 }
 
 // streamErr reports why the request ended: the idle timeout or the

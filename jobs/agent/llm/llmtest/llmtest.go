@@ -6,6 +6,7 @@
 package llmtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -128,112 +129,138 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, req)
 	script := s.script
 	s.mu.Unlock()
-	rep := script(req)
-	ctx := r.Context()
-	gone := func() bool {
-		select {
-		case <-ctx.Done():
-			s.disconnected()
-			return true
-		default:
-			return false
-		}
-	}
-	wait := func(d time.Duration) bool {
-		if d <= 0 {
-			return !gone()
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			s.disconnected()
-			return false
-		case <-t.C:
-			return true
-		}
-	}
-	if !wait(rep.HeadersDelay) {
+	st := &stream{s: s, w: w, ctx: r.Context(), rep: script(req), model: req.Model}
+	if !st.wait(st.rep.HeadersDelay) {
 		return
 	}
-	if rep.Status != 0 && rep.Status != http.StatusOK {
+	if st.rep.Status != 0 && st.rep.Status != http.StatusOK {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rep.Status)
-		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": rep.ErrorMessage, "type": "server_error"}})
+		w.WriteHeader(st.rep.Status)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": st.rep.ErrorMessage, "type": "server_error"}})
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	fl := w.(http.Flusher)
-	fl.Flush()
-	gate := func(i int) bool {
-		if rep.Gate == nil || i != rep.GateAt {
-			return true
-		}
+	st.fl = w.(http.Flusher)
+	st.fl.Flush()
+	if st.content() && st.toolCalls() {
+		st.finish()
+	}
+}
+
+// stream writes one scripted reply as server-sent chunks, stopping (and
+// counting a disconnect) when the client goes away.
+type stream struct {
+	s     *Server
+	w     http.ResponseWriter
+	fl    http.Flusher
+	ctx   context.Context
+	rep   Reply
+	model string
+}
+
+// wait sleeps d, or reports false if the client left first.
+func (st *stream) wait(d time.Duration) bool {
+	if d <= 0 {
 		select {
-		case <-rep.Gate:
-			return true
-		case <-ctx.Done():
-			s.disconnected()
+		case <-st.ctx.Done():
+			st.s.disconnected()
 			return false
+		default:
+			return true
 		}
 	}
-	model := req.Model
-	send := func(v any) bool {
-		b, _ := json.Marshal(v)
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-			return false
-		}
-		fl.Flush()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-st.ctx.Done():
+		st.s.disconnected()
+		return false
+	case <-t.C:
 		return true
 	}
-	chunk := func(delta map[string]any, finish any) map[string]any {
-		return map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+}
+
+// gate holds chunk i until the script's Gate opens, if it is the gated one.
+func (st *stream) gate(i int) bool {
+	if st.rep.Gate == nil || i != st.rep.GateAt {
+		return true
 	}
-	n := len(rep.Chunks)
+	select {
+	case <-st.rep.Gate:
+		return true
+	case <-st.ctx.Done():
+		st.s.disconnected()
+		return false
+	}
+}
+
+func (st *stream) send(v any) bool {
+	b, _ := json.Marshal(v)
+	if _, err := fmt.Fprintf(st.w, "data: %s\n\n", b); err != nil {
+		return false
+	}
+	st.fl.Flush()
+	return true
+}
+
+func (st *stream) chunk(delta map[string]any, finish any) map[string]any {
+	return map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": st.model,
+		"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+}
+
+// content sends the text chunks, each after the script's delay.
+func (st *stream) content() bool {
+	n := len(st.rep.Chunks)
 	for i := 0; i < n; i++ {
-		if !gate(i) || !wait(rep.Delay) {
-			return
+		if !st.gate(i) || !st.wait(st.rep.Delay) {
+			return false
 		}
-		text := rep.Chunks[i]
-		if rep.ChunkFunc != nil {
-			text = rep.ChunkFunc(i)
+		text := st.rep.Chunks[i]
+		if st.rep.ChunkFunc != nil {
+			text = st.rep.ChunkFunc(i)
 		}
-		if !send(chunk(map[string]any{"content": text}, nil)) {
-			return
+		if !st.send(st.chunk(map[string]any{"content": text}, nil)) {
+			return false
 		}
 	}
-	if !gate(n) {
-		return
-	}
-	for i, tc := range rep.ToolCalls {
+	return st.gate(n)
+}
+
+// toolCalls sends each tool call in two fragments, as real providers do.
+func (st *stream) toolCalls() bool {
+	for i, tc := range st.rep.ToolCalls {
 		half := len(tc.Function.Arguments) / 2
-		if !send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": tc.ID, "type": "function",
+		if !st.send(st.chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": tc.ID, "type": "function",
 			"function": map[string]any{"name": tc.Function.Name, "arguments": tc.Function.Arguments[:half]}}}}, nil)) {
-			return
+			return false
 		}
-		if !send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i,
+		if !st.send(st.chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i,
 			"function": map[string]any{"arguments": tc.Function.Arguments[half:]}}}}, nil)) {
-			return
+			return false
 		}
 	}
-	if rep.Hang {
-		<-ctx.Done()
-		s.disconnected()
+	return true
+}
+
+// finish sends the finish reason, usage and [DONE], or hangs if scripted to.
+func (st *stream) finish() {
+	if st.rep.Hang {
+		<-st.ctx.Done()
+		st.s.disconnected()
 		return
 	}
 	finish := "stop"
-	if len(rep.ToolCalls) > 0 {
+	if len(st.rep.ToolCalls) > 0 {
 		finish = "tool_calls"
 	}
-	send(chunk(map[string]any{}, finish))
-	if rep.Usage != nil {
-		send(map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model, "choices": []any{}, "usage": rep.Usage})
+	st.send(st.chunk(map[string]any{}, finish))
+	if st.rep.Usage != nil {
+		st.send(map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": st.model, "choices": []any{}, "usage": st.rep.Usage})
 	}
-	fmt.Fprint(w, "data: [DONE]\n\n")
-	fl.Flush()
+	fmt.Fprint(st.w, "data: [DONE]\n\n")
+	st.fl.Flush()
 }
 
 // Text is a reply streaming words as chunks, with usage.
