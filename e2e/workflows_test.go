@@ -66,7 +66,7 @@ func TestSupportAutoReplyJourney(t *testing.T) {
 	markDocument(t, ctx)
 
 	// The first words, in the agent's placeholder, before any post.
-	waitJS(t, ctx, `(document.querySelector('[data-testid=agent-answering] .streamed') || {}).textContent === `+"`"+strings.Join(words[:4], "")+"`", 20*time.Second)
+	waitJSWithin(t, ctx, `(document.querySelector('[data-testid=agent-answering] .streamed') || {}).textContent === `+"`"+strings.Join(words[:4], "")+"`", 20*time.Second)
 	if n := elementCount(t, ctx, `[data-testid=post] [data-testid=agent-badge]`); n != 0 {
 		t.Fatalf("%d agent posts while the answer is still being written", n)
 	}
@@ -75,7 +75,7 @@ func TestSupportAutoReplyJourney(t *testing.T) {
 	}
 	release()
 	// Then the post replaces it: the agent's name, badge, run link.
-	waitJS(t, ctx, `[...document.querySelectorAll('[data-testid=post]')].some(p => p.querySelector('[data-testid=agent-badge]') && p.textContent.includes(`+"`"+supportAnswer+"`"+`))`, 20*time.Second)
+	waitJSWithin(t, ctx, `[...document.querySelectorAll('[data-testid=post]')].some(p => p.querySelector('[data-testid=agent-badge]') && p.textContent.includes(`+"`"+supportAnswer+"`"+`))`, 20*time.Second)
 	agentPost := `[data-testid=post]:has([data-testid=agent-badge])`
 	if got := textOf(t, ctx, agentPost+` .post-meta strong`); got != "Ticket Manager" {
 		t.Errorf("the answer is by %q", got)
@@ -129,8 +129,8 @@ func supportReplyWithoutJS(t *testing.T, a *app) {
 	}
 }
 
-// waitJS waits until the expression is true on the page.
-func waitJS(t *testing.T, ctx context.Context, expr string, d time.Duration) {
+// waitJSWithin waits until the expression is true on the page, for up to d.
+func waitJSWithin(t *testing.T, ctx context.Context, expr string, d time.Duration) {
 	t.Helper()
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
