@@ -124,8 +124,12 @@ func (h *Handler) notificationsBadge(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// Always the fragment: it is what the page asks for, with or without
+	// htmx's header.
 	c.Header("Cache-Control", "no-store")
-	return h.render(c, http.StatusOK, "notifications", "inbox_badge", views.Inbox{Unread: n})
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(http.StatusOK)
+	return h.views.Render(c.Writer, "notifications", "inbox_badge", views.Inbox{Unread: n})
 }
 
 // inbox is the header's badge for the page being built; nil when the

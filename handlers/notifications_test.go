@@ -143,7 +143,7 @@ func TestNotificationReadHTMX(t *testing.T) {
 	ada, _ := is.member()
 	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Seen it"}}), http.StatusSeeOther)
 	waitBadge(t, is.owner, "1")
-	b := is.owner.get("/notifications/badge", "HX-Request", "true")
+	b := is.owner.get("/notifications/badge")
 	wantStatus(t, b, http.StatusOK)
 	if !strings.Contains(b.Body, `data-testid="inbox-count">1<`) {
 		t.Errorf("badge fragment:\n%s", b.Body)
