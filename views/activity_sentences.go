@@ -120,12 +120,18 @@ var forReason = map[string]func(s *says){
 }
 
 // postCreated: a thread's opening post, an agent's answer, or a reply.
+// On the thread's own page (its audit trail) which post opened it is not
+// known, so a post there is just "posted in this thread".
 func postCreated(s *says) {
 	switch {
 	case s.f.FirstPost:
-		s.who().t(" opened ").thread().inCategory()
+		s.who().t(" wrote the first post of ").thread()
+	case s.f.ActorKind == "agent" && s.f.Here:
+		s.who().t(" answered in ").thread()
 	case s.f.ActorKind == "agent":
 		s.who().t(" answered ").thread()
+	case s.f.Here:
+		s.who().t(" posted in ").thread()
 	default:
 		s.who().t(" replied to ").thread().inCategory()
 	}
