@@ -95,9 +95,15 @@ func TestNotificationsInbox(t *testing.T) {
 		t.Fatalf("empty inbox:\n%.3000s", empty.Body)
 	}
 
+	if got := badge(t, is.owner.get("/forums/t/"+thread)); got != "" { // the thread page's layout is cached per person
+		t.Fatalf("owner's badge on the thread page before any reply: %q", got)
+	}
 	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Tray two, says @" + adaHandle + " herself"}}), http.StatusSeeOther)
 	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"And again"}}), http.StatusSeeOther)
 	waitBadge(t, is.owner, "2")
+	if got := badge(t, is.owner.get("/forums/t/"+thread)); got != "2" {
+		t.Errorf("owner's badge on the (cached) thread page: %q, want 2", got)
+	}
 
 	r := is.owner.get("/notifications")
 	wantStatus(t, r, http.StatusOK)
@@ -132,6 +138,9 @@ func TestNotificationsInbox(t *testing.T) {
 	wantStatus(t, is.owner.post("/notifications/read-all", url.Values{}), http.StatusSeeOther)
 	if got := badge(t, is.owner.get("/notifications")); got != "" {
 		t.Errorf("badge after mark all read: %q", got)
+	}
+	if got := badge(t, is.owner.get("/forums/t/"+thread)); got != "" { // nothing changed in the thread itself
+		t.Errorf("badge on the (cached) thread page after mark all read: %q", got)
 	}
 }
 
