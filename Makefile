@@ -81,9 +81,10 @@ bench-jobs: deps-postgres
 bench-install: deps-postgres
 	$(GO) run ./bench/install
 
-## bench-sse: 10,000 subscribers to one thread at 10 replies/s: delivery latency, loss, memory
+## bench-sse: 10,000 subscribers to one thread at 10 replies/s: delivery latency, loss, cuts,
+## coalesced writes, CPU per event, memory; BURN=1 keeps one core busy with a CPU burner
 bench-sse: deps-postgres
-	$(GO) run ./bench/sse -subscribers 10000 -rate 10 -duration 20s
+	$(GO) run ./bench/sse -subscribers 10000 -rate 10 -duration 20s $(if $(BURN),-burn)
 
 ## bench-http: the thread page (hit, viewers, miss, cold, mixed) vs a bare Gin page of the same bytes; replies per second with the job runner
 bench-http: deps-postgres

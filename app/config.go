@@ -35,6 +35,7 @@ type Config struct {
 	LogLevel       slog.Level
 	Workers        int // job workers per process
 	BcryptCost     int
+	MaxStreams     int // live event streams per process (SPEC §17)
 	// LLM is the agents' OpenAI-compatible model provider; an empty
 	// BaseURL leaves them to the built-in responder.
 	LLM llm.Config
@@ -79,6 +80,10 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	if err != nil {
 		return Config{}, "", nil, fmt.Errorf("BCRYPT_COST: %w", err)
 	}
+	maxStreams, err := strconv.Atoi(env("MAX_STREAMS", "10000"))
+	if err != nil {
+		return Config{}, "", nil, fmt.Errorf("MAX_STREAMS: %w", err)
+	}
 	pooled, err := strconv.ParseBool(env("DATABASE_POOLED", "false"))
 	if err != nil {
 		return Config{}, "", nil, fmt.Errorf("DATABASE_POOLED: %w", err)
@@ -101,6 +106,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, string, []st
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.IntVar(&c.Workers, "workers", workers, "job workers (WORKERS)")
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", cost, "bcrypt work factor (BCRYPT_COST)")
+	fs.IntVar(&c.MaxStreams, "max-streams", maxStreams, "live event streams per process (MAX_STREAMS)")
 	fs.StringVar(&c.LLM.BaseURL, "llm-base-url", getenv("LLM_BASE_URL"), "OpenAI-compatible API root for chat (LLM_BASE_URL)")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", private, "let webhooks reach loopback and private addresses (WEBHOOK_ALLOW_PRIVATE)")
 	fs.StringVar(&postLimit, "forum-post-limit", env("FORUM_POST_LIMIT", "10/1m"), "threads and replies per person: <posts>/<duration> or off (FORUM_POST_LIMIT)")

@@ -31,7 +31,8 @@ func serve(ctx context.Context, cfg Config, st *store.Store, dsn string, secret 
 	if err != nil {
 		return err
 	}
-	hub := live.NewHub(st, dsn, rend, live.Config{Logger: log})
+	raiseOpenFileLimit(log, cfg.MaxStreams)
+	hub := live.NewHub(st, dsn, rend, live.Config{Logger: log, MaxStreams: cfg.MaxStreams})
 	failed := rep.FailedSchemas()
 	h := handlers.New(handlers.Config{
 		Store: st, Views: rend, Assets: assets, Logger: log, SessionSecret: secret,

@@ -69,7 +69,7 @@ func TestForumCommunityJourney(t *testing.T) {
 // waitJS waits until expr is true in the tab (10 s).
 func waitJS(t *testing.T, ctx context.Context, expr, what string) {
 	t.Helper()
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)

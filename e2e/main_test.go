@@ -137,11 +137,14 @@ func chromiumPath() string {
 	return ""
 }
 
-// do runs steps in the tab, each journey step bounded to 45 s (a loaded
-// 2-core machine has taken more than 20).
+// stepTimeout bounds each journey step: a loaded 2-core machine has taken
+// more than 20 s.
+const stepTimeout = 45 * time.Second
+
+// do runs steps in the tab, each bounded by stepTimeout.
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	if err := chromedp.Do(sctx, steps...); err != nil {
 		t.Fatal(err)

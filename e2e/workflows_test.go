@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -66,7 +65,7 @@ func TestSupportAutoReplyJourney(t *testing.T) {
 	markDocument(t, ctx)
 
 	// The first words, in the agent's placeholder, before any post.
-	waitJSWithin(t, ctx, `(document.querySelector('[data-testid=agent-answering] .streamed') || {}).textContent === `+"`"+strings.Join(words[:4], "")+"`", 20*time.Second)
+	waitJS(t, ctx, `(document.querySelector('[data-testid=agent-answering] .streamed') || {}).textContent === `+"`"+strings.Join(words[:4], "")+"`", "the answer")
 	if n := elementCount(t, ctx, `[data-testid=post] [data-testid=agent-badge]`); n != 0 {
 		t.Fatalf("%d agent posts while the answer is still being written", n)
 	}
@@ -75,7 +74,7 @@ func TestSupportAutoReplyJourney(t *testing.T) {
 	}
 	release()
 	// Then the post replaces it: the agent's name, badge, run link.
-	waitJSWithin(t, ctx, `[...document.querySelectorAll('[data-testid=post]')].some(p => p.querySelector('[data-testid=agent-badge]') && p.textContent.includes(`+"`"+supportAnswer+"`"+`))`, 20*time.Second)
+	waitJS(t, ctx, `[...document.querySelectorAll('[data-testid=post]')].some(p => p.querySelector('[data-testid=agent-badge]') && p.textContent.includes(`+"`"+supportAnswer+"`"+`))`, "the agent's post")
 	agentPost := `[data-testid=post]:has([data-testid=agent-badge])`
 	if got := textOf(t, ctx, agentPost+` .post-meta strong`); got != "Ticket Manager" {
 		t.Errorf("the answer is by %q", got)
@@ -126,15 +125,5 @@ func supportReplyWithoutJS(t *testing.T, a *app) {
 	}
 	if n := elementCount(t, ctx, `[data-testid=post]:has([data-testid=agent-badge]) a[data-testid=post-execution]`); n != 1 {
 		t.Error(`no "how it answered" link without JavaScript`)
-	}
-}
-
-// waitJSWithin waits until the expression is true on the page, for up to d.
-func waitJSWithin(t *testing.T, ctx context.Context, expr string, d time.Duration) {
-	t.Helper()
-	wctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(30*time.Millisecond))); err != nil {
-		t.Fatalf("%s: not true within %v: %v", expr, d, err)
 	}
 }

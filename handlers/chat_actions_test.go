@@ -16,21 +16,7 @@ import (
 // which the runner carries out. Confirming again changes nothing.
 func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 	t.Parallel()
-	cs := newChatSite(t, func(r llmtest.Request) llmtest.Reply {
-		tools := 0
-		for _, m := range r.Messages {
-			if m.Role == "tool" {
-				tools++
-			}
-		}
-		switch tools {
-		case 0:
-			return llmtest.Call("call_1", "list_packages", `{"query":"starter"}`)
-		case 1:
-			return llmtest.Call("call_2", "install_package", `{"slug":"starter-agents"}`)
-		}
-		return llmtest.Text("I proposed installing Starter Agents; confirm the card.")
-	}, nil)
+	cs := newChatSite(t, listThenInstall, nil)
 	o := cs.newChatOrg("chattool")
 	conv := cs.startChat(o.owner, o.agentID)
 	s := cs.follow(o.owner, conv)
@@ -46,25 +32,7 @@ func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 		}
 	}
 
-	reqs := cs.fake.Requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d provider requests, want 3", len(reqs))
-	}
-	if names := strings.Join(reqs[0].ToolNames(), ","); !strings.Contains(names, "install_package") || !strings.Contains(names, "list_threads") {
-		t.Errorf("tools offered: %s", names)
-	}
-	second := reqs[1].Messages
-	toolMsg := second[len(second)-1]
-	if toolMsg.Role != "tool" || toolMsg.ToolCallID != "call_1" || !strings.Contains(toolMsg.Content, "starter-agents") {
-		t.Fatalf("tool result fed back: %+v", toolMsg)
-	}
-	if prev := second[len(second)-2]; prev.Role != "assistant" || len(prev.ToolCalls) != 1 || prev.ToolCalls[0].Function.Name != "list_packages" {
-		t.Fatalf("assistant tool call in history: %+v", prev)
-	}
-	third := reqs[2].Messages
-	if res := third[len(third)-1].Content; !strings.Contains(res, "NOT happened yet") {
-		t.Errorf("install tool result %q", res)
-	}
+	checkToolLoopRequests(t, cs.fake.Requests())
 	// Proposed only: nothing requested yet.
 	if ds, _ := cs.store.DirectivesBySubjects(ctx, o.tenant, []store.Subject{{Type: "package", ID: "starter-agents"}}, 10); len(ds) != 0 {
 		t.Fatalf("a proposal made %d directives", len(ds))
@@ -116,23 +84,7 @@ func TestChatToolCallsProposeAndConfirmInstall(t *testing.T) {
 	if ds, _ := cs.store.DirectivesBySubjects(ctx, o.tenant, []store.Subject{{Type: "package", ID: "starter-agents"}}, 10); len(ds) != 1 {
 		t.Errorf("%d directives after two confirmations", len(ds))
 	}
-	// The card, polled, says it is done.
-	r = o.owner.get("/chat/"+conv+"/actions/"+act.ID, "HX-Request", "true")
-	wantStatus(t, r, http.StatusOK)
-	if got := text(r.doc(t), "[data-testid=chat-action-outcome]"); !strings.Contains(got, "Installed: 3 agents created") {
-		t.Errorf("card outcome %q", got)
-	}
-	// Signals: proposed by the agent, confirmed by the owner, about the action.
-	sigs, _ := cs.store.SignalsBySubjects(ctx, o.tenant, []store.Subject{{Type: store.SubjectChatAction, ID: act.ID}}, 10)
-	if len(sigs) != 2 || sigs[0].Name != "chat.action.proposed" || sigs[0].ActorType != "agent" ||
-		sigs[1].Name != "chat.action.confirmed" || sigs[1].ActorType != "user" || sigs[1].CorrelationID != dir.ID {
-		t.Errorf("action signals %+v", sigs)
-	}
-	// Tokens of all three rounds are on the agent.
-	a, _ := cs.store.AgentByID(ctx, o.tenant, o.agentID)
-	if a.RequestCount != 3 || a.TokenCount != 15+15+11 {
-		t.Errorf("agent counters requests %d tokens %d", a.RequestCount, a.TokenCount)
-	}
+	checkInstallConfirmed(t, cs, o, conv, act, dir)
 }
 
 // Confirming takes the role the rest of the app takes: a member cannot
@@ -253,8 +205,9 @@ func TestChatIsolation(t *testing.T) {
 	wantStatus(t, b.owner.post("/chat/"+convB+"/actions/"+actA.ID+"/confirm", nil), http.StatusNotFound)
 	wantStatus(t, b.owner.post("/chat", url.Values{"agent_id": {a.agentID}}), http.StatusUnprocessableEntity)
 
-	// B's model never sees A's words; A's tenant stream names chat
-	// signals without their text.
+	// B's model never sees A's words; A's colleague's tenant stream gets
+	// no chat signal at all (SPEC §17: private chat produces no events
+	// visible to other members).
 	tenantA := colleague.stream(t, "/events?topic=tenant")
 	sb := cs.follow(b.owner, convB)
 	wantStatus(t, say(b.owner, convB, "hello from b"), http.StatusOK)
@@ -267,14 +220,10 @@ func TestChatIsolation(t *testing.T) {
 			}
 		}
 	}
+	own := cs.follow(a.owner, convA)
 	wantStatus(t, a.owner.post("/chat/"+convA+"/messages", url.Values{"body": {"another-secret"}}, "HX-Request", "true"), http.StatusOK)
-	for {
-		ev := tenantA.next(t, "chat.message.completed")
-		if strings.Contains(ev.Data, "another-secret") || strings.Contains(ev.Data, "secret-of-a") {
-			t.Fatalf("the tenant stream carries chat text: %q", ev.Data)
-		}
-		break
-	}
+	own.completed(t, store.ChatComplete)
+	tenantA.noChatBefore(t, a.owner)
 	// Visitors are sent to sign in.
 	visitor := cs.client()
 	for _, r := range []*response{visitor.get("/chat"), visitor.get("/chat/" + convA), visitor.post("/chat", url.Values{"agent_id": {a.agentID}})} {
@@ -282,4 +231,70 @@ func TestChatIsolation(t *testing.T) {
 			t.Errorf("visitor %s %s: %d %s", r.Request.Method, r.Request.URL.Path, r.StatusCode, r.Header.Get("Location"))
 		}
 	}
+}
+
+// checkToolLoopRequests: the three provider rounds of the tool loop
+// offered the tools and fed each tool's result back after its call.
+func checkToolLoopRequests(t *testing.T, reqs []llmtest.Request) {
+	t.Helper()
+	if len(reqs) != 3 {
+		t.Fatalf("%d provider requests, want 3", len(reqs))
+	}
+	if names := strings.Join(reqs[0].ToolNames(), ","); !strings.Contains(names, "install_package") || !strings.Contains(names, "list_threads") {
+		t.Errorf("tools offered: %s", names)
+	}
+	second := reqs[1].Messages
+	toolMsg := second[len(second)-1]
+	if toolMsg.Role != "tool" || toolMsg.ToolCallID != "call_1" || !strings.Contains(toolMsg.Content, "starter-agents") {
+		t.Fatalf("tool result fed back: %+v", toolMsg)
+	}
+	if prev := second[len(second)-2]; prev.Role != "assistant" || len(prev.ToolCalls) != 1 || prev.ToolCalls[0].Function.Name != "list_packages" {
+		t.Fatalf("assistant tool call in history: %+v", prev)
+	}
+	third := reqs[2].Messages
+	if res := third[len(third)-1].Content; !strings.Contains(res, "NOT happened yet") {
+		t.Errorf("install tool result %q", res)
+	}
+}
+
+// checkInstallConfirmed: after the confirmation the card says it is done,
+// the signals name who proposed and who confirmed, and every round's
+// tokens are on the agent.
+func checkInstallConfirmed(t *testing.T, cs *chatSite, o *chatOrg, conv string, act store.ChatAction, dir store.Directive) {
+	t.Helper()
+	// The card, polled, says it is done.
+	r := o.owner.get("/chat/"+conv+"/actions/"+act.ID, "HX-Request", "true")
+	wantStatus(t, r, http.StatusOK)
+	if got := text(r.doc(t), "[data-testid=chat-action-outcome]"); !strings.Contains(got, "Installed: 3 agents created") {
+		t.Errorf("card outcome %q", got)
+	}
+	// Signals: proposed by the agent, confirmed by the owner, about the action.
+	sigs, _ := cs.store.SignalsBySubjects(ctx, o.tenant, []store.Subject{{Type: store.SubjectChatAction, ID: act.ID}}, 10)
+	if len(sigs) != 2 || sigs[0].Name != "chat.action.proposed" || sigs[0].ActorType != "agent" ||
+		sigs[1].Name != "chat.action.confirmed" || sigs[1].ActorType != "user" || sigs[1].CorrelationID != dir.ID {
+		t.Errorf("action signals %+v", sigs)
+	}
+	// Tokens of all three rounds are on the agent.
+	a, _ := cs.store.AgentByID(ctx, o.tenant, o.agentID)
+	if a.RequestCount != 3 || a.TokenCount != 15+15+11 {
+		t.Errorf("agent counters requests %d tokens %d", a.RequestCount, a.TokenCount)
+	}
+}
+
+// listThenInstall is a provider that lists packages, then proposes
+// installing Starter Agents, then says so: one tool call per round.
+func listThenInstall(r llmtest.Request) llmtest.Reply {
+	tools := 0
+	for _, m := range r.Messages {
+		if m.Role == "tool" {
+			tools++
+		}
+	}
+	switch tools {
+	case 0:
+		return llmtest.Call("call_1", "list_packages", `{"query":"starter"}`)
+	case 1:
+		return llmtest.Call("call_2", "install_package", `{"slug":"starter-agents"}`)
+	}
+	return llmtest.Text("I proposed installing Starter Agents; confirm the card.")
 }

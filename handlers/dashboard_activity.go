@@ -24,33 +24,36 @@ type activityFeed struct {
 // Events is the feed's sse-swap list: every signal name.
 func (activityFeed) Events() string { return live.FeedSwap() }
 
-// activityFeedSize is how many signals the feed shows at load.
-const activityFeedSize = 20
+// activityFeedSize is how many signals the feed shows at load, found
+// among the latest activityScan: members' private chat signals are
+// skipped (live.Private, views.PrivateSignal), so a busy chat leaves the feed shorter rather
+// than showing them.
+const (
+	activityFeedSize = 20
+	activityScan     = 200
+)
 
-// loadActivity reads the feed; raw shows the way to the raw signal in
-// the signal log (owners, admins). The cursor is the newest seq shown:
-// seqs become visible in commit order, so nothing at or below it is
-// missing from the list (beyond its length), and the stream sends what
-// came after (a private signal after it is sent as an inert comment).
-// Private signals (chat, someone's notifications) are never shown, so
-// the window reads a few more than it shows.
+// loadActivity reads the feed in words; raw shows the way to the raw
+// signal in the signal log (owners, admins). The cursor is the newest seq
+// read, shown or skipped: seqs become visible in commit order, so nothing
+// at or below it is missing from the list (beyond its length), and the
+// stream sends what came after (never chat; someone's notifications as
+// an inert event). Private signals (views.PrivateSignal: chat, someone's
+// notifications) are never shown.
 func (h *Handler) loadActivity(ctx context.Context, t store.Tenant, raw bool) (activityFeed, error) {
-	sigs, err := h.store.LatestSignals(ctx, t, 3*activityFeedSize)
+	latest, err := h.store.LatestSignals(ctx, t, activityScan)
 	if err != nil {
 		return activityFeed{}, err
 	}
 	var f activityFeed
-	var shown []store.Signal
-	for _, s := range sigs {
-		if !views.PrivateSignal(s.Name, s.SubjectType) && len(shown) < activityFeedSize {
-			shown = append(shown, s)
-			f.Seq = max(f.Seq, s.Seq)
+	var sigs []store.Signal
+	for _, s := range latest {
+		f.Seq = max(f.Seq, s.Seq)
+		if !live.Private(s) && !views.PrivateSignal(s.Name, s.SubjectType) && len(sigs) < activityFeedSize {
+			sigs = append(sigs, s)
 		}
 	}
-	if len(shown) == 0 && len(sigs) > 0 {
-		f.Seq = sigs[0].Seq // newest first
-	}
-	if f.Rows, err = h.sentences(ctx, t, shown, raw); err != nil {
+	if f.Rows, err = h.sentences(ctx, t, sigs, raw); err != nil {
 		return activityFeed{}, err
 	}
 	return f, nil

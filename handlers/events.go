@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fleetprompt/handlers/live"
+	"fleetprompt/store"
 )
 
 // events is GET /events?topic=T: the current organization's live stream
@@ -29,24 +31,24 @@ func (h *Handler) events(c *gin.Context) error {
 		// The current organization's own: nothing more to check.
 	case live.KindThread:
 		if _, err := h.store.ForumThread(ctx, t, topic.Arg); err != nil {
-			return err
+			return h.streamFailed(c, err)
 		}
 	case live.KindCategory:
 		if _, err := h.store.ForumCategoryBySlug(ctx, t, topic.Arg); err != nil {
-			return err
+			return h.streamFailed(c, err)
 		}
 	case live.KindChat:
 		// A conversation is its owner's alone: another member's (or
 		// another tenant's) is not found.
 		if _, err := h.store.Conversation(ctx, t, a.Session.UserID, topic.Arg); err != nil {
-			return err
+			return h.streamFailed(c, err)
 		}
 	case live.KindExecution:
 		// Another tenant's is not found; a private one (a chat answer)
 		// is its owner's alone.
 		ex, err := h.store.Execution(ctx, t, topic.Arg)
 		if err != nil {
-			return err
+			return h.streamFailed(c, err)
 		}
 		if !ex.VisibleTo(a.Session.UserID) {
 			return errNotFound
@@ -57,7 +59,7 @@ func (h *Handler) events(c *gin.Context) error {
 		topic.Arg = strconv.FormatInt(a.Session.UserID, 10)
 	case live.KindRun:
 		if _, err := h.store.Run(ctx, t, topic.Arg); err != nil {
-			return err
+			return h.streamFailed(c, err)
 		}
 	default:
 		// A kind this handler does not check is never served.
@@ -85,15 +87,38 @@ func (h *Handler) events(c *gin.Context) error {
 		// if it were new.
 		n, err := h.store.LatestSignalSeq(ctx, t)
 		if err != nil {
-			return err
+			return h.streamFailed(c, err)
 		}
 		req.After, req.Resume = n, true
 	}
-	if err := h.live.Serve(c.Writer, c.Request, req); errors.Is(err, live.ErrClosed) {
-		c.String(http.StatusServiceUnavailable, "shutting down")
+	return h.streamFailed(c, h.live.Serve(c.Writer, c.Request, req))
+}
+
+// streamFailed answers a stream that cannot start. A browser's
+// EventSource shows no page, and htmx's SSE extension opens the stream
+// again after a failed answer, with a growing delay: so a refusal by the
+// caps is a plain 429, and anything else on the server's side (the hub
+// shutting down, the database unreachable) a plain 503, both with
+// Retry-After, never a 500. A topic that is not found stays a 404.
+func (h *Handler) streamFailed(c *gin.Context, err error) error {
+	switch {
+	case err == nil:
 		return nil
-	} else if err != nil {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, context.Canceled):
 		return err
+	case errors.Is(err, live.ErrSessionStreams):
+		c.Header("Retry-After", "30")
+		c.String(http.StatusTooManyRequests, "Too many live streams are open for this session: close some tabs, then try again.\n")
+	case errors.Is(err, live.ErrTooManyStreams):
+		c.Header("Retry-After", "30")
+		c.String(http.StatusTooManyRequests, "This server is at its limit of live streams: try again shortly.\n")
+	case errors.Is(err, live.ErrClosed):
+		c.Header("Retry-After", "5")
+		c.String(http.StatusServiceUnavailable, "The server is restarting: try again shortly.\n")
+	default:
+		h.log.Warn("live stream unavailable", "path", c.Request.URL.Path, "err", err)
+		c.Header("Retry-After", "5")
+		c.String(http.StatusServiceUnavailable, "Live updates are unavailable right now: try again shortly.\n")
 	}
 	return nil
 }

@@ -6,9 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"fleetprompt/handlers/live"
 	"fleetprompt/store"
@@ -261,5 +264,116 @@ func TestDashboardActivityFeed(t *testing.T) {
 	swap, _ := doc.Find(`#activity-feed`).Attr("sse-swap")
 	if !strings.Contains(swap, "forum.post.created") {
 		t.Fatalf("sse-swap = %q", swap)
+	}
+}
+
+// noChatBefore makes a forum signal through c (an owner or admin) and
+// reads the stream up to its event: any chat event on the way fails the
+// test. The stream is in seq order, so chat signals committed before the
+// category would have come first.
+func (s *eventStream) noChatBefore(t *testing.T, c *client) {
+	t.Helper()
+	slug := storetest.Name("sentinel")
+	wantStatus(t, c.post("/forums/categories", url.Values{"name": {"Sentinel " + slug}, "slug": {slug}}), http.StatusSeeOther)
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-s.events:
+			// A chat answer's execution signals are about its chat
+			// message: private too (these tests run no other agent).
+			if strings.HasPrefix(ev.Name, "chat.") || strings.HasPrefix(ev.Name, "agent.execution.") || strings.Contains(ev.Data, "chat_") {
+				t.Fatalf("a private chat event reached the stream: %+v", ev)
+			}
+			if ev.Name == "forum.category.created" {
+				return
+			}
+		case <-s.ended:
+			t.Fatal("stream ended before the sentinel")
+		case <-timeout:
+			t.Fatal("no sentinel event within 10s")
+		}
+	}
+}
+
+// A member's chat is private (SPEC §17): its signals reach the
+// conversation's own stream only; neither another member's tenant stream
+// nor the owner's own, nor the dashboard's activity feed, shows them,
+// live or at load or on resume.
+func TestPrivateChatStaysOutOfSharedFeeds(t *testing.T) {
+	t.Parallel()
+	cs := newChatSite(t, nil, nil)
+	o := cs.newChatOrg("evpriv")
+	colleague := cs.member(o, "admin")
+	cursor := tenantOf(t, cs.store, o.slug)
+	before, err := cs.store.LatestSignalSeq(ctx, cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := colleague.stream(t, "/events?topic=tenant")
+	mine := o.owner.stream(t, "/events?topic=tenant")
+
+	conv := cs.startChat(o.owner, o.agentID)
+	chat := cs.follow(o.owner, conv)
+	wantStatus(t, say(o.owner, conv, "/help"), http.StatusOK)
+	chat.next(t, "chat.message.created")
+	chat.completed(t, store.ChatComplete)
+
+	theirs.noChatBefore(t, o.owner)
+	mine.noChatBefore(t, o.owner)
+	// A stream resuming from before the chat replays none of it either.
+	resumed := colleague.stream(t, "/events?topic=tenant", "Last-Event-ID", strconv.FormatInt(before, 10))
+	resumed.noChatBefore(t, o.owner)
+
+	sigs, _ := cs.store.LatestSignals(ctx, o.tenant, 50)
+	chats, answers, private := 0, 0, map[string]bool{}
+	for _, s := range sigs {
+		if live.Private(s) {
+			private[strconv.FormatInt(s.Seq, 10)] = true
+			chats++
+			if strings.HasPrefix(s.Name, "agent.execution.") {
+				answers++
+			}
+		}
+	}
+	if chats < 3 || answers == 0 {
+		t.Fatalf("the chat made %d private signals, %d of its answer's execution: nothing to hide", chats, answers)
+	}
+	for _, c := range []*client{colleague, o.owner} {
+		doc := c.get("/dashboard").doc(t)
+		doc.Find(`[data-testid="activity-row"]`).Each(func(_ int, row *goquery.Selection) {
+			if seq, _ := row.Attr("data-seq"); private[seq] || strings.Contains(row.Text(), "chat") {
+				t.Errorf("dashboard feed shows a private row: %s %q", row.AttrOr("data-name", ""), strings.Join(strings.Fields(row.Text()), " "))
+			}
+		})
+	}
+}
+
+// One session may hold 16 streams (SPEC §17); the 17th is a plain 429
+// with Retry-After, another session is not affected, and closing a
+// stream makes room.
+func TestEventsSessionCap(t *testing.T) {
+	s, hub := newLiveSite(t, nil)
+	c, other := s.client(), s.client()
+	slug := storetest.Name("evcap")
+	c.register(slug)
+	wantStatus(t, other.login(slug+"@example.com", "password123"), http.StatusSeeOther)
+	var streams []*eventStream
+	for i := 0; i < 16; i++ {
+		streams = append(streams, c.stream(t, "/events?topic=tenant"))
+	}
+	r := c.get("/events?topic=tenant")
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("17th stream: %d Retry-After %q %s: %s", r.StatusCode, r.Header.Get("Retry-After"), r.Header.Get("Content-Type"), r.Body)
+	}
+	other.stream(t, "/events?topic=tenant")
+	streams[0].cancel()
+	<-streams[0].ended
+	deadline := time.Now().Add(10 * time.Second)
+	for hub.Subscribers() != 16 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.stream(t, "/events?topic=tenant")
+	if st := hub.Stats(); st.Refused != 1 {
+		t.Fatalf("hub stats %+v, want one refusal", st)
 	}
 }

@@ -17,12 +17,7 @@ func TestForumRoutesIsolation(t *testing.T) {
 	b := fs.newForumOrg("fb")
 	key := url.Values{"idempotency_key": {"k-" + a.slug}}
 
-	type route struct {
-		method, path string
-		form         url.Values
-		adminOnly    bool
-	}
-	routes := []route{
+	routes := []forumRoute{
 		{"GET", "/forums/c/" + a.catSlug, nil, false},
 		{"GET", "/forums/t/" + a.threadID, nil, false},
 		{"POST", "/forums/t/" + a.threadID + "/replies", url.Values{"body": {"intrusion"}}, false},
@@ -34,15 +29,9 @@ func TestForumRoutesIsolation(t *testing.T) {
 		{"POST", "/forums/posts/" + a.postID + "/unhide", key, true},
 		{"POST", "/forums/posts/" + a.postID + "/delete", key, true},
 	}
-	do := func(c *client, r route, headers ...string) *response {
-		if r.method == "GET" {
-			return c.get(r.path, headers...)
-		}
-		return c.post(r.path, r.form, headers...)
-	}
 	// B's owner: A's ids do not exist.
 	for _, r := range routes {
-		if got := do(b.owner, r); got.StatusCode != http.StatusNotFound {
+		if got := r.do(b.owner); got.StatusCode != http.StatusNotFound {
 			t.Errorf("B's owner %s %s: %d, want 404", r.method, r.path, got.StatusCode)
 		}
 	}
@@ -76,13 +65,35 @@ func TestForumRoutesIsolation(t *testing.T) {
 		t.Error("a foreign category was preselected")
 	}
 
+	checkForumRoutesAsMember(t, fs, a, routes)
+	checkForumRoutesAsVisitor(t, fs, routes)
+}
+
+type forumRoute struct {
+	method, path string
+	form         url.Values
+	adminOnly    bool
+}
+
+func (r forumRoute) do(c *client, headers ...string) *response {
+	if r.method == "GET" {
+		return c.get(r.path, headers...)
+	}
+	return c.post(r.path, r.form, headers...)
+}
+
+// checkForumRoutesAsMember: a plain member of A reads and posts, but
+// takes no owner/admin action, and a refusal makes no directive.
+func checkForumRoutesAsMember(t *testing.T, fs *forumSite, a *forumOrg, routes []forumRoute) {
+	t.Helper()
+	at := fs.tenantOf(a.slug)
 	// A plain member of A: reads and posts, but no owner/admin action.
 	mslug := "m" + a.slug
 	member := fs.client()
 	member.register(mslug)
 	fs.addMember(member, a.slug, mslug+"@example.com", "member")
 	for _, r := range routes {
-		got := do(member, r)
+		got := r.do(member)
 		switch {
 		case r.adminOnly && got.StatusCode != http.StatusForbidden:
 			t.Errorf("member %s %s: %d, want 403", r.method, r.path, got.StatusCode)
@@ -100,15 +111,19 @@ func TestForumRoutesIsolation(t *testing.T) {
 	if dirs != 0 {
 		t.Errorf("a member's refused requests made %d directives", dirs)
 	}
+}
 
+// checkForumRoutesAsVisitor: every route sends a visitor to sign in.
+func checkForumRoutesAsVisitor(t *testing.T, fs *forumSite, routes []forumRoute) {
+	t.Helper()
 	// Visitors: every route sends them to sign in.
 	visitor := fs.client()
 	all := append(routes,
-		route{"GET", "/forums", nil, false}, route{"GET", "/forums/new", nil, false},
-		route{"GET", "/forums/categories/new", nil, true}, route{"POST", "/forums/categories", url.Values{"name": {"x"}}, true},
-		route{"POST", "/forums/threads", url.Values{"title": {"x"}}, false})
+		forumRoute{"GET", "/forums", nil, false}, forumRoute{"GET", "/forums/new", nil, false},
+		forumRoute{"GET", "/forums/categories/new", nil, true}, forumRoute{"POST", "/forums/categories", url.Values{"name": {"x"}}, true},
+		forumRoute{"POST", "/forums/threads", url.Values{"title": {"x"}}, false})
 	for _, r := range all {
-		got := do(visitor, r)
+		got := r.do(visitor)
 		if got.StatusCode != http.StatusSeeOther || !strings.HasPrefix(got.Header.Get("Location"), "/login") {
 			t.Errorf("visitor %s %s: %d %s", r.method, r.path, got.StatusCode, got.Header.Get("Location"))
 		}

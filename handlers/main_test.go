@@ -73,6 +73,7 @@ type siteConfig struct {
 	// only, as from a worker process, instead of directly.
 	remoteOutput bool
 	live         bool        // run a live hub, as the app does
+	dsn          string      // the hub's LISTEN database; empty: the package's test database
 	llm          *llm.Client // chat's provider; nil: the built-in responder
 	logTo        io.Writer   // nil: discard
 	// writeTimeout is the server's, as in app/serve.go (streams clear it).
@@ -149,7 +150,11 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		cfg.ForumPostLimit = store.PostLimit{Posts: -1}
 	}
 	if sc.live {
-		s.hub = live.NewHub(st, storetest.DSN(), rend, live.Config{Logger: s.log})
+		dsn := sc.dsn
+		if dsn == "" {
+			dsn = storetest.DSN()
+		}
+		s.hub = live.NewHub(st, dsn, rend, live.Config{Logger: s.log})
 		cfg.Live = s.hub
 	}
 	h := handlers.New(cfg)

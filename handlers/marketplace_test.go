@@ -66,43 +66,7 @@ func TestMarketplaceInstallThenUninstallWithPurge(t *testing.T) {
 		t.Errorf("%d active agents listed, want 2", n)
 	}
 
-	// Uninstall with purge removes the installation and the agents.
-	r = owner.get("/marketplace/" + pkg)
-	ukey, _ := r.doc(t).Find(`#install-` + pkg + ` form[data-testid=uninstall-form] input[name=idempotency_key]`).Attr("value")
-	if ukey == "" {
-		t.Fatalf("uninstall form without a key")
-	}
-	// Without JavaScript a purge asks first, on a page of its own that
-	// deletes nothing; its button is the same form, confirmed.
-	ask := owner.post("/marketplace/uninstall", url.Values{"slug": {pkg}, "idempotency_key": {ukey}, "purge": {"1"}, "return_to": {"/marketplace/" + pkg}})
-	wantStatus(t, ask, http.StatusOK)
-	confirm := ask.doc(t).Find(`[data-testid=uninstall-confirm] form`)
-	if k, _ := confirm.Find(`input[name=idempotency_key]`).Attr("value"); k != ukey || confirm.Find(`input[name=confirmed][value="1"]`).Length() != 1 {
-		t.Fatalf("confirm page form: key %q, html %s", k, ask.Body)
-	}
-	if ds := ms.waitPackage(slug, pkg); ds[len(ds)-1].Name == store.DirectivePackageUninstall {
-		t.Fatalf("asking to confirm requested the uninstall: %+v", ds[len(ds)-1])
-	}
-	// An installed package is not offered, nor accepted, again.
-	if n := r.doc(t).Find(`#install-` + pkg + ` form[data-testid=install-form]`).Length(); n != 0 {
-		t.Errorf("installed package still offers %d install forms", n)
-	}
-	wantStatus(t, owner.post("/marketplace/install", url.Values{"slug": {pkg}, "idempotency_key": {storetest.Name("k")}}), http.StatusUnprocessableEntity)
-	wantStatus(t, owner.post("/marketplace/uninstall", url.Values{"slug": {pkg}, "idempotency_key": {ukey}, "purge": {"1"}, "confirmed": {"1"}, "return_to": {"/marketplace/" + pkg}}), http.StatusSeeOther)
-	ds = ms.waitPackage(slug, pkg)
-	if last := ds[len(ds)-1]; last.Name != store.DirectivePackageUninstall || last.Status != store.DirectiveSucceeded {
-		t.Fatalf("uninstall: %+v", last)
-	}
-	r = owner.get("/marketplace/" + pkg)
-	if got := text(r.doc(t), "#install-"+pkg+" [data-testid=install-state]"); got != "Not installed" {
-		t.Errorf("state after uninstall %q", got)
-	}
-	if n := r.doc(t).Find("#install-" + pkg + " form[data-testid=uninstall-form]").Length(); n != 0 {
-		t.Error("uninstall offered for a package that is not installed")
-	}
-	if n := owner.get("/agents").doc(t).Find("[data-testid=agent]").Length(); n != 0 {
-		t.Errorf("purge left %d agents", n)
-	}
+	checkUninstallWithPurge(t, ms, owner, slug, pkg)
 }
 
 // With htmx the install form swaps the status fragment in place, which
@@ -422,5 +386,48 @@ func TestMarketplaceIsolation(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 			t.Errorf("visitor POST %s: %d %s", path, r.StatusCode, r.Header.Get("Location"))
 		}
+	}
+}
+
+// checkUninstallWithPurge: without JavaScript a purge asks on a page of
+// its own first; confirmed, it removes the installation and the agents.
+func checkUninstallWithPurge(t *testing.T, ms *mktSite, owner *client, slug, pkg string) {
+	t.Helper()
+	// Uninstall with purge removes the installation and the agents.
+	r := owner.get("/marketplace/" + pkg)
+	ukey, _ := r.doc(t).Find(`#install-` + pkg + ` form[data-testid=uninstall-form] input[name=idempotency_key]`).Attr("value")
+	if ukey == "" {
+		t.Fatalf("uninstall form without a key")
+	}
+	// Without JavaScript a purge asks first, on a page of its own that
+	// deletes nothing; its button is the same form, confirmed.
+	ask := owner.post("/marketplace/uninstall", url.Values{"slug": {pkg}, "idempotency_key": {ukey}, "purge": {"1"}, "return_to": {"/marketplace/" + pkg}})
+	wantStatus(t, ask, http.StatusOK)
+	confirm := ask.doc(t).Find(`[data-testid=uninstall-confirm] form`)
+	if k, _ := confirm.Find(`input[name=idempotency_key]`).Attr("value"); k != ukey || confirm.Find(`input[name=confirmed][value="1"]`).Length() != 1 {
+		t.Fatalf("confirm page form: key %q, html %s", k, ask.Body)
+	}
+	if ds := ms.waitPackage(slug, pkg); ds[len(ds)-1].Name == store.DirectivePackageUninstall {
+		t.Fatalf("asking to confirm requested the uninstall: %+v", ds[len(ds)-1])
+	}
+	// An installed package is not offered, nor accepted, again.
+	if n := r.doc(t).Find(`#install-` + pkg + ` form[data-testid=install-form]`).Length(); n != 0 {
+		t.Errorf("installed package still offers %d install forms", n)
+	}
+	wantStatus(t, owner.post("/marketplace/install", url.Values{"slug": {pkg}, "idempotency_key": {storetest.Name("k")}}), http.StatusUnprocessableEntity)
+	wantStatus(t, owner.post("/marketplace/uninstall", url.Values{"slug": {pkg}, "idempotency_key": {ukey}, "purge": {"1"}, "confirmed": {"1"}, "return_to": {"/marketplace/" + pkg}}), http.StatusSeeOther)
+	ds := ms.waitPackage(slug, pkg)
+	if last := ds[len(ds)-1]; last.Name != store.DirectivePackageUninstall || last.Status != store.DirectiveSucceeded {
+		t.Fatalf("uninstall: %+v", last)
+	}
+	r = owner.get("/marketplace/" + pkg)
+	if got := text(r.doc(t), "#install-"+pkg+" [data-testid=install-state]"); got != "Not installed" {
+		t.Errorf("state after uninstall %q", got)
+	}
+	if n := r.doc(t).Find("#install-" + pkg + " form[data-testid=uninstall-form]").Length(); n != 0 {
+		t.Error("uninstall offered for a package that is not installed")
+	}
+	if n := owner.get("/agents").doc(t).Find("[data-testid=agent]").Length(); n != 0 {
+		t.Errorf("purge left %d agents", n)
 	}
 }

@@ -20,17 +20,7 @@ func TestReplyFormSentTwiceMakesOnePost(t *testing.T) {
 	fs := newForumSite(t)
 	o := fs.newForumOrg("twice")
 	thread := "/forums/t/" + o.threadID
-	keyOf := func() string {
-		t.Helper()
-		r := o.owner.get(thread)
-		wantStatus(t, r, http.StatusOK)
-		k, ok := r.doc(t).Find(`#reply-form input[name=idempotency_key]`).Attr("value")
-		if !ok || len(k) < 32 {
-			t.Fatalf("reply form without an idempotency key: %q", k)
-		}
-		return k
-	}
-	first, second := keyOf(), keyOf()
+	first, second := replyKey(t, o.owner, thread), replyKey(t, o.owner, thread)
 	if first == second {
 		t.Fatalf("two renders of the thread page share the reply key %s", first)
 	}
@@ -66,7 +56,7 @@ func TestReplyFormSentTwiceMakesOnePost(t *testing.T) {
 	}
 
 	// htmx: the answer brings the form's next key, and it posts anew.
-	r := o.owner.post(thread+"/replies", url.Values{"body": {"With htmx"}, "idempotency_key": {keyOf()}}, "HX-Request", "true")
+	r := o.owner.post(thread+"/replies", url.Values{"body": {"With htmx"}, "idempotency_key": {replyKey(t, o.owner, thread)}}, "HX-Request", "true")
 	wantStatus(t, r, http.StatusOK)
 	next, _ := r.doc(t).Find(`input#reply-key[hx-swap-oob][name=idempotency_key]`).Attr("value")
 	if len(next) < 32 {
@@ -98,4 +88,16 @@ func TestReplyFormSentTwiceMakesOnePost(t *testing.T) {
 	if count != published {
 		t.Errorf("thread counts %d posts, has %d", count, published)
 	}
+}
+
+// replyKey renders the thread page and returns its reply form's key.
+func replyKey(t *testing.T, c *client, thread string) string {
+	t.Helper()
+	r := c.get(thread)
+	wantStatus(t, r, http.StatusOK)
+	k, ok := r.doc(t).Find(`#reply-form input[name=idempotency_key]`).Attr("value")
+	if !ok || len(k) < 32 {
+		t.Fatalf("reply form without an idempotency key: %q", k)
+	}
+	return k
 }

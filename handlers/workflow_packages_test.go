@@ -76,6 +76,14 @@ func TestPackageWorkflowsInstallAndUninstall(t *testing.T) {
 		t.Error("an enabled workflow is said to be off")
 	}
 
+	checkUninstallKeepsRuns(t, ms, po, tn, pro, pkg, wfs[0])
+}
+
+// checkUninstallKeepsRuns: uninstalling removes the package's workflow
+// and keeps its runs, which still show the workflow's name.
+func checkUninstallKeepsRuns(t *testing.T, ms *mktSite, po *client, tn store.Tenant, pro, pkg string, wf store.Workflow) {
+	t.Helper()
+	wfs := []store.Workflow{wf}
 	// A run of it, then uninstall: the workflow goes, the run stays.
 	var runID string
 	if err := ms.store.DB.Get(&runID, tn.SQL(`INSERT INTO {tenant}.workflow_runs (workflow_id, workflow_name, definition, trigger_seq,
@@ -87,7 +95,7 @@ func TestPackageWorkflowsInstallAndUninstall(t *testing.T) {
 	key := d.Find(`#install-`+pkg+` form[data-testid=uninstall-form] input[name=idempotency_key]`).AttrOr("value", "")
 	wantStatus(t, po.post("/marketplace/uninstall", url.Values{"slug": {pkg}, "idempotency_key": {key}}), http.StatusSeeOther)
 	ms.waitPackage(pro, pkg)
-	if wfs, _ = ms.store.Workflows(ctx, tn); len(wfs) != 0 {
+	if wfs, _ := ms.store.Workflows(ctx, tn); len(wfs) != 0 {
 		t.Errorf("workflows after uninstall: %+v", wfs)
 	}
 	r := po.get("/workflows/runs/" + runID)

@@ -125,40 +125,7 @@ func TestWorkflowEditorWithoutJavaScript(t *testing.T) {
 		t.Error("a plain member is offered Edit")
 	}
 
-	// Edit: the JSON imports into the rows without saving.
-	edit := o.owner.get(loc + "/edit")
-	wantStatus(t, edit, http.StatusOK)
-	js := `{"trigger":{"signal":"forum.thread.created","where":{"category_slug":"service"}},"steps":[{"id":"wait","delay":"5m"}]}`
-	r = o.owner.post(strings.TrimSuffix(loc, "/edit"), editorForm(t, edit, "import", map[string]string{"definition": js}))
-	wantStatus(t, r, http.StatusOK)
-	rows = r.doc(t).Find("[data-testid=step-row]")
-	if rows.Length() != 1 || rows.AttrOr("data-kind", "") != "delay" || r.doc(t).Find("#wf-where").Text() != "category_slug = service" {
-		t.Fatalf("import: %d rows (%s), where %q", rows.Length(), rows.AttrOr("data-kind", ""), r.doc(t).Find("#wf-where").Text())
-	}
-	wf, err := as.store.Workflow(ctx, o.tenant, strings.TrimPrefix(loc, "/workflows/"))
-	if err != nil || !strings.Contains(string(wf.Definition), "approval") {
-		t.Errorf("import saved the workflow: %s %v", wf.Definition, err)
-	}
-	// Remove the only step and save: 422, "has no steps".
-	r = o.owner.post(loc, editorForm(t, r, "remove:0", nil))
-	wantStatus(t, r, http.StatusOK)
-	r = o.owner.post(loc, editorForm(t, r, "save", nil))
-	wantRefused(t, r, "no steps")
-
-	// A plain post of the JSON alone (a script) saves it as it is; the
-	// page exports it.
-	r = o.owner.post(loc, url.Values{"name": {"Triage"}, "definition": {js}})
-	wantStatus(t, r, http.StatusSeeOther)
-	if out := o.owner.get(loc).doc(t).Find("[data-testid=workflow-json]").Text(); !strings.Contains(out, `"delay": "5m"`) {
-		t.Errorf("export: %s", out)
-	}
-	// Names are unique; an unknown trigger is refused in words.
-	wantStatus(t, o.owner.post("/workflows", url.Values{"name": {"triage"}, "definition": {js}}), http.StatusUnprocessableEntity)
-	r = o.owner.post("/workflows", url.Values{"name": {"Other"}, "definition": {strings.Replace(js, "forum.thread.created", "user.sneezed", 1)}})
-	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if !strings.Contains(r.Body, "user.sneezed") {
-		t.Error("the unknown trigger is not named")
-	}
+	checkWorkflowEditAndImport(t, as, o, loc)
 }
 
 // Enabling is capped by the tier: free allows none (a 422 that says so),
@@ -381,5 +348,47 @@ func TestWorkflowPostExecutionMustBeTheAgents(t *testing.T) {
 	}
 	if n := len(as.threadAgentPosts(o, th.ID)); n != 0 {
 		t.Errorf("%d posts", n)
+	}
+}
+
+// checkWorkflowEditAndImport: the editor imports JSON into its rows
+// without saving, refuses a workflow with no steps, saves a plain JSON
+// post (a script's) and exports it; names are unique and an unknown
+// trigger is named in the refusal.
+func checkWorkflowEditAndImport(t *testing.T, as *agentSite, o *agentOrg, loc string) {
+	t.Helper()
+	// Edit: the JSON imports into the rows without saving.
+	edit := o.owner.get(loc + "/edit")
+	wantStatus(t, edit, http.StatusOK)
+	js := `{"trigger":{"signal":"forum.thread.created","where":{"category_slug":"service"}},"steps":[{"id":"wait","delay":"5m"}]}`
+	r := o.owner.post(strings.TrimSuffix(loc, "/edit"), editorForm(t, edit, "import", map[string]string{"definition": js}))
+	wantStatus(t, r, http.StatusOK)
+	rows := r.doc(t).Find("[data-testid=step-row]")
+	if rows.Length() != 1 || rows.AttrOr("data-kind", "") != "delay" || r.doc(t).Find("#wf-where").Text() != "category_slug = service" {
+		t.Fatalf("import: %d rows (%s), where %q", rows.Length(), rows.AttrOr("data-kind", ""), r.doc(t).Find("#wf-where").Text())
+	}
+	wf, err := as.store.Workflow(ctx, o.tenant, strings.TrimPrefix(loc, "/workflows/"))
+	if err != nil || !strings.Contains(string(wf.Definition), "approval") {
+		t.Errorf("import saved the workflow: %s %v", wf.Definition, err)
+	}
+	// Remove the only step and save: 422, "has no steps".
+	r = o.owner.post(loc, editorForm(t, r, "remove:0", nil))
+	wantStatus(t, r, http.StatusOK)
+	r = o.owner.post(loc, editorForm(t, r, "save", nil))
+	wantRefused(t, r, "no steps")
+
+	// A plain post of the JSON alone (a script) saves it as it is; the
+	// page exports it.
+	r = o.owner.post(loc, url.Values{"name": {"Triage"}, "definition": {js}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if out := o.owner.get(loc).doc(t).Find("[data-testid=workflow-json]").Text(); !strings.Contains(out, `"delay": "5m"`) {
+		t.Errorf("export: %s", out)
+	}
+	// Names are unique; an unknown trigger is refused in words.
+	wantStatus(t, o.owner.post("/workflows", url.Values{"name": {"triage"}, "definition": {js}}), http.StatusUnprocessableEntity)
+	r = o.owner.post("/workflows", url.Values{"name": {"Other"}, "definition": {strings.Replace(js, "forum.thread.created", "user.sneezed", 1)}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.Body, "user.sneezed") {
+		t.Error("the unknown trigger is not named")
 	}
 }

@@ -37,6 +37,8 @@ type Options struct {
 	Posts int
 	// LLM is the chat's model provider (bench/chat points it at a fake).
 	LLM *llm.Client
+	// Live configures the hub (bench/sse raises its stream caps).
+	Live live.Config
 	// Workers, when above zero, runs the app's own platform (job runner,
 	// signal handlers and subscribers, directive executors: app.NewPlatform)
 	// in this process with that many workers, so writes measured include
@@ -131,7 +133,8 @@ func Start(ctx context.Context, o Options) (*Site, error) {
 		return nil, err
 	}
 	s.rend, s.assets = rend, assets
-	s.Hub = live.NewHub(st, dsn, rend, live.Config{Logger: quiet})
+	o.Live.Logger = quiet
+	s.Hub = live.NewHub(st, dsn, rend, o.Live)
 	if err := s.Hub.Start(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -3,7 +3,6 @@ package live
 import (
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/r3labs/sse/v2"
 
@@ -97,7 +96,7 @@ func (e *Ephemeral) send(name string, data []byte, all bool) {
 	e.mu.Unlock()
 	h.mu.RUnlock()
 	for _, s := range slow {
-		s.kick("too slow")
+		s.cut("queue full")
 	}
 }
 
@@ -120,7 +119,7 @@ func (h *Hub) greet(s *subscriber) {
 	case offered:
 		e.reached[s.id] = struct{}{}
 	case offerFull:
-		go s.kick("too slow")
+		go s.cut("queue full") // cut takes locks the caller holds
 	}
 }
 
@@ -132,19 +131,24 @@ const (
 	offerFull
 )
 
-// offerEphemeral hands a non-signal event to a live subscriber with its
-// cursor as id, never blocking.
+// offerEphemeral queues a non-signal event for a live subscriber with
+// its cursor as id, never blocking.
 func (s *subscriber) offerEphemeral(name string, data []byte) offerResult {
 	if len(data) == 0 {
-		return offered // r3labs would end the stream on empty data
+		return offered // an empty data field would not dispatch an event
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.done || s.kicked || !s.live {
+	if s.ended || !s.live {
 		return offerLater
 	}
-	ev := &sse.Event{ID: []byte(strconv.FormatInt(s.lastSent, 10)), Event: []byte(name), Data: data}
-	if !s.sendLocked(ev, nil, time.Now().UnixNano()) {
+	ev := &sse.Event{ID: []byte(strconv.FormatInt(s.cursor, 10)), Event: []byte(name), Data: data}
+	ok, wake := s.enqueueLocked(appendFrame(nil, ev))
+	if wake {
+		// The waker takes no subscriber lock: waking under s.mu is safe.
+		defer s.hub.waker.wake(s)
+	}
+	if !ok {
 		return offerFull
 	}
 	return offered

@@ -12,7 +12,7 @@ import (
 	"fleetprompt/store"
 )
 
-// Start opens the LISTEN connection and runs the fan-in, heartbeat and
+// Start opens the LISTEN connection and runs the fan-in, watchdog and
 // revalidation loops until ctx ends or Close is called.
 func (h *Hub) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -37,7 +37,7 @@ func (h *Hub) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer h.running.Done()
-		h.heartbeats(ctx)
+		h.watch(ctx)
 	}()
 	go func() {
 		defer h.running.Done()
@@ -93,7 +93,7 @@ func (h *Hub) handle(ctx context.Context, batch []*pq.Notification) {
 					o.Lost()
 				}
 			})
-			n := h.kickWhere("listener reconnected", func(*subscriber) bool { return true })
+			n := h.endWhere("listener reconnected", func(*subscriber) bool { return true })
 			h.log.Warn("live listener reconnected; streams told to resume", "streams", n)
 			continue
 		}
@@ -135,7 +135,7 @@ func (h *Hub) handle(ctx context.Context, batch []*pq.Notification) {
 			// The streams of this tenant may have missed events: make them
 			// resume from the database rather than stay silently behind.
 			h.log.Error("live: publish signals", "schema", ts.schema, "err", err)
-			h.kickWhere("publish failed", func(s *subscriber) bool { return s.schema == ts.schema })
+			h.endWhere("publish failed", func(s *subscriber) bool { return s.schema == ts.schema })
 		}
 		for _, seq := range ts.seqs {
 			h.notifyProcessed(ts.schema, seq)
@@ -201,59 +201,6 @@ func (h *Hub) tenant(ctx context.Context, schema string) (store.Tenant, error) {
 	return t, nil
 }
 
-// replay sends, through emit, the events of topic after seq after, oldest
-// first. It scans the tenant's signals in seq order and keeps those whose
-// topics (computed exactly as for live delivery) include topic, so a
-// resumed stream gets what a connected one got.
-func (h *Hub) replay(ctx context.Context, t store.Tenant, topic Topic, after int64, moderator bool, emit func(*event) error) error {
-	const page = 500
-	res := newResolver(h.store, t)
-	scanned := 0
-	for {
-		sigs, err := h.store.SignalsAfter(ctx, t, after, page)
-		if err != nil {
-			return err
-		}
-		for _, sig := range sigs {
-			after = sig.Seq
-			if !hasTopic(res.topicsOf(ctx, sig), topic) {
-				continue
-			}
-			evs, err := h.renderSignal(ctx, t, sig, []Topic{topic})
-			if err != nil {
-				return err
-			}
-			ev := evs[topic].member
-			if moderator {
-				ev = evs[topic].moderator
-			}
-			if err := emit(ev); err != nil {
-				return err
-			}
-		}
-		scanned += len(sigs)
-		if len(sigs) < page {
-			return nil
-		}
-		if scanned >= h.cfg.ReplayLimit {
-			// Too far behind to replay: the page is told to reload, and its
-			// cursor moves on so the reconnect after that is cheap.
-			return emit(newEvent(after, "live.reload", []byte(reloadHTML)))
-		}
-	}
-}
-
-const reloadHTML = `<p class="notice live-reload" data-testid="live-reload">This page is out of date. <a href="">Reload it</a> to catch up.</p>`
-
-func hasTopic(ts []Topic, t Topic) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
-
 // resolver computes which topics a signal belongs to. It may look up a
 // post's thread (directive signals about a post carry only the post id),
 // memoised for the batch it serves.
@@ -267,20 +214,34 @@ func newResolver(st *store.Store, t store.Tenant) *resolver {
 	return &resolver{store: st, t: t, postThreads: map[string]string{}}
 }
 
-// topicsOf: every signal goes to "tenant"; to "thread:<id>" when it is
-// about a thread or one of its posts (payload thread_id, or its subject);
-// to "category:<slug>" when it concerns a category or a thread in it
+// topicsOf: a private signal (Private) goes to "chat:<id>" of its
+// conversation and "execution:<id>" of its answer, nowhere else. Every
+// other signal goes to "tenant"; to "thread:<id>" when it is about a
+// thread or one of its posts (payload thread_id, or its subject); to
+// "category:<slug>" when it concerns a category or a thread in it
 // (payload category_slug, or slug for forum.category.*); to
-// "installations" when it is about packages (package.*, or a directive
-// whose kind is package.*); to "chat:<id>" for chat.* signals of that
-// conversation.
+// "execution:<id>" and "run:<id>" for an execution's or a workflow run's
+// signals (payload execution_id, run_id); to "installations" when it is
+// about packages (package.*, or a directive whose kind is package.*).
 func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
-	topics := []Topic{{Kind: KindTenant}}
 	var p map[string]any
 	if len(sig.Payload) > 0 {
 		json.Unmarshal(sig.Payload, &p) // a payload that is not an object just has no routing fields
 	}
 	str := func(k string) string { s, _ := p[k].(string); return s }
+	if Private(sig) {
+		// Only the conversation's stream and the answer's execution page,
+		// which only their owner may follow.
+		var topics []Topic
+		if conv := strings.ToLower(str("conversation_id")); uuidRE.MatchString(conv) {
+			topics = append(topics, Topic{Kind: KindChat, Arg: conv})
+		}
+		if ex := strings.ToLower(str("execution_id")); uuidRE.MatchString(ex) {
+			topics = append(topics, Topic{Kind: KindExecution, Arg: ex})
+		}
+		return topics
+	}
+	topics := []Topic{{Kind: KindTenant}}
 
 	thread := strings.ToLower(str("thread_id"))
 	if thread == "" && sig.SubjectType == store.SubjectForumThread {
@@ -299,12 +260,6 @@ func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 	}
 	if cat != "" && len(cat) <= 64 && categorySlugRE.MatchString(cat) {
 		topics = append(topics, Topic{Kind: KindCategory, Arg: cat})
-	}
-
-	// Chat signals go to their conversation's stream; the payload never
-	// holds message text, so the tenant stream may carry them too.
-	if conv := strings.ToLower(str("conversation_id")); strings.HasPrefix(sig.Name, "chat.") && uuidRE.MatchString(conv) {
-		topics = append(topics, Topic{Kind: KindChat, Arg: conv})
 	}
 
 	// An execution's signals go to its page; a workflow's to its run's.

@@ -7,11 +7,10 @@ import (
 )
 
 // appendFrame appends ev as r3labs' ServeHTTP writes it with SplitData on
-// (frame_test.go holds the two side by side). Streams that have been
-// handed over to the hub (see subscriber) get live events as these
-// pre-encoded frames: one encoding per event and audience, shared
-// read-only by every connection it is written to, instead of r3labs
-// formatting it again, through two goroutines, for each connection.
+// (frame_test.go holds the two side by side). Every event a stream gets
+// after the handshake is written as such a pre-encoded frame: one
+// encoding per event and audience, shared read-only by every connection
+// it is written to.
 func appendFrame(b []byte, ev *sse.Event) []byte {
 	if len(ev.Data) > 0 {
 		b = append(b, "id: "...)
@@ -46,9 +45,3 @@ func appendFrame(b []byte, ev *sse.Event) []byte {
 	}
 	return append(b, '\n')
 }
-
-// endOfR3labs, published to a subscriber's private r3labs stream, makes
-// r3labs' ServeHTTP return without writing anything (it stops at an event
-// with neither data nor comment): the replay is over and the hub writes
-// to the connection from then on.
-var endOfR3labs = &sse.Event{}

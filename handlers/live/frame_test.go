@@ -11,8 +11,8 @@ import (
 )
 
 // The hub's pre-encoded frames are byte for byte what r3labs writes for
-// the same events, so a stream reads the same before and after its
-// hand-over from r3labs to the hub.
+// the same events: the hub writes every event after r3labs' handshake,
+// in r3labs' own format.
 func TestFramesMatchR3labs(t *testing.T) {
 	evs := []*sse.Event{
 		{ID: []byte("42"), Event: []byte("forum.post.created"), Data: []byte(`<li id="post-1">hi</li>`)},

@@ -3,29 +3,26 @@
 // signal; the hub loads it, renders an HTML fragment per topic it belongs
 // to, and fans it out to the subscribers of those topics.
 //
-// r3labs/sse v2.10.0 answers each stream's handshake and sends its
-// replay, but its fan-out has traps this package is built around:
+// Each stream has exactly one goroutine that writes to it (writer.go).
+// The fan-out never writes and never waits: it appends the event's
+// pre-encoded frame to each subscriber's bounded queue and wakes its
+// writer (through the waker, which keeps the run queues short:
+// waker.go), which sends everything queued in one write. A subscriber
+// whose queue overflows, or whose write stays blocked past WriteTimeout,
+// is cut and counted (Stats); its client reconnects with Last-Event-ID
+// and the replay from the signals table gives it everything it missed.
+//
+// r3labs/sse v2.10.0 answers each stream's handshake (handshake.go). Its
+// fan-out is not used, for the traps it has:
 //
 //   - A stream's goroutine blocks on any subscriber whose 64-slot channel
 //     is full, and then Publish blocks: one stalled client stalls
-//     everybody. So every subscriber gets its own private r3labs stream,
-//     fed without waiting, for the replay. Once live, a taken-over
-//     connection is written by the hub itself: each event is encoded once
-//     (frame.go) and written to every socket with one non-blocking
-//     write(2), from a few goroutines; a socket that does not take it all
-//     gets a bounded queue and a flusher goroutine, and a client whose
-//     queue fills is disconnected (it resumes from the database when it
-//     comes back). Nobody waits for anybody, and no event passes through
-//     two goroutines per connection (at 10,000 connections that hop, not
-//     the write, was most of the cost).
+//     everybody.
 //   - AutoReplay (on by default) keeps every event forever and replays it
 //     all to each new subscriber: off; resume comes from the signals table.
-//     With replay off r3labs sets no ID and no timestamp, so every event
-//     gets its seq as ID here and EventTTL is never used (it would drop
-//     every event).
 //   - An event with empty data ends the client's loop: data is never
-//     empty. Multi-line HTML needs SplitData. There is no heartbeat: the
-//     hub sends a comment to idle streams.
+//     empty (an event with neither data nor comment is how the handshake
+//     makes ServeHTTP return).
 //   - RemoveStream and Close leave each subscriber's context watcher
 //     blocked forever on an unbuffered channel. A stream is removed only
 //     after its one subscriber has deregistered (OnUnsubscribe tells us).
@@ -35,8 +32,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,13 +54,19 @@ type Config struct {
 	// line is sent to keep proxies and browsers from closing it
 	// (default 15 s).
 	Heartbeat time.Duration
-	// QueueSize is how many events a subscriber may have waiting beyond
-	// what its socket buffers hold before it counts as stalled and is
-	// dropped (default 64).
+	// QueueSize is how many frames may wait for a subscriber's writer
+	// before the subscriber counts as stalled and is cut (default 64).
+	// Frames are shared between subscribers: a queue holds references.
 	QueueSize int
-	// WriteTimeout drops a client that has taken none of the events
-	// queued for it for this long (default 30 s).
+	// WriteTimeout cuts a client whose write has been blocked this long
+	// (default 30 s).
 	WriteTimeout time.Duration
+	// SendBuffer is how many bytes the kernel may hold for a stream's
+	// client (SO_SNDBUF, default 64 KiB; the kernel doubles it). Left to
+	// itself the kernel grows it to megabytes for a client that stopped
+	// reading, so a backlog would sit unseen in kernel memory; capped,
+	// it reaches the stream's queue and the client is cut and counted.
+	SendBuffer int
 	// PendingLimit bounds the live events held for a subscriber while it
 	// replays from the database (default 1024).
 	PendingLimit int
@@ -76,9 +77,17 @@ type Config struct {
 	// checked again, so a session ended or a member disabled elsewhere
 	// loses its streams even if a notification was missed (default 1 min).
 	Revalidate time.Duration
-	// CatchUpTimeout drops a client whose replay takes longer (default 30 s).
+	// CatchUpTimeout cuts a client whose replay takes longer (default 30 s).
 	CatchUpTimeout time.Duration
-	Logger         *slog.Logger
+	// MaxStreams caps the streams open in this process (default 10,000):
+	// each holds a file descriptor, and running out of them stops the
+	// server accepting anyone. Serve refuses more with ErrTooManyStreams.
+	MaxStreams int
+	// MaxSessionStreams caps one session's streams in this process
+	// (default 16, SPEC §17: a page has one or two; sixteen tabs are
+	// plenty). Serve refuses more with ErrSessionStreams.
+	MaxSessionStreams int
+	Logger            *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -97,6 +106,9 @@ func (c *Config) defaults() {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 30 * time.Second
 	}
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = 64 << 10
+	}
 	if c.PendingLimit <= 0 {
 		c.PendingLimit = 1024
 	}
@@ -109,13 +121,31 @@ func (c *Config) defaults() {
 	if c.CatchUpTimeout <= 0 {
 		c.CatchUpTimeout = 30 * time.Second
 	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = 10000
+	}
+	if c.MaxSessionStreams <= 0 {
+		c.MaxSessionStreams = 16
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 }
 
-// ErrClosed is returned by Serve once the hub is shutting down.
-var ErrClosed = errors.New("live: hub closed")
+// Errors Serve returns before anything is written: the caller answers
+// with a status of its own (503, 429).
+var (
+	// ErrClosed: the hub is shutting down (or the stream was ended, by a
+	// sign-out say, before it started).
+	ErrClosed = errors.New("live: hub closed")
+	// ErrUnavailable wraps the database error that kept a stream from
+	// starting (its replay could not be read).
+	ErrUnavailable = errors.New("live: database unavailable")
+	// ErrTooManyStreams: the process holds Config.MaxStreams streams.
+	ErrTooManyStreams = errors.New("live: too many streams in this process")
+	// ErrSessionStreams: the session holds Config.MaxSessionStreams streams.
+	ErrSessionStreams = errors.New("live: too many streams for this session")
+)
 
 // Hub fans signals out to event streams.
 type Hub struct {
@@ -126,12 +156,16 @@ type Hub struct {
 	log   *slog.Logger
 	sse   *sse.Server
 
-	mu      sync.RWMutex
-	topics  map[string]map[*subscriber]struct{} // streamKey → subscribers
-	schemas map[string]int                      // tenant schema → subscribers, to skip unwatched tenants
-	streams map[string]*subscriber              // r3labs stream id → subscriber
-	closed  bool
-	serving sync.WaitGroup
+	mu       sync.RWMutex
+	topics   map[string]map[*subscriber]struct{} // streamKey → subscribers
+	schemas  map[string]int                      // tenant schema → subscribers, to skip unwatched tenants
+	sessions map[string]int                      // session key → subscribers (MaxSessionStreams)
+	open     int
+	closed   bool
+	serving  sync.WaitGroup
+
+	streamsMu sync.Mutex
+	streams   map[string]chan struct{} // r3labs stream id → closed when its handshake subscriber deregisters
 
 	renderMu  sync.RWMutex
 	renderers map[string]RenderFunc // signal name, or prefix ending in "."
@@ -141,6 +175,8 @@ type Hub struct {
 
 	ephemerals sync.Map // streamKey → *Ephemeral being sent (ephemeral.go)
 
+	waker     *waker   // waker.go
+	stats     counters // stats.go
 	nextID    atomic.Uint64
 	cancelRun context.CancelFunc
 	running   sync.WaitGroup
@@ -161,15 +197,15 @@ func NewHub(st *store.Store, dsn string, rend *views.Renderer, cfg Config) *Hub 
 		cfg: cfg, store: st, dsn: dsn, views: rend, log: cfg.Logger,
 		topics:    map[string]map[*subscriber]struct{}{},
 		schemas:   map[string]int{},
-		streams:   map[string]*subscriber{},
+		sessions:  map[string]int{},
+		streams:   map[string]chan struct{}{},
 		renderers: map[string]RenderFunc{},
 		orgIDs:    map[string]int64{},
+		waker:     newWaker(),
 	}
 	s := sse.New()
 	s.AutoReplay = false // resume comes from the database
 	s.AutoStream = false // only the hub creates streams
-	s.SplitData = true   // fragments span lines
-	s.BufferSize = cfg.QueueSize
 	s.Headers = map[string]string{"X-Accel-Buffering": "no"}
 	s.OnUnsubscribe = h.unsubscribed
 	h.sse = s
@@ -180,12 +216,20 @@ func NewHub(st *store.Store, dsn string, rend *views.Renderer, cfg Config) *Hub 
 // fanned out. For tests.
 func (h *Hub) SetProcessedHook(fn func(schema string, seq int64)) { h.processed = fn }
 
-// add registers a subscriber before it starts receiving.
-func (h *Hub) add(s *subscriber) bool {
+// add registers a subscriber before anything is read for it, within the
+// caps: from here on every signal committed reaches it.
+func (h *Hub) add(s *subscriber) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return false
+	switch {
+	case h.closed:
+		return ErrClosed
+	case h.open >= h.cfg.MaxStreams:
+		h.stats.refused.Add(1)
+		return ErrTooManyStreams
+	case s.session != "" && h.sessions[s.session] >= h.cfg.MaxSessionStreams:
+		h.stats.refused.Add(1)
+		return ErrSessionStreams
 	}
 	set := h.topics[s.key]
 	if set == nil {
@@ -194,11 +238,15 @@ func (h *Hub) add(s *subscriber) bool {
 	}
 	set[s] = struct{}{}
 	h.schemas[s.schema]++
-	h.streams[s.id] = s
+	if s.session != "" {
+		h.sessions[s.session]++
+	}
+	h.open++
 	h.serving.Add(1)
-	return true
+	return nil
 }
 
+// remove deregisters s; the stream no longer counts against the caps.
 func (h *Hub) remove(s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -211,19 +259,13 @@ func (h *Hub) remove(s *subscriber) {
 	if h.schemas[s.schema]--; h.schemas[s.schema] <= 0 {
 		delete(h.schemas, s.schema)
 	}
-}
-
-// unsubscribed is r3labs' OnUnsubscribe: the stream's goroutine has let
-// go of the subscriber, so the stream can be removed without stranding
-// r3labs' context watcher.
-func (h *Hub) unsubscribed(streamID string, _ *sse.Subscriber) {
-	h.mu.Lock()
-	s := h.streams[streamID]
-	delete(h.streams, streamID)
-	h.mu.Unlock()
-	if s != nil {
-		close(s.gone)
+	if s.session != "" {
+		if h.sessions[s.session]--; h.sessions[s.session] <= 0 {
+			delete(h.sessions, s.session)
+		}
 	}
+	h.open--
+	h.serving.Done()
 }
 
 // watched reports whether anyone in this process follows a topic of schema.
@@ -240,72 +282,37 @@ func (h *Hub) hasSubscribers(key string) bool {
 	return len(h.topics[key]) > 0
 }
 
-// deliver hands ev to every subscriber of key without ever waiting on
-// one: a subscriber that cannot take it is dropped. A large audience is
-// split between a few goroutines, one per processor: each event costs one
-// write(2) per connection, and that is the whole cost of a fan-out. It
-// returns once every subscriber has had the event, so events reach each
-// connection in order.
+// deliver queues ev for every subscriber of key without ever waiting on
+// one: each offer is an append, and the writers that sleep are woken
+// (through the waker, in turn). A subscriber whose queue is full is cut.
+// Events reach each subscriber in the order deliver is called.
 func (h *Hub) deliver(key string, r rendered) {
-	bp := fanPool.Get().(*[]*subscriber)
-	subs := (*bp)[:0]
-	// A snapshot, so new streams are not held up for the fan-out's
-	// duration. A stream that registers after it was taken also starts
-	// its replay after this signal committed, and finds it there.
+	var slow []*subscriber
+	wake := wakePool.Get().(*[]*subscriber)
 	h.mu.RLock()
 	for s := range h.topics[key] {
-		subs = append(subs, s)
-	}
-	h.mu.RUnlock()
-
-	now := time.Now().UnixNano()
-	workers := min(runtime.GOMAXPROCS(0), (len(subs)+fanChunk-1)/fanChunk)
-	var slow []*subscriber
-	if workers <= 1 {
-		slow = offerAll(subs, r, now, nil)
-	} else {
-		per := (len(subs) + workers - 1) / workers
-		slows := make([][]*subscriber, workers)
-		var wg sync.WaitGroup
-		for w := 1; w < workers; w++ {
-			part := subs[min(len(subs), w*per):min(len(subs), (w+1)*per)]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				slows[w] = offerAll(part, r, now, nil)
-			}()
-		}
-		slows[0] = offerAll(subs[:per], r, now, nil)
-		wg.Wait()
-		for _, sl := range slows {
-			slow = append(slow, sl...)
-		}
-	}
-	clear(subs)
-	*bp = subs[:0]
-	fanPool.Put(bp)
-	for _, s := range slow {
-		s.kick("too slow")
-	}
-}
-
-// fanChunk is the smallest share of a fan-out worth another goroutine.
-const fanChunk = 256
-
-var fanPool = sync.Pool{New: func() any { return new([]*subscriber) }}
-
-func offerAll(subs []*subscriber, r rendered, now int64, slow []*subscriber) []*subscriber {
-	for _, s := range subs {
 		ev := r.member
 		if s.moderator {
 			ev = r.moderator
 		}
-		if !s.offer(ev, now) {
+		ok, w := s.offer(ev)
+		if !ok {
 			slow = append(slow, s)
+		} else if w {
+			*wake = append(*wake, s)
 		}
 	}
-	return slow
+	h.mu.RUnlock()
+	h.waker.wakeAll(*wake)
+	clear(*wake)
+	*wake = (*wake)[:0]
+	wakePool.Put(wake)
+	for _, s := range slow {
+		s.cut("queue full")
+	}
 }
+
+var wakePool = sync.Pool{New: func() any { return new([]*subscriber) }}
 
 // each calls fn for every subscriber (under the read lock: fn must not block).
 func (h *Hub) each(fn func(s *subscriber)) {
@@ -318,7 +325,9 @@ func (h *Hub) each(fn func(s *subscriber)) {
 	}
 }
 
-func (h *Hub) kickWhere(reason string, match func(s *subscriber) bool) int {
+// endWhere ends the streams match selects; their clients reconnect and
+// resume. It returns how many it ended.
+func (h *Hub) endWhere(reason string, match func(s *subscriber) bool) int {
 	var hit []*subscriber
 	h.each(func(s *subscriber) {
 		if match(s) {
@@ -326,16 +335,16 @@ func (h *Hub) kickWhere(reason string, match func(s *subscriber) bool) int {
 		}
 	})
 	for _, s := range hit {
-		s.kick(reason)
+		s.end(reason)
 	}
 	return len(hit)
 }
 
 // Subscribers counts open streams in this process.
 func (h *Hub) Subscribers() int {
-	n := 0
-	h.each(func(*subscriber) { n++ })
-	return n
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.open
 }
 
 // Close ends every stream and waits for them to finish, then stops the
@@ -344,7 +353,7 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
-	h.kickWhere("shutting down", func(*subscriber) bool { return true })
+	h.endWhere("shutting down", func(*subscriber) bool { return true })
 	h.serving.Wait()
 	if h.cancelRun != nil {
 		h.cancelRun()
@@ -352,13 +361,4 @@ func (h *Hub) Close() {
 	h.running.Wait()
 	// Every stream is gone by now, so Close strands no goroutine.
 	h.sse.Close()
-}
-
-// clearWriteDeadline lifts http.Server.WriteTimeout for this response: it
-// would otherwise cut every stream after a fixed time.
-func clearWriteDeadline(rc *http.ResponseController) error {
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package live_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -109,7 +110,10 @@ func (e *env) serve(w http.ResponseWriter, r *http.Request) {
 		req.After, _ = strconv.ParseInt(cursor, 10, 64)
 		req.Resume = true
 	}
-	if err := e.hub.Serve(w, r, req); err != nil {
+	switch err := e.hub.Serve(w, r, req); {
+	case errors.Is(err, live.ErrSessionStreams), errors.Is(err, live.ErrTooManyStreams):
+		http.Error(w, err.Error(), http.StatusTooManyRequests)
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 	}
 }
@@ -294,6 +298,18 @@ func (c *client) waitEnd(t *testing.T) {
 	}
 }
 
+// waitStats waits until the hub's counters satisfy ok.
+func (e *env) waitStats(ok func(live.Stats) bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for st := e.hub.Stats(); !ok(st); st = e.hub.Stats() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("hub stats %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // waitSubscribers waits until the hub counts n streams.
 func (e *env) waitSubscribers(n int) {
 	e.t.Helper()
@@ -358,7 +374,7 @@ func TestResumeDeliversExactlyWhatWasMissed(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
 	}
-	// Keep committing while the client resumes: the hand-over between
+	// Keep committing while the client resumes: the step between
 	// replay and live delivery must neither drop nor repeat.
 	stop := make(chan struct{})
 	writerDone := make(chan int64)
@@ -396,7 +412,7 @@ func TestResumeDeliversExactlyWhatWasMissed(t *testing.T) {
 	// Nothing more (no duplicate of the last one).
 	extra := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "c"})
 	if ev := c2.next(t); ev.ID != strconv.FormatInt(extra, 10) {
-		t.Fatalf("after the hand-over got %q, want %d", ev.ID, extra)
+		t.Fatalf("once live got %q, want %d", ev.ID, extra)
 	}
 	if len(all) < 6 {
 		t.Fatalf("only %d signals to resume", len(all))
@@ -528,8 +544,9 @@ func TestStalledSubscriberDoesNotDelayOthers(t *testing.T) {
 	if worst > 2*time.Second {
 		t.Fatalf("a healthy subscriber waited %v for an event", worst)
 	}
-	// The stalled one was dropped; the healthy one is still there.
+	// The stalled one was cut, and counted; the healthy one is still there.
 	e.waitSubscribers(1)
+	e.waitStats(func(st live.Stats) bool { return st.Cut == 1 && st.Open == 1 })
 	t.Logf("worst commit-to-receipt for the healthy subscriber: %v", worst)
 }
 
@@ -602,6 +619,7 @@ func TestNoGoroutineLeakAfterDisconnects(t *testing.T) {
 		c.close()
 	}
 	e.waitSubscribers(0)
+	e.waitStats(func(st live.Stats) bool { return st.Waking == 0 })
 	goleak.VerifyNone(t, baseline)
 }
 
@@ -626,40 +644,58 @@ func TestCloseEndsStreamsWithoutLeaks(t *testing.T) {
 }
 
 // A client that reads slowly, but reads, gets every event in order: what
-// its socket does not take at once waits in its queue, and it is written
-// directly again once the queue is drained.
+// its socket does not take at once waits in its queue, and leaves in
+// coalesced writes when the socket has room again.
 func TestSlowSubscriberGetsEverythingInOrder(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: live.Config{QueueSize: 200}})
-	addr := strings.TrimPrefix(e.srv.URL, "http://")
-	conn := stalledConn(t, addr, "/events?topic=tenant")
-	e.waitSubscribers(1)
-	r := bufio.NewReader(conn)
-	// Live: the handshake is through and the hand-over done (an event
-	// written directly arrives).
-	first := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if id := nextID(t, r); id != first {
-		t.Fatalf("got %d, want %d", id, first)
-	}
-
-	// Not read meanwhile: far more than the socket buffers hold (the send
-	// buffer grows to 4 MiB), less than the queue.
-	var seqs []int64
-	for i := 0; i < 150; i++ {
-		seqs = append(seqs, emit(t, e.st, e.tenant, "test.big.event", nil))
-	}
-	e.waitProcessed(seqs[len(seqs)-1])
+	r := e.pausedReader(t)
+	// Not read meanwhile: far more than the socket buffers hold, less
+	// than the queue.
+	seqs := e.emitBig(t, 150)
 	for _, want := range seqs {
 		if id := nextID(t, r); id != want {
 			t.Fatalf("got %d, want %d", id, want)
 		}
 	}
-	// Back to direct writes: a small event arrives at once.
+	// The writer fell behind and caught up several events at a time (it
+	// counts a write once the call returns, a moment after the client
+	// has read its end).
+	e.waitStats(func(st live.Stats) bool { return st.CoalescedWrites > 0 && st.Frames == 151 && st.Cut == 0 })
+	// Caught up: a small event arrives at once.
 	last := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "b"})
 	if id := nextID(t, r); id != last {
 		t.Fatalf("got %d, want %d", id, last)
 	}
 	e.waitSubscribers(1)
+}
+
+// pausedReader opens a stream on a connection with a tiny receive
+// buffer, reads its first event, and returns it for the test to read
+// later (or never).
+func (e *env) pausedReader(t *testing.T) *bufio.Reader {
+	t.Helper()
+	conn := stalledConn(t, strings.TrimPrefix(e.srv.URL, "http://"), "/events?topic=tenant")
+	e.waitSubscribers(1)
+	r := bufio.NewReader(conn)
+	// Live: the handshake and the (empty) replay are through.
+	first := emit(t, e.st, e.tenant, "forum.category.created", map[string]any{"slug": "a"})
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if id := nextID(t, r); id != first {
+		t.Fatalf("got %d, want %d", id, first)
+	}
+	return r
+}
+
+// emitBig commits n signals whose events are 64 KiB each and waits until
+// the hub has fanned them out.
+func (e *env) emitBig(t *testing.T, n int) []int64 {
+	t.Helper()
+	var seqs []int64
+	for i := 0; i < n; i++ {
+		seqs = append(seqs, emit(t, e.st, e.tenant, "test.big.event", nil))
+	}
+	e.waitProcessed(seqs[len(seqs)-1])
+	return seqs
 }
 
 // nextID reads a raw stream up to the next event's id line.

@@ -1,6 +1,10 @@
 package live
 
-import "strings"
+import (
+	"strings"
+
+	"fleetprompt/store"
+)
 
 // FeedEvents lists the signal names a page following the "tenant" topic
 // swaps in (htmx's sse-swap takes names, not patterns), plus live.reload.
@@ -20,6 +24,16 @@ var FeedEvents = []string{
 	"agent.state.changed",
 	"member.added", "member.role_changed", "member.disabled", "member.enabled",
 	"live.reload",
+}
+
+// Private reports whether a signal belongs to one member alone: chat.*
+// (messages, proposed and confirmed actions, conversations), or any
+// signal about a chat_* subject (a chat answer's execution signals are
+// about its chat message) is a member's private conversation with an
+// agent (SPEC §17). They reach only the conversation's and the answer's
+// own streams, never the tenant topic or the dashboard's activity feed.
+func Private(sig store.Signal) bool {
+	return strings.HasPrefix(sig.Name, "chat.") || strings.HasPrefix(sig.SubjectType, "chat_")
 }
 
 // FeedSwap is FeedEvents as an sse-swap attribute value.

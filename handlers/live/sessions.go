@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"fleetprompt/store"
 )
@@ -14,14 +13,14 @@ import (
 // process: sign-out calls it after deleting the session.
 func (h *Hub) EndSession(ctx context.Context, token string) error {
 	key := sessionKey(token)
-	h.kickWhere("signed out", func(s *subscriber) bool { return s.session == key })
+	h.endWhere("signed out", func(s *subscriber) bool { return s.session == key })
 	return h.announce(ctx, "session:"+key)
 }
 
 // EndMember ends the streams a user has open on an organization, in every
 // process: disabling a member (or removing them) calls it.
 func (h *Hub) EndMember(ctx context.Context, orgID, userID int64) error {
-	h.kickWhere("membership ended", func(s *subscriber) bool { return s.tenant.OrgID == orgID && s.userID == userID })
+	h.endWhere("membership ended", func(s *subscriber) bool { return s.tenant.OrgID == orgID && s.userID == userID })
 	return h.announce(ctx, fmt.Sprintf("member:%d:%d", orgID, userID))
 }
 
@@ -33,43 +32,18 @@ func (h *Hub) announce(ctx context.Context, msg string) error {
 }
 
 // control handles a message from another process (or this one: the local
-// kick already happened and this one finds nothing more).
+// streams already ended and this one finds nothing more).
 func (h *Hub) control(msg string) {
 	kind, arg, _ := strings.Cut(msg, ":")
 	switch kind {
 	case "session":
-		h.kickWhere("signed out", func(s *subscriber) bool { return s.session == arg })
+		h.endWhere("signed out", func(s *subscriber) bool { return s.session == arg })
 	case "member":
 		o, u, _ := strings.Cut(arg, ":")
 		orgID, err1 := strconv.ParseInt(o, 10, 64)
 		userID, err2 := strconv.ParseInt(u, 10, 64)
 		if err1 == nil && err2 == nil {
-			h.kickWhere("membership ended", func(s *subscriber) bool { return s.tenant.OrgID == orgID && s.userID == userID })
-		}
-	}
-}
-
-// heartbeats sends a comment to every stream that has been silent for a
-// heartbeat interval. Checking four times per interval spreads the writes
-// instead of waking every connection at once.
-func (h *Hub) heartbeats(ctx context.Context) {
-	t := time.NewTicker(h.cfg.Heartbeat / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		idleSince := time.Now().Add(-h.cfg.Heartbeat).UnixNano()
-		var slow []*subscriber
-		h.each(func(s *subscriber) {
-			if !s.beat(idleSince) {
-				slow = append(slow, s)
-			}
-		})
-		for _, s := range slow {
-			s.kick("too slow for heartbeats")
+			h.endWhere("membership ended", func(s *subscriber) bool { return s.tenant.OrgID == orgID && s.userID == userID })
 		}
 	}
 }
@@ -78,18 +52,11 @@ func (h *Hub) heartbeats(ctx context.Context) {
 // and its membership active: the safety net for a sign-out or a disabled
 // member whose notification this process missed.
 func (h *Hub) revalidate(ctx context.Context) {
-	t := time.NewTicker(h.cfg.Revalidate)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, h.cfg.Revalidate, func() {
 		if err := h.revalidateOnce(ctx); err != nil && ctx.Err() == nil {
 			h.log.Warn("live: revalidate streams", "err", err)
 		}
-	}
+	})
 }
 
 func (h *Hub) revalidateOnce(ctx context.Context) error {
@@ -108,7 +75,7 @@ func (h *Hub) revalidateOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.kickWhere("session or membership ended", func(s *subscriber) bool {
+	h.endWhere("session or membership ended", func(s *subscriber) bool {
 		return !valid[store.StreamGrant{SessionHash: s.session, OrgID: s.tenant.OrgID}]
 	})
 	return nil
