@@ -28,7 +28,7 @@ type inboxSite struct {
 func newInboxSite(t *testing.T) *inboxSite {
 	t.Helper()
 	st := storetest.Store(t)
-	s := startSite(t, siteConfig{store: st, live: true, writeTimeout: 2 * time.Second,
+	s := startSite(t, siteConfig{store: st, live: true,
 		subscribers: []signal.Subscriber{notify.Subscriber(st)}})
 	is := &inboxSite{site: s, slug: storetest.Name("inbox"), owner: s.client()}
 	is.owner.register(is.slug)
