@@ -61,26 +61,8 @@ func (h *Handler) login(c *gin.Context) error {
 	return redirect(c, localPath(f.Values["redirect_to"], "/dashboard"))
 }
 
-// waitText is a wait in words: "1 second", "40 seconds", "3 minutes".
-func waitText(secs int) string {
-	switch {
-	case secs == 1:
-		return "1 second"
-	case secs < 90:
-		return strconv.Itoa(secs) + " seconds"
-	}
-	return strconv.Itoa((secs+59)/60) + " minutes"
-}
-
 func (h *Handler) renderLogin(c *gin.Context, status int, f *views.Form) error {
 	p := h.page(c, "Sign in", nil)
 	p.Form = f
 	return h.render(c, status, "login", "login_form", p)
-}
-
-func (h *Handler) logout(c *gin.Context) error {
-	if err := h.signOut(c); err != nil {
-		return err
-	}
-	return redirect(c, "/")
 }

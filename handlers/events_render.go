@@ -81,7 +81,7 @@ func (h *Handler) auditRow(ctx context.Context, t store.Tenant, sig store.Signal
 	return append(append([]byte(`<div hx-swap-oob="beforeend:#audit">`), row...), "</div>"...), nil
 }
 
-// livePost and liveThread, the forum's renderers, are in forum_live.go.
+// livePost and liveThread, the forum's renderers, are in forum_live.go and forum_live_thread.go.
 
 // liveDirective: on a thread page, the directive's audit row (its
 // directive.* signals are folded into it) is added when requested and

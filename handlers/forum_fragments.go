@@ -1,10 +1,6 @@
 package handlers
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"hash/maphash"
 	"strconv"
 	"strings"
@@ -71,87 +67,6 @@ func auditFragmentKey(e store.AuditEntry) string {
 		b.WriteByte(' ')
 		b.WriteString(f.Name)
 		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-// postFragment is the "forum_post" block of v with key placeholders
-// (keyStamp fills them), from the memo of the thread's fragments.
-func (h *Handler) postFragment(schema string, v forumPostView) (string, error) {
-	v.placeholderKeys = true
-	render := func() (string, error) { return h.renderBlock("forum_post", v) }
-	if h.threads == nil {
-		return render()
-	}
-	slot := "post " + v.Post.ID
-	if v.Moderator {
-		slot += " m"
-	}
-	return h.threads.cache.Fragment(schema, v.Post.ThreadID, slot, postFragmentKey(h.threads.seed, v), render)
-}
-
-// auditFragment is the "audit_row" block of e, from the same memo.
-func (h *Handler) auditFragment(schema, threadID string, e store.AuditEntry) (string, error) {
-	render := func() (string, error) { return h.renderBlock("audit_row", auditRowView{Entry: e}) }
-	if h.threads == nil {
-		return render()
-	}
-	return h.threads.cache.Fragment(schema, threadID, e.ElementID(), auditFragmentKey(e), render)
-}
-
-func (h *Handler) renderBlock(block string, data any) (string, error) {
-	var buf bytes.Buffer
-	if err := h.views.Render(&buf, "forum_thread", block, data); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
-
-// keyStamp makes the fresh idempotency keys of one page: they share a
-// random 12-byte prefix and count in the last 4 bytes, so they are unique
-// within the page and unguessable across pages, for one read of
-// crypto/rand per page instead of one per form (a moderator's page has a
-// hundred forms).
-type keyStamp struct {
-	key  [16]byte
-	next uint32
-	read bool
-}
-
-// append appends the next key, 32 hex digits, to dst.
-func (k *keyStamp) append(dst []byte) []byte {
-	if !k.read {
-		if _, err := rand.Read(k.key[:]); err != nil {
-			panic(err) // crypto/rand does not fail on supported platforms
-		}
-		k.next, k.read = binary.BigEndian.Uint32(k.key[12:]), true
-	}
-	binary.BigEndian.PutUint32(k.key[12:], k.next)
-	k.next++
-	var h [32]byte
-	hex.Encode(h[:], k.key[:])
-	return append(dst, h[:]...)
-}
-
-// frameKey names everything the "thread" block reads when its form is
-// empty (its posts and audit rows are joined in afterwards); it is kept
-// in the slot of its page (threadKey).
-func frameKey(d *forumThreadData) string {
-	t, pg := d.Thread, d.Pager
-	var b strings.Builder
-	for _, s := range []string{"frame", t.ID, t.Title, t.Status, t.CategoryStatus, t.CategorySlug, t.CategoryName,
-		strconv.FormatInt(d.Seq, 10), strconv.FormatBool(d.Moderator), strconv.Itoa(pg.Page), strconv.Itoa(pg.Pages),
-		strconv.FormatBool(pg.HasPrev), strconv.FormatBool(pg.HasNext), d.AuditEarlier, d.AuditBefore,
-		strconv.FormatBool(t.Pinned), t.SolutionPostID.String} {
-		b.WriteString(s)
-		b.WriteByte(0)
-	}
-	// The answer at the top: its text and where it is.
-	if sol := d.Solution.Solution; sol != nil {
-		for _, s := range []string{sol.Post.ID, strconv.Itoa(sol.Post.Revision), strconv.Itoa(sol.Page), sol.Post.AuthorName, d.Solution.Excerpt()} {
-			b.WriteString(s)
-			b.WriteByte(0)
-		}
 	}
 	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,73 +71,4 @@ func (h *Handler) renderEdit(c *gin.Context, status int, d *forumPostEditData, f
 		block = "content"
 	}
 	return h.render(c, status, "forum_post_edit", block, p)
-}
-
-// forumPostEdit is POST /forums/posts/:id/edit (body, revision).
-func (h *Handler) forumPostEdit(c *gin.Context) error {
-	ctx, t, a := c.Request.Context(), tenant(c), authOf(c)
-	body := c.PostForm("body")
-	base, _ := strconv.Atoi(c.PostForm("revision"))
-	res, err := h.store.EditPost(ctx, t, a.Session.UserID, a.Member.IsAdmin(), store.PostEdit{PostID: c.Param("id"), Body: body, BaseRevision: base})
-	if v := (*store.ValidationError)(nil); asValidation(err, &v) {
-		p, th, err := h.editablePost(c)
-		if err != nil {
-			return err
-		}
-		d := &forumPostEditData{Post: p, Thread: th, Revision: base}
-		f := views.NewForm()
-		f.Values["body"], f.Errors = body, v.Fields
-		if _, conflict := v.Fields["revision"]; conflict {
-			// Saving again means "mine wins, having seen theirs".
-			d.Revision, d.CurrentHTML = p.Revision, p.HTML()
-		}
-		if _, ok := v.Fields["body"]; !ok && len(v.Fields) == 1 && v.Fields[""] != "" {
-			d.Refusal = v.Fields[""] // the post can no longer be edited at all
-		}
-		return h.renderEdit(c, http.StatusUnprocessableEntity, d, f)
-	} else if err != nil {
-		return err
-	}
-	h.threadChanged(c, res.Post.ThreadID)
-	if isHTMX(c) {
-		return h.writeResolved(c, http.StatusOK, "post_content", postView(res.Post, res.Thread, a.Member.IsAdmin()))
-	}
-	if res.Changed {
-		h.flash(c, "info", "Your changes are saved; the earlier version is in the post's history.")
-	}
-	to, err := h.postLocation(ctx, t, res.Post, a.Member.IsAdmin())
-	if err != nil {
-		return err
-	}
-	return redirect(c, to)
-}
-
-// forumPostRevisionsData is the history page.
-type forumPostRevisionsData struct {
-	Post      store.ForumPost
-	Thread    store.ForumThread
-	Revisions []revisionView
-}
-
-type revisionView struct {
-	store.PostRevision
-	Body template.HTML
-}
-
-// forumPostRevisions is GET /forums/posts/:id/revisions: every version
-// of a post members can read (moderators: of any post).
-func (h *Handler) forumPostRevisions(c *gin.Context) error {
-	p, th, err := h.editablePost(c)
-	if err != nil {
-		return err
-	}
-	revs, err := h.store.PostRevisions(c.Request.Context(), tenant(c), p)
-	if err != nil {
-		return err
-	}
-	d := forumPostRevisionsData{Post: p, Thread: th}
-	for _, r := range revs {
-		d.Revisions = append(d.Revisions, revisionView{PostRevision: r, Body: template.HTML(r.HTML)}) //nolint:gosec // the renderer's output, stored
-	}
-	return h.render(c, http.StatusOK, "forum_post_revisions", "content", h.page(c, "History of a post", d))
 }

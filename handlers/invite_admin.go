@@ -1,13 +1,9 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,45 +68,4 @@ func (h *Handler) takeInviteLink(c *gin.Context) string {
 		h.log.Warn("save session", "err", err)
 	}
 	return link
-}
-
-// adminInvitationRevoke is POST /admin/invitations/:id/revoke. Another
-// organization's invitation is 404.
-func (h *Handler) adminInvitationRevoke(c *gin.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return store.ErrNotFound
-	}
-	return h.adminAct(c, "/admin/members", h.adminMembers, func(ctx context.Context) (string, error) {
-		inv, err := h.store.RevokeInvitation(ctx, tenant(c), authOf(c).Session.UserID, id)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("The invitation of %s is revoked: its link no longer works.", inv.Email), nil
-	})
-}
-
-// absoluteURL is path on the host the request came to, for a link that
-// is copied out of the app.
-func absoluteURL(c *gin.Context, path string) string {
-	scheme := "http"
-	if isTLS(c.Request) {
-		scheme = "https"
-	}
-	return scheme + "://" + c.Request.Host + path
-}
-
-// inviteExpiry says when an invited membership's link stops working.
-func inviteExpiry(m store.Member, now time.Time) string {
-	if m.InvitationExpired(now) {
-		return "link expired"
-	}
-	left := m.InvitationExpiresAt.Time.Sub(now)
-	switch {
-	case left >= 36*time.Hour:
-		return fmt.Sprintf("link works %d more days", int(math.Round(left.Hours()/24)))
-	case left >= 90*time.Minute:
-		return fmt.Sprintf("link works %d more hours", int(math.Round(left.Hours())))
-	}
-	return "link works less than 2 more hours"
 }

@@ -5,32 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"fleetprompt/store"
 )
-
-// profilePage is GET /u/:handle: a person as the current organization
-// knows them.
-type profilePage struct {
-	Name, Handle, Role, Status string
-	Since                      time.Time // joined this organization
-	IsSelf                     bool
-	Posts                      []profilePost
-	Total                      int
-	Next                       string // the URL of the next page of posts, "" on the last
-}
-
-// profilePost is one line of the posts list.
-type profilePost struct {
-	URL, ThreadTitle, Excerpt string
-	Hidden                    bool // shown to moderators only, marked
-	CreatedAt                 time.Time
-}
 
 // profile is GET /u/:handle?after=. Someone who is not a member of the
 // current organization is 404, exactly like a handle nobody has: a
@@ -78,19 +57,4 @@ func (h *Handler) profile(c *gin.Context) error {
 	}
 	// "Older posts" with htmx appends the next page in place of its link.
 	return h.render(c, http.StatusOK, "profile", "profile_posts", h.page(c, u.Name+" (@"+u.Handle+")", p))
-}
-
-// excerpt is the start of a post's Markdown as one line of plain text,
-// cut at a word within n characters.
-func excerpt(md string, n int) string {
-	s := strings.Join(strings.Fields(strings.NewReplacer("#", "", "*", "", "`", "", ">", "").Replace(md)), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)[:n]
-	cut := string(r)
-	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
-		cut = cut[:i]
-	}
-	return strings.TrimRight(cut, " .,;:") + "…"
 }

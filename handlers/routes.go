@@ -49,6 +49,27 @@ func (h *Handler) Routes() *gin.Engine {
 	if h.live != nil {
 		h.registerLiveFragments()
 	}
+
+	// Owners and admins of the current organization, and their console.
+	manage := r.Group("/", h.requireUser, h.requireOrg, h.requireAdmin)
+	admin := r.Group("/admin", h.requireUser, h.requireOrg, h.requireAdmin)
+
+	h.forumRoutes(member, manage)
+	h.marketplaceRoutes(member, manage)
+	h.agentRoutes(member, manage)
+	h.workflowRoutes(member, manage)
+	h.chatRoutes(member)
+	h.adminRoutes(admin)
+	h.accountRoutes(r, user, member, admin)
+	h.apiRoutes(r)
+
+	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
+	return r
+}
+
+// forumRoutes: members read and post; moderators (owners and admins)
+// manage categories, threads and posts.
+func (h *Handler) forumRoutes(member, manage *gin.RouterGroup) {
 	member.GET("/forums", h.wrap(h.forumIndex))
 	member.GET("/forums/c/:slug", h.wrap(h.forumCategory))
 	member.GET("/forums/new", h.wrap(h.forumThreadNew))
@@ -66,39 +87,6 @@ func (h *Handler) Routes() *gin.Engine {
 	member.POST("/forums/posts/:id/flag", h.wrap(h.forumFlag))
 	member.POST("/forums/t/:id/solve", h.wrap(h.forumThreadSolve))
 	member.POST("/forums/t/:id/unsolve", h.wrap(h.forumThreadUnsolve))
-	member.GET("/marketplace", h.wrap(h.marketplace))
-	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
-	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
-	member.POST("/marketplace/:slug/reviews", h.wrap(h.marketplaceReview))
-	// Agents (SPEC §12): members read them and run the active ones.
-	member.GET("/agents", h.wrap(h.agents))
-	member.GET("/agents/:id", h.wrap(h.agent))
-	member.POST("/agents/:id/executions", h.wrap(h.agentRun))
-	member.GET("/executions/:id", h.wrap(h.execution))
-	member.POST("/executions/:id/cancel", h.wrap(h.executionCancel))
-	if h.live != nil {
-		h.registerExecutionLive()
-	}
-	// Workflows (SPEC §13): members read them and their runs.
-	member.GET("/workflows", h.wrap(h.workflows))
-	member.GET("/workflows/runs/:id", h.wrap(h.workflowRun))
-	member.GET("/workflows/:id", h.wrap(h.workflowShow))
-	// Chat: conversations are their owner's alone (others get 404);
-	// confirming an action checks the action's own role rule.
-	member.GET("/chat", h.wrap(h.chatIndex))
-	member.POST("/chat", h.wrap(h.chatCreate))
-	member.GET("/chat/:id", h.wrap(h.chatShow))
-	member.POST("/chat/:id/messages", h.wrap(h.chatSend))
-	member.POST("/chat/:id/stop", h.wrap(h.chatStop))
-	member.POST("/chat/:id/retry", h.wrap(h.chatRetry))
-	member.GET("/chat/:id/actions/:action_id", h.wrap(h.chatAction))
-	member.POST("/chat/:id/actions/:action_id/confirm", h.wrap(h.chatActionConfirm))
-	if h.live != nil {
-		h.registerChatLive()
-	}
-
-	// Owners and admins of the current organization.
-	manage := r.Group("/", h.requireUser, h.requireOrg, h.requireAdmin)
 	manage.GET("/forums/categories/new", h.wrap(h.forumCategoryNew))
 	manage.POST("/forums/categories", h.wrap(h.forumCategoryCreate))
 	manage.POST("/forums/c/:slug/archive", h.wrap(h.forumCategoryArchive))
@@ -113,6 +101,29 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/forums/posts/:id/unhide", h.wrap(h.forumPostUnhide))
 	manage.POST("/forums/posts/:id/delete", h.wrap(h.forumPostDelete))
 	manage.POST("/forums/posts/:id/restore", h.wrap(h.forumPostRestore))
+}
+
+// marketplaceRoutes: members browse and review; owners and admins install.
+func (h *Handler) marketplaceRoutes(member, manage *gin.RouterGroup) {
+	member.GET("/marketplace", h.wrap(h.marketplace))
+	member.GET("/marketplace/:slug", h.wrap(h.marketplacePackage))
+	member.GET("/marketplace/:slug/status", h.wrap(h.marketplaceStatus))
+	member.POST("/marketplace/:slug/reviews", h.wrap(h.marketplaceReview))
+	manage.POST("/marketplace/install", h.wrap(h.marketplaceInstall))
+	manage.POST("/marketplace/uninstall", h.wrap(h.marketplaceUninstall))
+}
+
+func (h *Handler) agentRoutes(member, manage *gin.RouterGroup) {
+	// Agents (SPEC §12): members read them and run the active ones.
+	member.GET("/agents", h.wrap(h.agents))
+	member.GET("/agents/:id", h.wrap(h.agent))
+	member.POST("/agents/:id/executions", h.wrap(h.agentRun))
+	member.GET("/executions/:id", h.wrap(h.execution))
+	member.POST("/executions/:id/cancel", h.wrap(h.executionCancel))
+	if h.live != nil {
+		h.registerExecutionLive()
+	}
+	// Owners and admins create, edit, archive and move agents between states.
 	manage.GET("/agents/new", h.wrap(h.agentNew))
 	manage.POST("/agents", h.wrap(h.agentCreate))
 	manage.POST("/agents/validate", h.wrap(h.agentValidate))
@@ -120,6 +131,14 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/agents/:id", h.wrap(h.agentUpdate))
 	manage.POST("/agents/:id/archive", h.wrap(h.agentArchive))
 	manage.POST("/agents/:id/transitions", h.wrap(h.agentTransition))
+}
+
+func (h *Handler) workflowRoutes(member, manage *gin.RouterGroup) {
+	// Workflows (SPEC §13): members read them and their runs.
+	member.GET("/workflows", h.wrap(h.workflows))
+	member.GET("/workflows/runs/:id", h.wrap(h.workflowRun))
+	member.GET("/workflows/:id", h.wrap(h.workflowShow))
+	// Owners and admins edit them, switch them, and decide their runs.
 	manage.GET("/workflows/new", h.wrap(h.workflowNew))
 	manage.POST("/workflows", h.wrap(h.workflowCreate))
 	manage.GET("/workflows/:id/edit", h.wrap(h.workflowEdit))
@@ -130,11 +149,27 @@ func (h *Handler) Routes() *gin.Engine {
 	manage.POST("/workflows/runs/:id/cancel", h.wrap(h.workflowRunCancel))
 	manage.POST("/workflows/runs/:id/steps/:step/approve", h.wrap(h.workflowStepApprove))
 	manage.POST("/workflows/runs/:id/steps/:step/reject", h.wrap(h.workflowStepReject))
-	manage.POST("/marketplace/install", h.wrap(h.marketplaceInstall))
-	manage.POST("/marketplace/uninstall", h.wrap(h.marketplaceUninstall))
+}
 
-	// The admin console: owners and admins of the current organization.
-	admin := r.Group("/admin", h.requireUser, h.requireOrg, h.requireAdmin)
+func (h *Handler) chatRoutes(member *gin.RouterGroup) {
+	// Chat: conversations are their owner's alone (others get 404);
+	// confirming an action checks the action's own role rule.
+	member.GET("/chat", h.wrap(h.chatIndex))
+	member.POST("/chat", h.wrap(h.chatCreate))
+	member.GET("/chat/:id", h.wrap(h.chatShow))
+	member.POST("/chat/:id/messages", h.wrap(h.chatSend))
+	member.POST("/chat/:id/stop", h.wrap(h.chatStop))
+	member.POST("/chat/:id/retry", h.wrap(h.chatRetry))
+	member.GET("/chat/:id/actions/:action_id", h.wrap(h.chatAction))
+	member.POST("/chat/:id/actions/:action_id/confirm", h.wrap(h.chatActionConfirm))
+	if h.live != nil {
+		h.registerChatLive()
+	}
+}
+
+// adminRoutes: the admin console, owners and admins of the current
+// organization.
+func (h *Handler) adminRoutes(admin *gin.RouterGroup) {
 	admin.GET("", h.wrap(h.adminHome))
 	admin.GET("/members", h.wrap(h.adminMembers))
 	admin.POST("/members", h.wrap(h.adminMemberAdd))
@@ -166,9 +201,9 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.POST("/webhooks/:id/enable", h.wrap(h.adminWebhookEnable))
 	admin.POST("/webhooks/:id/test", h.wrap(h.adminWebhookTest))
 	admin.POST("/webhooks/deliveries/:id/redeliver", h.wrap(h.adminWebhookRedeliver))
+}
 
-	h.apiRoutes(r)
-
+func (h *Handler) accountRoutes(r *gin.Engine, user, member, admin *gin.RouterGroup) {
 	// Accounts (SPEC §16): your settings and sessions (with or without an
 	// organization), profiles within the current organization, invitations
 	// made by owners and admins, and the link itself, whose token is the
@@ -183,9 +218,6 @@ func (h *Handler) Routes() *gin.Engine {
 	admin.POST("/invitations/:id/revoke", h.wrap(h.adminInvitationRevoke))
 	r.GET("/invite/:token", h.wrap(h.inviteShow))
 	r.POST("/invite/:token", h.wrap(h.inviteAccept))
-
-	r.NoRoute(h.wrap(func(c *gin.Context) error { return errNotFound }))
-	return r
 }
 
 // apiRoutes are the JSON API (SPEC §15): a bearer API key, never a

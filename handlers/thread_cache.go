@@ -3,12 +3,9 @@ package handlers
 import (
 	"context"
 	"hash/maphash"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/gin-gonic/gin"
 
 	"fleetprompt/handlers/threadcache"
 	"fleetprompt/store"
@@ -41,79 +38,6 @@ type threadPages struct {
 	bufs  sync.Pool    // *[]byte: a page is assembled in one before its one write
 }
 
-// threadContent is one cached page: the "thread" block rendered for one
-// page of posts, one audience and one audit cursor, with the title the
-// layout around it shows. It is kept as the segments it is made of (the
-// block's markup, each post and audit row as the memo holds it), so
-// assembling it copies nothing, and writing it copies once.
-type threadContent struct {
-	threadID, title string
-	seq             int64 // the tenant's latest signal when it was loaded
-	segs            []segment
-	bytes, keys     int
-	// reactionPosts are the posts whose markup depends on the viewer's
-	// reactions (forum_viewer.go): read per view, only when there are any.
-	reactionPosts []string
-}
-
-// segment is markup to write, or (key) the place of a fresh idempotency
-// key, shown to the viewers its conditions allow (forum_viewer.go).
-type segment struct {
-	s     string
-	key   bool
-	conds []condAtom
-}
-
-// add appends markup, split at its key placeholders and viewer
-// conditions.
-func (tc *threadContent) add(markup string) {
-	walkConds(markup, func(s string, conds []condAtom) {
-		for first := true; ; first = false {
-			if !first {
-				tc.segs = append(tc.segs, segment{key: true, conds: conds})
-				tc.keys++
-			}
-			i := strings.Index(s, keyPlaceholder)
-			piece := s
-			if i >= 0 {
-				piece = s[:i]
-			}
-			if piece != "" {
-				tc.segs = append(tc.segs, segment{s: piece, conds: conds})
-				tc.bytes += len(piece)
-			}
-			if i < 0 {
-				return
-			}
-			s = s[i+len(keyPlaceholder):]
-		}
-	}, func(arg string) {
-		post, _, _ := strings.Cut(arg, ".")
-		if !slices.Contains(tc.reactionPosts, post) {
-			tc.reactionPosts = append(tc.reactionPosts, post)
-		}
-	})
-}
-
-// appendTo appends the content as v sees it to b, with fresh keys.
-func (tc *threadContent) appendTo(b []byte, v viewer) []byte {
-	b = slices.Grow(b, tc.bytes+tc.keys*len(keyPlaceholder))
-	var ks keyStamp
-	for _, sg := range tc.segs {
-		if len(sg.conds) > 0 && !v.allows(sg.conds) {
-			continue
-		}
-		if sg.key {
-			b = ks.append(b)
-			continue
-		}
-		b = append(b, sg.s...)
-	}
-	return b
-}
-
-func (tc *threadContent) size() int { return len(tc.title) + len(tc.segs)*24 + tc.bytes }
-
 // newThreadPages builds the layer for mode; nil for ThreadCacheOff. st maps
 // a tenant's signals to the threads they touched.
 func newThreadPages(mode ThreadCacheMode, withPages bool, st *store.Store) *threadPages {
@@ -142,34 +66,4 @@ func threadKey(page int, mod bool, audit string) string {
 		k += "/m"
 	}
 	return k + "/" + audit
-}
-
-// threadChanged drops the cached pages of thread after a write in this
-// process, so the writer's next page shows it (other processes hear of it
-// through the live hub).
-func (h *Handler) threadChanged(c *gin.Context, threadID string) {
-	if h.threads != nil {
-		h.threads.cache.DropThread(tenant(c).Schema(), strings.ToLower(threadID))
-	}
-}
-
-// threadsChanged drops every cached thread page of the tenant (a change
-// all of them show, e.g. a category archived).
-func (h *Handler) threadsChanged(c *gin.Context) {
-	if h.threads != nil {
-		h.threads.cache.DropTenant(tenant(c).Schema())
-	}
-}
-
-// signal and dropAll are the live hub's Observer hooks (nil-safe).
-func (tp *threadPages) signal(schema string, seq int64) {
-	if tp != nil {
-		tp.cache.Signal(schema, seq)
-	}
-}
-
-func (tp *threadPages) dropAll() {
-	if tp != nil {
-		tp.cache.DropAll()
-	}
 }
