@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"fleetprompt/store"
@@ -32,54 +30,6 @@ func (h *Handler) sentences(ctx context.Context, t store.Tenant, sigs []store.Si
 	return out, nil
 }
 
-// signalRefs is what one signal mentions, read from its actor, subject
-// and payload.
-type signalRefs struct {
-	payload                       map[string]any
-	user, member                  int64
-	agent, thread, post, cat, pkg string
-}
-
-func refsOf(sig store.Signal) signalRefs {
-	r := signalRefs{payload: map[string]any{}}
-	json.Unmarshal(sig.Payload, &r.payload) // a payload that is not an object mentions nothing
-	str := func(k string) string { s, _ := r.payload[k].(string); return s }
-	switch sig.ActorType {
-	case "user":
-		r.user, _ = strconv.ParseInt(sig.ActorID, 10, 64)
-	case "agent":
-		r.agent = sig.ActorID
-	}
-	if id, ok := r.payload["user_id"].(float64); ok && strings.HasPrefix(sig.Name, "member.") {
-		r.member = int64(id)
-	}
-	if a := str("agent_id"); a != "" {
-		r.agent = a
-	}
-	r.thread, r.post, r.pkg, r.cat = str("thread_id"), str("post_id"), str("package_slug"), str("category_slug")
-	switch sig.SubjectType {
-	case store.SubjectForumThread:
-		r.thread = firstOf(r.thread, sig.SubjectID)
-	case store.SubjectForumPost:
-		r.post = firstOf(r.post, sig.SubjectID)
-	case "package":
-		r.pkg = firstOf(r.pkg, sig.SubjectID)
-	case "agent":
-		r.agent = firstOf(r.agent, sig.SubjectID)
-	}
-	if strings.HasPrefix(sig.Name, "forum.category.") {
-		r.cat = firstOf(r.cat, str("slug"))
-	}
-	return r
-}
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // facts looks up what sigs mention and makes their Facts.
 func (h *Handler) facts(ctx context.Context, t store.Tenant, sigs []store.Signal) ([]views.Fact, error) {
 	refs := make([]signalRefs, len(sigs))
@@ -104,13 +54,6 @@ func (h *Handler) facts(ctx context.Context, t store.Tenant, sigs []store.Signal
 		out[i] = h.fact(sig, refs[i], names)
 	}
 	return out, nil
-}
-
-func appendSet(list []string, v string) []string {
-	if v == "" {
-		return list
-	}
-	return append(list, v)
 }
 
 // fact is one signal's Fact from the names looked up.
