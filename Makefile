@@ -2,7 +2,7 @@
 GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-search clean
+.PHONY: run test test-pooled build vet deps deps-pgbouncer deps-a11y a11y a11y-full bench bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-search bench-notify clean
 
 ## run: start the app (its own PostgreSQL under .fleetprompt/, demo data on first run)
 run: deps-postgres
@@ -67,7 +67,7 @@ a11y-full: deps-postgres deps-a11y
 	$(GO) run ./bench/a11y -lighthouse -shots a11y-shots
 
 ## bench: every benchmark, one after another (each prints its figures last)
-bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-search
+bench: bench-startup bench-jobs bench-install bench-sse bench-http bench-agents bench-faults bench-webhooks bench-api bench-workflows bench-search bench-notify
 
 ## bench-startup: cold and warm start to the first 200 from /healthz; idle RSS/PSS of serve and of its PostgreSQL
 bench-startup: deps-postgres
@@ -117,6 +117,9 @@ bench-workflows: deps-postgres
 ## bench-search: GET /search over 100,000 posts, queries of every selectivity: p50/p99 over 1,200 samples, CPU per search, the plan
 bench-search: deps-postgres
 	$(GO) run ./bench/search -posts 100000 -samples 1200
+## bench-notify: a reply → the thread starter's unread badge over SSE (topic me), 1,000 pages of distinct users open
+bench-notify: deps-postgres
+	$(GO) run ./bench/notify -users 1000 -replies 1200 -rate 20
 
 clean:
 	rm -rf fleetprompt .fleetprompt a11y-shots

@@ -16,6 +16,7 @@ import (
 	"fleetprompt/jobs/directive"
 	"fleetprompt/jobs/executor"
 	"fleetprompt/jobs/forumagent"
+	"fleetprompt/jobs/notify"
 	"fleetprompt/jobs/signal"
 	"fleetprompt/jobs/webhook"
 	"fleetprompt/jobs/workflow"
@@ -60,6 +61,7 @@ func subscribers(st *store.Store, p *platform) []signal.Subscriber {
 	subs := []signal.Subscriber{
 		activity.Subscriber(st), // daily counts for the dashboard
 		p.hooks.Subscriber(),    // webhook deliveries
+		notify.Subscriber(st),   // people's notifications (the inbox, the header's badge)
 	}
 	subs = append(subs, p.workflows.Subscribers()...) // triggers, directive steps' outcomes
 	return append(subs, p.forum.Subscribers()...)     // @mentions of agents

@@ -37,7 +37,7 @@ func (h *Handler) dashboard(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	d := dashboardPage{IsAdmin: authOf(c).Member.IsAdmin()}
 	var err error
-	if d.Activity, err = h.loadActivity(ctx, t); err != nil {
+	if d.Activity, err = h.loadActivity(ctx, t, d.IsAdmin); err != nil {
 		return err
 	}
 	if d.Figures, err = h.store.Dashboard(ctx, t); err != nil {

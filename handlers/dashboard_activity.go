@@ -2,10 +2,10 @@ package handlers
 
 import (
 	"context"
-	"strconv"
 
 	"fleetprompt/handlers/live"
 	"fleetprompt/store"
+	"fleetprompt/views"
 )
 
 // dashboardData is the dashboard page's Data.
@@ -14,9 +14,10 @@ type dashboardData struct {
 }
 
 // activityFeed is the dashboard's "Recent activity": the tenant's latest
-// signals, newest first, and the seq the live stream resumes after.
+// signals in words (views.Describe), newest first, and the seq the live
+// stream resumes after.
 type activityFeed struct {
-	Rows []live.ActivityRow
+	Rows []views.Sentence
 	Seq  int64
 }
 
@@ -25,18 +26,21 @@ func (activityFeed) Events() string { return live.FeedSwap() }
 
 // activityFeedSize is how many signals the feed shows at load, found
 // among the latest activityScan: members' private chat signals are
-// skipped (live.Private), so a busy chat leaves the feed shorter rather
+// skipped (live.Private, views.PrivateSignal), so a busy chat leaves the feed shorter rather
 // than showing them.
 const (
 	activityFeedSize = 20
 	activityScan     = 200
 )
 
-// loadActivity reads the feed. The cursor is the newest seq read, shown
-// or skipped: seqs become visible in commit order, so nothing at or below
-// it is missing from the list (beyond its length), and the stream sends
-// what came after (never the private ones).
-func (h *Handler) loadActivity(ctx context.Context, t store.Tenant) (activityFeed, error) {
+// loadActivity reads the feed in words; raw shows the way to the raw
+// signal in the signal log (owners, admins). The cursor is the newest seq
+// read, shown or skipped: seqs become visible in commit order, so nothing
+// at or below it is missing from the list (beyond its length), and the
+// stream sends what came after (never chat; someone's notifications as
+// an inert event). Private signals (views.PrivateSignal: chat, someone's
+// notifications) are never shown.
+func (h *Handler) loadActivity(ctx context.Context, t store.Tenant, raw bool) (activityFeed, error) {
 	latest, err := h.store.LatestSignals(ctx, t, activityScan)
 	if err != nil {
 		return activityFeed{}, err
@@ -45,24 +49,12 @@ func (h *Handler) loadActivity(ctx context.Context, t store.Tenant) (activityFee
 	var sigs []store.Signal
 	for _, s := range latest {
 		f.Seq = max(f.Seq, s.Seq)
-		if !live.Private(s) && len(sigs) < activityFeedSize {
+		if !live.Private(s) && !views.PrivateSignal(s.Name, s.SubjectType) && len(sigs) < activityFeedSize {
 			sigs = append(sigs, s)
 		}
 	}
-	var ids []int64
-	for _, s := range sigs {
-		if s.ActorType == "user" {
-			if id, err := strconv.ParseInt(s.ActorID, 10, 64); err == nil {
-				ids = append(ids, id)
-			}
-		}
-	}
-	names, err := h.store.UserNames(ctx, ids)
-	if err != nil {
+	if f.Rows, err = h.sentences(ctx, t, sigs, raw); err != nil {
 		return activityFeed{}, err
-	}
-	for _, s := range sigs {
-		f.Rows = append(f.Rows, live.Activity(s, names))
 	}
 	return f, nil
 }

@@ -110,6 +110,7 @@ func (h *Handler) page(c *gin.Context, title string, data any) *views.Page {
 		if a.HasOrg {
 			m := viewMembership(a.Member)
 			p.Org = &m
+			p.Inbox = h.inbox(c)
 		}
 		p.Flashes = h.takeFlashes(c)
 	}

@@ -53,6 +53,10 @@ func (h *Handler) events(c *gin.Context) error {
 		if !ex.VisibleTo(a.Session.UserID) {
 			return errNotFound
 		}
+	case live.KindMe:
+		// One's own, always: the stream is the session's user's, whatever
+		// the client asked.
+		topic.Arg = strconv.FormatInt(a.Session.UserID, 10)
 	case live.KindRun:
 		if _, err := h.store.Run(ctx, t, topic.Arg); err != nil {
 			return h.streamFailed(c, err)

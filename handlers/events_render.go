@@ -14,11 +14,12 @@ import (
 // the pages' own blocks, so a pushed fragment is the markup a reload
 // would show. Registered once, when the routes are built.
 func (h *Handler) registerLiveFragments() {
-	h.live.Render("forum.post.", h.livePost)
-	h.live.Render("forum.thread.", h.liveThread)
-	h.live.Render("directive.", h.liveDirective)
-	h.live.Render("package.", h.liveInstall)
-	h.live.Render("workflow.", h.liveRun)
+	h.live.Render("forum.post.", h.withSentence(h.livePost))
+	h.live.Render("forum.thread.", h.withSentence(h.liveThread))
+	h.live.Render("directive.", h.withSentence(h.liveDirective))
+	h.live.Render("package.", h.withSentence(h.liveInstall))
+	h.live.Render("workflow.", h.withSentence(h.liveRun))
+	h.registerActivityLive() // activity_live.go: every other family's sentence, the inbox badge
 }
 
 // livePayload holds the routing fields signals carry.

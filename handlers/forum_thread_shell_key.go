@@ -36,5 +36,8 @@ func shellKey(p *views.Page) string {
 	for _, m := range p.Orgs {
 		member(m)
 	}
+	if p.Inbox != nil { // the header's unread count
+		field("inbox " + p.Inbox.Label())
+	}
 	return b.String()
 }

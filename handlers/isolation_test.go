@@ -66,6 +66,9 @@ var memberRoutes = map[string]bool{
 	"GET /u/:handle": true,
 	// Workflows and their runs are read by every member (SPEC §13).
 	"GET /workflows": true, "GET /workflows/:id": true, "GET /workflows/runs/:id": true,
+	// Your own notifications (SPEC §16): another's is not found.
+	"GET /notifications": true, "GET /notifications/badge": true, "POST /notifications/read-all": true,
+	"POST /notifications/:id/read": true,
 }
 
 // tokenRoutes take their credential in the path: whoever holds an
@@ -89,6 +92,7 @@ type orgB struct {
 	installationSlug                              string
 	readKey                                       string // a read key of B's
 	flagID                                        string // B's member's flag of B's reply
+	notificationID                                string // a notification of B's member
 }
 
 func newOrgB(as *adminSite) *orgB {
@@ -134,6 +138,7 @@ func newOrgB(as *adminSite) *orgB {
 		t.Fatal(err)
 	}
 	b.flagID = fl.Flag.ID
+	b.notificationID = b.notify(as, tn)
 	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
 	b.installationSlug = "bpkg-" + strconv.Itoa(int(b.memberID))
 	b.installationID = as.insertInstallation(b.slug, b.installationSlug, store.InstallInstalled)
@@ -223,6 +228,24 @@ func (b *orgB) addIntegrations(as *adminSite, tn store.Tenant) {
 	b.deliveryID = ds[0].ID
 }
 
+// notify gives B's member a notification (about B's first signal) and
+// returns its id.
+func (b *orgB) notify(as *adminSite, tn store.Tenant) string {
+	as.t.Helper()
+	if err := as.store.Tx(ctx, func(tx *sqlx.Tx) error {
+		_, err := as.store.AddNotificationsTx(ctx, tx, tn, []store.NewNotification{{UserID: b.memberID, Reason: store.NotifyFlag,
+			SignalSeq: 1, DedupeKey: "isolation"}})
+		return err
+	}); err != nil {
+		as.t.Fatal(err)
+	}
+	ns, _, err := as.store.Notifications(ctx, tn, b.memberID, 1)
+	if err != nil || len(ns) == 0 {
+		as.t.Fatalf("B's notification: %v %v", ns, err)
+	}
+	return ns[0].ID
+}
+
 // paramValue is B's value for a route's path parameter. global reports a
 // value that is not B's own (the catalogue), which others may see.
 func (b *orgB) paramValue(path, param string) (value string, global bool, ok bool) {
@@ -257,6 +280,8 @@ func (b *orgB) paramValue(path, param string) (value string, global bool, ok boo
 		return strconv.FormatInt(b.memberID, 10), false, true
 	case param == "handle" && strings.HasPrefix(path, "/u/"):
 		return b.memberHandle, false, true
+	case param == "id" && strings.HasPrefix(path, "/notifications/"):
+		return b.notificationID, false, true
 	case param == "id" && strings.HasPrefix(path, "/admin/flags/"):
 		return b.flagID, false, true
 	case param == "id" && strings.HasPrefix(path, "/admin/invitations/"):

@@ -42,6 +42,10 @@ func (h *Handler) Routes() *gin.Engine {
 	member := r.Group("/", h.requireUser, h.requireOrg)
 	member.GET("/dashboard", h.wrap(h.dashboard))
 	member.GET("/events", h.wrap(h.events))
+	member.GET("/notifications", h.wrap(h.notifications))
+	member.GET("/notifications/badge", h.wrap(h.notificationsBadge))
+	member.POST("/notifications/read-all", h.wrap(h.notificationsReadAll))
+	member.POST("/notifications/:id/read", h.wrap(h.notificationRead))
 	if h.live != nil {
 		h.registerLiveFragments()
 	}

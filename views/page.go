@@ -12,7 +12,8 @@ type Page struct {
 	Org         *Membership // the organization the session acts in
 	Orgs        []Membership
 	Flashes     []Flash
-	Debug       bool // ?fp_debug=1 on create pages
+	Inbox       *Inbox // the notifications badge; nil without an organization
+	Debug       bool   // ?fp_debug=1 on create pages
 	Form        *Form
 	Data        any
 }

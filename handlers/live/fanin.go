@@ -270,6 +270,10 @@ func (r *resolver) topicsOf(ctx context.Context, sig store.Signal) []Topic {
 		topics = append(topics, Topic{Kind: KindRun, Arg: run})
 	}
 
+	// A person's notifications go to their own stream (subject: the user).
+	if strings.HasPrefix(sig.Name, "notification.") && sig.SubjectType == "user" && sig.SubjectID != "" {
+		topics = append(topics, Topic{Kind: KindMe, Arg: sig.SubjectID})
+	}
 	if strings.HasPrefix(sig.Name, "package.") || sig.SubjectType == "package" ||
 		strings.HasPrefix(sig.Name, "directive.") && strings.HasPrefix(str("kind"), "package.") {
 		topics = append(topics, Topic{Kind: KindInstallations})

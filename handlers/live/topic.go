@@ -21,6 +21,9 @@ const (
 	KindExecution = "execution"
 	// KindRun is one workflow run: each step's state as it changes.
 	KindRun = "run"
+	// KindMe is one person's own (their notifications badge): clients
+	// say "me", the /events handler makes it "me:<their user id>".
+	KindMe = "me"
 )
 
 // Topic is what a stream follows inside one tenant. Arg is the thread id,
@@ -51,7 +54,7 @@ var (
 func ParseTopic(s string) (Topic, error) {
 	kind, arg, _ := strings.Cut(s, ":")
 	switch kind {
-	case KindTenant, KindInstallations:
+	case KindTenant, KindInstallations, KindMe:
 		if arg == "" && !strings.Contains(s, ":") {
 			return Topic{Kind: kind}, nil
 		}

@@ -43,8 +43,9 @@ func counts(sigs []store.Signal) map[store.ActivityKey]int {
 }
 
 // counted leaves out the families the organization must not see in
-// aggregate: a member's private chat shows nowhere but to them.
-func counted(family string) bool { return family != "chat" }
+// aggregate: a member's private chat shows nowhere but to them, and a
+// person's notifications (an unread badge moving) are not activity.
+func counted(family string) bool { return family != "chat" && family != "notification" }
 
 func days(sigs []store.Signal) []time.Time {
 	seen := map[time.Time]bool{}
