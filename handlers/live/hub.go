@@ -246,25 +246,6 @@ func (h *Hub) add(s *subscriber) error {
 	return nil
 }
 
-// Admit says whether a stream of this session would pass the caps now,
-// so a caller can refuse a flood before any database work (a topic check,
-// the latest seq). It reserves nothing: add decides for real.
-func (h *Hub) Admit(session string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch {
-	case h.closed:
-		return ErrClosed
-	case h.open >= h.cfg.MaxStreams:
-		h.stats.refused.Add(1)
-		return ErrTooManyStreams
-	case session != "" && h.sessions[session] >= h.cfg.MaxSessionStreams:
-		h.stats.refused.Add(1)
-		return ErrSessionStreams
-	}
-	return nil
-}
-
 // remove deregisters s; the stream no longer counts against the caps.
 func (h *Hub) remove(s *subscriber) {
 	h.mu.Lock()
