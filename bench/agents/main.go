@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"fleetprompt/bench/benchsite"
+	"fleetprompt/handlers/live"
 	"fleetprompt/jobs/agent/llm"
 	"fleetprompt/jobs/agent/llm/llmtest"
 )
@@ -86,8 +87,11 @@ func main() {
 func run(ctx context.Context, o options) error {
 	fake := llmtest.New(streamReply(o.stream))
 	defer fake.Close()
+	// One signed-in client follows every execution: the per-session
+	// stream cap (16, for people's tabs) is lifted for it.
 	site, err := benchsite.Start(ctx, benchsite.Options{Fast: o.fast, MaxConns: 80, Agents: true,
-		LLM: llm.New(llm.Config{BaseURL: fake.BaseURL(), Model: "fake-model", IdleTimeout: time.Minute})})
+		LLM:  llm.New(llm.Config{BaseURL: fake.BaseURL(), Model: "fake-model", IdleTimeout: time.Minute}),
+		Live: live.Config{MaxSessionStreams: 4 * o.stream.execs}})
 	if err != nil {
 		return err
 	}
