@@ -40,6 +40,11 @@ type BarChart struct {
 type Bar struct {
 	X, Width float64
 	Label    string // the day, shown under some bars
+	// LabelAnchor keeps the label inside the chart: centred under its bar,
+	// but ending at the bar's right edge for the last days (the newest
+	// label ran off the right side, "2 De").
+	LabelAnchor string
+	LabelX      float64
 	Title    string // the tooltip: day and figures
 	Segments []Segment
 }
@@ -82,6 +87,10 @@ func NewBarChart(label, unit string, days []DayValues, series []Series) BarChart
 		b := Bar{X: chartLeft + float64(i)*slot + slot*0.15, Width: slot * 0.7, Title: d.Day.Format("Mon 2 Jan")}
 		if i%7 == len(days)%7 || i == len(days)-1 {
 			b.Label = d.Day.Format("2 Jan")
+			b.LabelAnchor, b.LabelX = "middle", b.X+b.Width/2
+			if i == len(days)-1 {
+				b.LabelAnchor, b.LabelX = "end", b.X+b.Width
+			}
 		}
 		y := float64(chartHeight - chartBottom)
 		for _, s := range series {

@@ -43,6 +43,7 @@ func New(assets *static.Assets, extra template.FuncMap) (*Renderer, error) {
 		"ago":        ago,
 		"avatar":     NewAvatar,
 		"plural":     Plural,
+		"thousands":  Thousands,
 		"avatarLg":   LargeAvatar,
 		"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"title": func(s string) string {
