@@ -45,8 +45,8 @@ type Bar struct {
 	// label ran off the right side, "2 De").
 	LabelAnchor string
 	LabelX      float64
-	Title    string // the tooltip: day and figures
-	Segments []Segment
+	Title       string // the tooltip: day and figures
+	Segments    []Segment
 }
 
 // Segment is one series' part of a bar.
