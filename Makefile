@@ -16,7 +16,7 @@ test: deps
 ## test-pooled: the handler, live, jobs and store suites through PgBouncer in transaction
 ## mode (pools via PgBouncer, LISTEN direct), as behind a managed database's pooler
 test-pooled: deps-postgres deps-pgbouncer
-	TEST_POOLED=1 $(GO) test -race -count=1 -timeout 20m ./handlers ./handlers/live ./jobs ./store
+	TEST_POOLED=1 $(GO) test -race -count=1 -timeout 20m ./handlers ./handlers/live ./jobs/... ./store
 
 build:
 	$(GO) build -o fleetprompt .
