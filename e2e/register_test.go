@@ -48,6 +48,10 @@ func TestRegisterJourney(t *testing.T) {
 				if v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.fpSameDocument === true`)); err != nil || !v {
 					t.Fatalf("the invalid form reloaded the page instead of swapping in place (%v)", err)
 				}
+				// Focus moves to the first invalid field once the swap has
+				// settled (app.js): typing before that sent the password's
+				// keys into the slug field.
+				waitJS(t, ctx, `document.activeElement && document.activeElement.id === "org_slug"`, "focus on the invalid slug")
 			}
 			do(t, ctx,
 				chromedp.SetValue(chromedp.CSS(`#org_slug`), slug),
