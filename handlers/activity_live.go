@@ -51,6 +51,10 @@ func (h *Handler) feedRows(ctx context.Context, t store.Tenant, sig store.Signal
 	if err != nil {
 		return nil, err
 	}
+	if ss[0].Opening {
+		// Left out of the feed as at load: its thread's "started" says it.
+		return []live.Fragment{{Kind: live.KindTenant}}, nil
+	}
 	member, err := h.block("activity_row", ss[0])
 	if err != nil {
 		return nil, err

@@ -603,24 +603,30 @@ func TestDashboardFiguresAreTenantOnly(t *testing.T) {
 	r := a.member.get("/dashboard")
 	wantStatus(t, r, http.StatusOK)
 	d := r.doc(t)
-	fig := func(sel string) string { return text(d, sel+" strong") }
-	if got := fig(`[data-testid=fig-agent][data-state=draft]`); got != "1" {
+	row := func(d *goquery.Document, card, key string) string {
+		return text(d, `[data-testid=fig-`+card+`] [data-testid=fig-row][data-key=`+key+`] strong`)
+	}
+	if got := row(d, "agents", store.AgentDraft); got != "1" {
 		t.Errorf("draft agents %q, want 1", got)
 	}
-	if got := fig(`[data-testid=fig-agent][data-state=active]`); got != "1" {
+	if got := row(d, "agents", store.AgentActive); got != "1" {
 		t.Errorf("active agents %q, want 1", got)
 	}
-	if got := fig(`[data-testid=fig-installation][data-status=installed]`); got != "0" {
-		t.Errorf("installed %q, want 0", got)
+	if got := text(d, "[data-testid=fig-agents-total]"); got != "2" {
+		t.Errorf("agents total %q, want 2", got)
 	}
-	if got := text(d, "[data-testid=fig-threads]"); got != "0" {
-		t.Errorf("threads %q", got)
+	// Nothing installed: no rows of zeros, the card says so instead.
+	if got := text(d, "[data-testid=fig-installations-total]"); got != "0" || d.Find("[data-testid=fig-installations] [data-testid=fig-row]").Length() != 0 {
+		t.Errorf("installations total %q, rows %d", got, d.Find("[data-testid=fig-installations] [data-testid=fig-row]").Length())
+	}
+	if got := text(d, "[data-testid=fig-forums-total]"); got != "0" {
+		t.Errorf("posts %q", got)
 	}
 	d = b.member.get("/dashboard").doc(t)
-	if got := text(d, `[data-testid=fig-agent][data-state=draft] strong`); got != "4" {
+	if got := row(d, "agents", store.AgentDraft); got != "4" {
 		t.Errorf("B draft agents %q, want 4", got)
 	}
-	if got := text(d, `[data-testid=fig-installation][data-status=installed] strong`); got != "1" {
+	if got := row(d, "installations", store.InstallInstalled); got != "1" {
 		t.Errorf("B installed %q, want 1", got)
 	}
 }

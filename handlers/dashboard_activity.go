@@ -49,12 +49,20 @@ func (h *Handler) loadActivity(ctx context.Context, t store.Tenant, raw bool) (a
 	var sigs []store.Signal
 	for _, s := range latest {
 		f.Seq = max(f.Seq, s.Seq)
-		if !live.Private(s) && !views.PrivateSignal(s.Name, s.SubjectType) && len(sigs) < activityFeedSize {
+		// Twice the feed's length is read in words: some are left out
+		// (a thread's opening post, said by its "started").
+		if !live.Private(s) && !views.PrivateSignal(s.Name, s.SubjectType) && len(sigs) < 2*activityFeedSize {
 			sigs = append(sigs, s)
 		}
 	}
-	if f.Rows, err = h.sentences(ctx, t, sigs, raw); err != nil {
+	rows, err := h.sentences(ctx, t, sigs, raw)
+	if err != nil {
 		return activityFeed{}, err
+	}
+	for _, r := range rows {
+		if !r.Opening && len(f.Rows) < activityFeedSize {
+			f.Rows = append(f.Rows, r)
+		}
 	}
 	return f, nil
 }

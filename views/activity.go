@@ -64,6 +64,9 @@ type Sentence struct {
 	// Raw says the reader may open the raw signal (RawHref): owners and
 	// admins.
 	Raw bool
+	// Opening marks a thread's first post: a feed that shows the thread
+	// being started leaves it out, as the same event said twice.
+	Opening bool
 }
 
 // Part is a piece of a sentence: text, a link when Href is set, in
@@ -120,6 +123,7 @@ func Describe(f Fact) Sentence {
 		generic(s)
 	}
 	out.Parts, out.Href = s.parts, s.href
+	out.Opening = f.FirstPost && f.Name == "forum.post.created"
 	return out
 }
 
