@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -107,6 +108,7 @@ func (h *Handler) streamFailed(c *gin.Context, err error) error {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, live.ErrSessionStreams):
+		holdRefusal(c.Request.Context())
 		c.Header("Retry-After", "30")
 		c.String(http.StatusTooManyRequests, "Too many live streams are open for this session: close some tabs, then try again.\n")
 	case errors.Is(err, live.ErrTooManyStreams):
@@ -121,6 +123,25 @@ func (h *Handler) streamFailed(c *gin.Context, err error) error {
 		c.String(http.StatusServiceUnavailable, "Live updates are unavailable right now: try again shortly.\n")
 	}
 	return nil
+}
+
+// streamRefusalHold is how long a session past its stream cap waits for
+// its 429. A session that asks for a seventeenth stream is a page
+// reopening in a loop or a flood, and answered at once it asks again at
+// once: each ask costs a connection, a session lookup and a query, taken
+// from everyone else's pages. Held, a flooder's asks come at most one per
+// hold for each connection it keeps waiting, for the price of a parked
+// goroutine; the session's open streams and every other session are not
+// touched.
+const streamRefusalHold = 2 * time.Second
+
+func holdRefusal(ctx context.Context) {
+	t := time.NewTimer(streamRefusalHold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // endStreams ends a session's live streams (sign-out).

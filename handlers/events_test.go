@@ -365,9 +365,14 @@ func TestEventsSessionCap(t *testing.T) {
 	for i := 0; i < 16; i++ {
 		streams = append(streams, c.stream(t, "/events?topic=tenant"))
 	}
+	asked := time.Now()
 	r := c.get("/events?topic=tenant")
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("17th stream: %d Retry-After %q %s: %s", r.StatusCode, r.Header.Get("Retry-After"), r.Header.Get("Content-Type"), r.Body)
+	}
+	// The refusal is held (a flood asks again no sooner).
+	if waited := time.Since(asked); waited < 2*time.Second {
+		t.Errorf("17th stream refused after %v, want it held 2s (streamRefusalHold)", waited)
 	}
 	other.stream(t, "/events?topic=tenant")
 	streams[0].cancel()

@@ -190,7 +190,10 @@ func streamFlood(b *browser, base, thread string, n int, peak *atomic.Int64) fun
 		var mu sync.Mutex
 		statuses := map[string]int{}
 		var wg sync.WaitGroup
-		gate := make(chan struct{}, 64) // dial at most 64 at a time
+		// Every goroutine may have its ask in flight at once: a flooder
+		// does not wait for its answers (it once dialled 64 at a time,
+		// which the server's held refusal made a trickle).
+		gate := make(chan struct{}, n)
 		for range n {
 			wg.Add(1)
 			go func() {
