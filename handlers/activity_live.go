@@ -77,7 +77,7 @@ func (h *Handler) liveInbox(ctx context.Context, t store.Tenant, sig store.Signa
 	if err != nil {
 		return out, nil // not a person's: nobody's badge moves
 	}
-	n, err := h.store.UnreadNotifications(ctx, t, uid)
+	n, err := h.unreadFresh(ctx, t, uid)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jmoiron/sqlx"
 
 	"fleetprompt/store"
 	"fleetprompt/store/storetest"
@@ -289,4 +290,56 @@ func TestCachedThreadPageHasEachViewersHeader(t *testing.T) {
 			t.Error("moderation forms: the owner's page should have them, the member's none")
 		}
 	}
+}
+
+// The header's unread count is kept per process, and a change to someone's
+// notifications reaches every process's header at once through the
+// control channel, not after the cache's 1 min limit: a notification
+// written (as the subscriber writes it) shows in both processes, and
+// marking it read through one clears the other's.
+func TestCachedInboxCountFreshInEveryProcess(t *testing.T) {
+	t.Parallel()
+	st := storetest.Store(t)
+	a, _ := newLiveSite(t, st)
+	b, _ := newLiveSite(t, st)
+	o := a.client()
+	slug := storetest.Name("ibx")
+	o.register(slug)
+	tn := tenantOf(t, st, slug)
+	o.forumThread(t, tn) // a signal for the notification to be about
+	there := b.client()
+	there.http.Jar.SetCookies(mustURL(b.srv.URL), o.http.Jar.Cookies(mustURL(a.srv.URL)))
+	for _, c := range []*client{o, there} {
+		if got := badge(t, c.get("/dashboard")); got != "" { // cached in each
+			t.Fatalf("badge %q before any notification", got)
+		}
+	}
+	seq, err := st.LatestSignalSeq(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := userIDOf(t, a, slug+"@example.com")
+	if err := st.Tx(ctx, func(tx *sqlx.Tx) error {
+		_, err := st.AddNotificationsTx(ctx, tx, tn, []store.NewNotification{{UserID: uid, Reason: store.NotifyReply, SignalSeq: seq, DedupeKey: "test:1"}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitHeader := func(c *client, want string) {
+		t.Helper()
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for badge(t, c.get("/dashboard")) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the header's count is not %q after 500 ms", want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitHeader(o, "1")
+	waitHeader(there, "1")
+	wantStatus(t, o.post("/notifications/read-all", url.Values{}), http.StatusSeeOther)
+	if got := badge(t, o.get("/dashboard")); got != "" {
+		t.Errorf("badge %q right after mark all read, in the process that marked", got)
+	}
+	waitHeader(there, "")
 }

@@ -104,6 +104,11 @@ type Handler struct {
 	apiWindow time.Duration
 	// postLimit is Config.ForumPostLimit (forum_rate.go).
 	postLimit store.PostLimit
+	// inboxes is the header's unread counts, nil without a live hub
+	// (inbox_cache.go).
+	inboxes *inboxCache
+	// cookieValues is the decoded session cookies (session_cookie.go).
+	cookieValues *cookieCache
 }
 
 // New builds the handlers.
@@ -145,6 +150,8 @@ func New(cfg Config) *Handler {
 		apiLimit:  cfg.APIRateLimit,
 		apiWindow: cfg.APIRateWindow,
 		postLimit: postLimitOf(cfg.ForumPostLimit),
+
+		cookieValues: newCookieCache(),
 	}
 	if h.flows == nil {
 		h.flows = workflow.New(cfg.Store, func() *directive.Engine { return cfg.Directives }, cfg.Logger)
@@ -153,13 +160,17 @@ func New(cfg Config) *Handler {
 	// signal, other processes' included.
 	h.threads = newThreadPages(cfg.ThreadCache, cfg.Live != nil, cfg.Store)
 	if cfg.Live != nil {
-		h.sessions = newSessionCache()
+		h.sessions, h.inboxes = newSessionCache(), newInboxCache()
 		cfg.Live.Observe(live.Observer{
-			Signal:  h.threads.signal,
-			Control: h.sessions.control,
+			Signal: h.threads.signal,
+			Control: func(msg string) {
+				h.sessions.control(msg)
+				h.inboxes.control(msg)
+			},
 			Lost: func() {
 				h.sessions.dropAll()
 				h.threads.dropAll()
+				h.inboxes.dropAll()
 			},
 		})
 	}

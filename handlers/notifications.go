@@ -52,7 +52,7 @@ func (h *Handler) notifications(c *gin.Context) error {
 	if d.Items, err = h.notificationItems(ctx, t, ns, pager.Page, a.Member.IsAdmin()); err != nil {
 		return err
 	}
-	if d.Unread, err = h.store.UnreadNotifications(ctx, t, a.Session.UserID); err != nil {
+	if d.Unread, err = h.unreadFresh(ctx, t, a.Session.UserID); err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, "notifications", "content", h.page(c, "Notifications", d))

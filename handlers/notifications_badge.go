@@ -19,7 +19,7 @@ import (
 // made while the stream was closed shows too).
 func (h *Handler) notificationsBadge(c *gin.Context) error {
 	ctx, t, a := c.Request.Context(), tenant(c), authOf(c)
-	n, err := h.store.UnreadNotifications(ctx, t, a.Session.UserID)
+	n, err := h.unreadFresh(ctx, t, a.Session.UserID)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (h *Handler) notificationsBadge(c *gin.Context) error {
 // there).
 func (h *Handler) inbox(c *gin.Context) *views.Inbox {
 	a := authOf(c)
-	n, err := h.store.UnreadNotifications(c.Request.Context(), tenant(c), a.Session.UserID)
+	n, err := h.unread(c.Request.Context(), tenant(c), a.Session.UserID)
 	if err != nil {
 		h.log.Warn("unread notifications", "err", err)
 		return nil

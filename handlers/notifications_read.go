@@ -20,6 +20,7 @@ func (h *Handler) notificationRead(c *gin.Context) error {
 	if err != nil {
 		return err // another's, or none: not found
 	}
+	h.forgetUnread(t, a.Session.UserID)
 	page := formPage(c)
 	if !isHTMX(c) {
 		return redirect(c, inboxURL(page))
@@ -28,7 +29,7 @@ func (h *Handler) notificationRead(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	unread, err := h.store.UnreadNotifications(ctx, t, a.Session.UserID)
+	unread, err := h.unreadFresh(ctx, t, a.Session.UserID)
 	if err != nil {
 		return err
 	}
@@ -43,6 +44,7 @@ func (h *Handler) notificationsReadAll(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	h.forgetUnread(t, a.Session.UserID)
 	if n > 0 {
 		h.flash(c, "success", "Marked "+plural(n, "notification")+" read.")
 	}

@@ -35,11 +35,11 @@ func authOf(c *gin.Context) *auth {
 // explicit cookie options: gorilla/sessions v1.4 defaults differ from what
 // we want, so nothing is left to them.
 func (h *Handler) cookieSession(c *gin.Context) *sessions.Session {
-	s, err := h.cookies.Get(c.Request, cookieName)
-	if err != nil {
-		// A cookie we cannot decode (old key, tampering) is a fresh session.
-		s, _ = h.cookies.New(c.Request, cookieName)
+	if s, ok := c.Get(cookieSessionKey); ok {
+		return s.(*sessions.Session)
 	}
+	s := h.decodeCookie(c)
+	c.Set(cookieSessionKey, s)
 	s.Options = &sessions.Options{
 		Path:     "/",
 		MaxAge:   int(h.ttl.Seconds()),

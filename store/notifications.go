@@ -126,9 +126,26 @@ func (s *Store) emitNotificationChange(ctx context.Context, tx *sqlx.Tx, t Tenan
 	for k, v := range extra {
 		payload[k] = v
 	}
-	_, _, err := s.EmitSignal(ctx, tx, t, NewSignal{Name: name, Payload: payload, Source: "notifications",
-		Subject: Subject{Type: "user", ID: strconv.FormatInt(userID, 10)}})
-	return err
+	if _, _, err := s.EmitSignal(ctx, tx, t, NewSignal{Name: name, Payload: payload, Source: "notifications",
+		Subject: Subject{Type: "user", ID: strconv.FormatInt(userID, 10)}}); err != nil {
+		return err
+	}
+	// Every process's cached count for the person is stale at commit
+	// (NOTIFY is sent then, or never).
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, ControlChannel, InboxChanged(t, userID)); err != nil {
+		return fmt.Errorf("announce inbox change: %w", err)
+	}
+	return nil
+}
+
+// ControlChannel is the NOTIFY channel of messages between processes
+// about what their caches hold (the live hub listens on it).
+const ControlChannel = "fp_live"
+
+// InboxChanged is the control message "userID's notifications in t
+// changed": "inbox:<schema>:<user>".
+func InboxChanged(t Tenant, userID int64) string {
+	return "inbox:" + t.Schema() + ":" + strconv.FormatInt(userID, 10)
 }
 
 // UnreadNotifications is how many notifications userID has not read in

@@ -95,7 +95,7 @@ func (c *Config) defaults() {
 		c.Channel = "fp_signals"
 	}
 	if c.ControlChannel == "" {
-		c.ControlChannel = "fp_live"
+		c.ControlChannel = store.ControlChannel
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
