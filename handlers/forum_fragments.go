@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -28,16 +27,18 @@ import (
 const keyPlaceholder = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
 
 // postFragmentKey names everything the "forum_post" block reads (an edit
-// changes the HTML and the revision, a moderation the status, a reaction
-// the counts, the thread its state, starter and solution: updated_at
-// adds nothing); seed hashes the post's HTML (it is fixed for the
-// process: keys only meet keys it made).
-func postFragmentKey(seed maphash.Seed, v forumPostView) string {
+// changes the revision, a moderation the status, a reaction the counts,
+// the thread its state, starter and solution: updated_at adds nothing).
+// The body is named by the revision, not by its text: a post's body
+// changes only by an edit, which bumps the revision (store.EditPost), so
+// a page can tell whether its posts are in the memo before reading their
+// bodies.
+func postFragmentKey(v forumPostView) string {
 	p, th := v.Post, v.Thread
 	var b strings.Builder
 	b.Grow(240 + len(p.AuthorName))
 	for _, s := range []string{"post", p.ID, p.ThreadID, p.Status, strconv.FormatInt(p.CreatedAt.UnixNano(), 36),
-		strconv.FormatUint(maphash.String(seed, string(v.HTML)), 36), strconv.FormatBool(v.Moderator),
+		strconv.FormatBool(v.showsBody()), strconv.FormatBool(v.Moderator),
 		p.AuthorType, p.AuthorID.String, p.ExecutionID.String, strconv.Itoa(p.Revision),
 		strconv.FormatInt(p.EditedAt.Time.UnixNano(), 36), strconv.FormatBool(p.FlagHidden),
 		th.State, strconv.FormatInt(th.StarterID, 10), strconv.FormatBool(v.IsSolution()), strconv.FormatBool(v.IsOpening()),

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 
 	"fleetprompt/store"
 )
@@ -14,11 +15,38 @@ func (h *Handler) postFragment(schema string, v forumPostView) (string, error) {
 	if h.threads == nil {
 		return render()
 	}
-	slot := "post " + v.Post.ID
-	if v.Moderator {
-		slot += " m"
+	return h.threads.cache.Fragment(schema, v.Post.ThreadID, postSlot(v), postFragmentKey(v), render)
+}
+
+// postFragmentWith is postFragment for post p read without its body:
+// load reads the body, only when the fragment must be rendered.
+func (h *Handler) postFragmentWith(schema string, p *store.ForumPost, th store.ForumThread, mod bool, load func() error) (string, error) {
+	render := func() (string, error) {
+		if err := load(); err != nil {
+			return "", err
+		}
+		v := postView(*p, th, mod)
+		v.placeholderKeys = true
+		return h.renderBlock("forum_post", v)
 	}
-	return h.threads.cache.Fragment(schema, v.Post.ThreadID, slot, postFragmentKey(h.threads.seed, v), render)
+	if h.threads == nil {
+		return render()
+	}
+	v := postMeta(*p, th, mod)
+	return h.threads.cache.Fragment(schema, p.ThreadID, postSlot(v), postFragmentKey(v), render)
+}
+
+// postFragmentKept says the memo holds v's fragment as it is now.
+func (h *Handler) postFragmentKept(schema string, v forumPostView) bool {
+	return h.threads.cache.Has(schema, v.Post.ThreadID, postSlot(v), postFragmentKey(v))
+}
+
+// postSlot is v's place in its thread's memo: one per post and audience.
+func postSlot(v forumPostView) string {
+	if v.Moderator {
+		return "post " + v.Post.ID + " m"
+	}
+	return "post " + v.Post.ID
 }
 
 // auditFragment is the "audit_row" block of e, from the same memo.
@@ -28,6 +56,42 @@ func (h *Handler) auditFragment(schema, threadID string, e store.AuditEntry) (st
 		return render()
 	}
 	return h.threads.cache.Fragment(schema, threadID, e.ElementID(), auditFragmentKey(e), render)
+}
+
+// threadPosts renders the fragments of a page's posts, read without
+// their bodies (store.ForumThreadPage): the bodies of those whose fragment
+// is not in the memo are read in one statement first; one evicted between
+// that look and its render reads its own.
+func (h *Handler) threadPosts(ctx context.Context, t store.Tenant, posts []store.ForumPost, th store.ForumThread, mod bool) ([]string, error) {
+	schema := t.Schema()
+	loaded := make([]bool, len(posts))
+	var need []*store.ForumPost
+	for i := range posts {
+		v := postMeta(posts[i], th, mod)
+		if !v.showsBody() {
+			loaded[i] = true
+		} else if h.threads == nil || !h.postFragmentKept(schema, v) {
+			need, loaded[i] = append(need, &posts[i]), true
+		}
+	}
+	if err := h.store.ForumPostBodies(ctx, t, th.ID, need); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(posts))
+	for i := range posts {
+		load := func() error {
+			if loaded[i] {
+				return nil
+			}
+			return h.store.ForumPostBodies(ctx, t, th.ID, []*store.ForumPost{&posts[i]})
+		}
+		f, err := h.postFragmentWith(schema, &posts[i], th, mod, load)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = f
+	}
+	return out, nil
 }
 
 func (h *Handler) renderBlock(block string, data any) (string, error) {

@@ -24,12 +24,8 @@ func (h *Handler) threadData(ctx context.Context, t store.Tenant, id string, pag
 		Solution: threadSolutionView{ThreadID: th.ID, Solution: v.Solution},
 		Posts:    postsMark, Audit: auditMark,
 		posts: make([]string, 0, len(v.Posts)), audit: make([]string, 0, len(v.Audit.Entries))}
-	for _, p := range v.Posts {
-		f, err := h.postFragment(schema, postView(p, th, mod))
-		if err != nil {
-			return nil, err
-		}
-		d.posts = append(d.posts, f)
+	if d.posts, err = h.threadPosts(ctx, t, v.Posts, th, mod); err != nil {
+		return nil, err
 	}
 	for _, e := range v.Audit.Entries {
 		f, err := h.auditFragment(schema, th.ID, e)

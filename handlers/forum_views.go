@@ -59,9 +59,18 @@ func (v forumPostView) NewKey() string {
 }
 
 func postView(p store.ForumPost, th store.ForumThread, moderator bool) forumPostView {
-	v := forumPostView{Post: p, Moderator: moderator, Thread: threadOf(th)}
-	if p.Visible() || moderator {
+	v := postMeta(p, th, moderator)
+	if v.showsBody() {
 		v.HTML = p.HTML()
 	}
 	return v
 }
+
+// postMeta is postView without the body (enough for its fragment's key).
+func postMeta(p store.ForumPost, th store.ForumThread, moderator bool) forumPostView {
+	return forumPostView{Post: p, Moderator: moderator, Thread: threadOf(th)}
+}
+
+// showsBody says the post's body is on the page: members see published
+// posts' bodies, moderators every post's.
+func (v forumPostView) showsBody() bool { return v.Post.Visible() || v.Moderator }

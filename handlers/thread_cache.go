@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +33,7 @@ const (
 // writing a page from it needs.
 type threadPages struct {
 	cache *threadcache.Cache[*threadContent]
-	seed  maphash.Seed // for fragment keys
-	bufs  sync.Pool    // *[]byte: a page is assembled in one before its one write
+	bufs  sync.Pool // *[]byte: a page is assembled in one before its one write
 }
 
 // newThreadPages builds the layer for mode; nil for ThreadCacheOff. st maps
@@ -44,7 +42,7 @@ func newThreadPages(mode ThreadCacheMode, withPages bool, st *store.Store) *thre
 	if mode == ThreadCacheOff {
 		return nil
 	}
-	tp := &threadPages{seed: maphash.MakeSeed()}
+	tp := &threadPages{}
 	tp.bufs.New = func() any { b := make([]byte, 0, 128<<10); return &b }
 	tp.cache = threadcache.New(threadcache.Config[*threadContent]{
 		NoPages:  mode != ThreadCacheOn || !withPages,

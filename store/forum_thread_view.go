@@ -37,6 +37,11 @@ type ThreadView struct {
 // cursor: the latest). Moderators (all=true) get every post; members only
 // published ones. A malformed or foreign id is ErrNotFound.
 //
+// The posts come without their bodies (Content and ContentHTML empty):
+// the bodies are most of the bytes of a page, and a page whose posts are
+// already rendered in memory needs none of them. ForumPostBodies reads
+// those a page does need.
+//
 // The thread page runs these statements on every uncached view, so they
 // are prepared and their rows scanned by hand (scanThread, scanPosts):
 // sqlx's StructScan maps every column through reflection on every row.
@@ -92,10 +97,9 @@ const threadHeadSQL = `SELECT th.id, th.category_id, th.title, th.status, th.cre
 // the planner looked up the author of every post of a long thread and
 // sorted them all (7 ms at 3,000 posts) instead of walking
 // forum_posts_thread in order and stopping at the page's end. Only what
-// the page shows is read (the Markdown source only for rows without
-// content_html): every value read is decoded on both sides, fifty times
-// a page.
-const threadPostsSQL = `SELECT p.id, CASE WHEN p.content_html IS NULL THEN p.content ELSE '' END, p.content_html, p.status,
+// the page shows is read, and no body (ForumPostBodies): every value read
+// is decoded on both sides, fifty times a page.
+const threadPostsSQL = `SELECT p.id, p.status,
 		p.created_at, p.author_type, p.author_id, p.execution_id::text, p.revision, p.edited_at, p.reactions, p.flag_hidden,
 		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END)
 	FROM (SELECT * FROM {tenant}.forum_posts p WHERE p.thread_id = $1 AND ($2 OR p.status = 'published')
@@ -114,7 +118,7 @@ func scanPosts(rows *sql.Rows, thread string, capacity int) ([]ForumPost, error)
 	ps := make([]ForumPost, 0, capacity)
 	for rows.Next() {
 		p := ForumPost{ThreadID: thread}
-		if err := rows.Scan(&p.ID, &p.Content, &p.ContentHTML, &p.Status, &p.CreatedAt, &p.AuthorType, &p.AuthorID, &p.ExecutionID,
+		if err := rows.Scan(&p.ID, &p.Status, &p.CreatedAt, &p.AuthorType, &p.AuthorID, &p.ExecutionID,
 			&p.Revision, &p.EditedAt, &p.Reactions, &p.FlagHidden, &p.AuthorName); err != nil {
 			return nil, err
 		}
@@ -189,3 +193,38 @@ const threadsOfSignalsSQL = `SELECT
 	LEFT JOIN {tenant}.forum_posts p ON sg.subject_type = 'forum_post'
 		AND p.id = CASE WHEN sg.subject_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN sg.subject_id::uuid END
 	WHERE sg.seq = ANY($1) AND (sg.subject_type IN ('forum_thread', 'forum_post', 'forum_category') OR sg.payload ? 'thread_id')`
+
+// ForumPostBodies fills in the bodies of posts (of thread, as
+// ForumThreadPage read them): the HTML, or the Markdown source of a post
+// stored without it. One statement for all of them.
+func (s *Store) ForumPostBodies(ctx context.Context, t Tenant, thread string, posts []*ForumPost) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	ids := make([]string, len(posts))
+	byID := make(map[string]*ForumPost, len(posts))
+	for i, p := range posts {
+		ids[i], byID[p.ID] = p.ID, p
+	}
+	rows, err := s.queryPrepared(ctx, t.SQL(postBodiesSQL), thread, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("read post bodies: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, content string
+		var html sql.NullString
+		if err := rows.Scan(&id, &content, &html); err != nil {
+			return fmt.Errorf("read post bodies: %w", err)
+		}
+		if p := byID[id]; p != nil {
+			p.Content, p.ContentHTML = content, html
+		}
+	}
+	return rows.Err()
+}
+
+// postBodiesSQL: $1 thread, $2 post ids; the Markdown source only for rows
+// without content_html.
+const postBodiesSQL = `SELECT id, CASE WHEN content_html IS NULL THEN content ELSE '' END, content_html
+	FROM {tenant}.forum_posts WHERE thread_id = $1 AND id = ANY($2::uuid[])`

@@ -130,6 +130,27 @@ func (c *Cache[V]) Fragment(schema, threadID, slot, version string, render func(
 	return markup, nil
 }
 
+// Has says slot holds the fragment rendered for version (a caller that
+// must read something before it can render asks first; Fragment may
+// still render, if the slot is retired in between).
+func (c *Cache[V]) Has(schema, threadID, slot, version string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ten := c.tenants[schema]
+	if ten == nil {
+		return false
+	}
+	th := ten.threads[threadID]
+	if th == nil {
+		return false
+	}
+	f, ok := th.cur[slot]
+	if !ok {
+		f, ok = th.old[slot]
+	}
+	return ok && f.version == version
+}
+
 // fragment is one slot of the memo.
 type fragment struct{ version, markup string }
 

@@ -279,3 +279,16 @@ func TestFragmentSlotsHoldOneVersion(t *testing.T) {
 		t.Errorf("%d renders for versions v1 v1 v2 v2 v1 (want 3)", n)
 	}
 }
+
+// Has tells whether a slot holds a version, without rendering or making
+// room for anything.
+func TestHasSeesOnlyTheVersionKept(t *testing.T) {
+	c, _ := newCache(t, threadcache.Config[string]{})
+	if c.Has("org_x", "A", "post-1", "v1") {
+		t.Fatal("an empty memo has v1")
+	}
+	c.Fragment("org_x", "A", "post-1", "v1", func() (string, error) { return "one", nil })
+	if !c.Has("org_x", "A", "post-1", "v1") || c.Has("org_x", "A", "post-1", "v2") || c.Has("org_x", "B", "post-1", "v1") {
+		t.Error("Has sees another version, thread or nothing")
+	}
+}
