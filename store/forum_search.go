@@ -8,9 +8,10 @@ import (
 	"unicode"
 )
 
-// Searching the forum (PostgreSQL full text, tenant migration forum_search): the
-// built-in responder's retrieval and the search page both read it. Only
-// published posts of threads in the organization are ever found.
+// Searching the forum (PostgreSQL full text, tenant migrations forum_search
+// and forum_post_search): the built-in responder's retrieval and the search
+// page both read it. Only published posts of threads in the organization
+// are ever found.
 
 // ForumHit is one post that matched, with its thread.
 type ForumHit struct {
@@ -70,7 +71,8 @@ func (s *Store) SearchForum(ctx context.Context, t Tenant, q ForumQuery) ([]Foru
 	// together): over 100,000 posts (bench/agents) the cover density costs
 	// about three times as much per candidate and ranks no better (as many
 	// quoted posts on the question's topic), and ranking is most of the
-	// responder's time.
+	// responder's time. The candidates come from forum_post_search's
+	// narrow rows; forum_posts is read for the few ranked first.
 	//
 	// The responder quotes answers, so it reads the posts' bodies only, as
 	// it did before the search page shared the index: search_doc's weight
@@ -84,20 +86,21 @@ func (s *Store) SearchForum(ctx context.Context, t Tenant, q ForumQuery) ([]Foru
 		body[i] = w + ":B" // words are letters and digits only: never malformed
 	}
 	err := s.DB.SelectContext(ctx, &out, t.SQL(`WITH q AS (SELECT to_tsquery('english', $1) AS q, to_tsquery('english', $4) AS body),
-		c AS (SELECT p.id, p.thread_id, p.content, p.author_type, p.author_id, p.created_at, p.search_doc
-		        FROM {tenant}.forum_posts p, q
-		       WHERE p.search_doc @@ q.body AND p.status = 'published' AND p.thread_id::text <> $2
+		c AS (SELECT s.post_id, s.thread_id, s.created_at, s.search_doc
+		        FROM {tenant}.forum_post_search s, q
+		       WHERE s.search_doc @@ q.body AND NOT s.hidden AND s.thread_id::text <> $2
 		       LIMIT 2000),
 		top AS (SELECT c.*, ts_rank('{0.1, 0.2, 0.1, 1.0}', ts_filter(c.search_doc, '{b}'), q.q) AS rank FROM c, q ORDER BY rank DESC, c.created_at DESC LIMIT $3)
-		SELECT top.id AS post_id, top.thread_id, th.title AS thread_title, cat.name AS category_name,
-		       coalesce(u.name, ag.name, 'FleetPrompt') AS author_name, top.content,
-		       ts_headline('english', top.content, q.q, 'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""') AS excerpt,
+		SELECT top.post_id, top.thread_id, th.title AS thread_title, cat.name AS category_name,
+		       coalesce(u.name, ag.name, 'FleetPrompt') AS author_name, p.content,
+		       ts_headline('english', p.content, q.q, 'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""') AS excerpt,
 		       top.rank, top.created_at
 		  FROM top CROSS JOIN q
+		  JOIN {tenant}.forum_posts p ON p.id = top.post_id
 		  JOIN {tenant}.forum_threads th ON th.id = top.thread_id
 		  JOIN {tenant}.forum_categories cat ON cat.id = th.category_id
-		  LEFT JOIN public.users u ON top.author_type = 'human' AND u.id::text = top.author_id
-		  LEFT JOIN {tenant}.agents ag ON top.author_type = 'agent' AND ag.id::text = top.author_id
+		  LEFT JOIN public.users u ON p.author_type = 'human' AND u.id::text = p.author_id
+		  LEFT JOIN {tenant}.agents ag ON p.author_type = 'agent' AND ag.id::text = p.author_id
 		 ORDER BY top.rank DESC, top.created_at DESC`), strings.Join(words, op), q.ExcludeThread, clampLimit(q.Limit, 50), strings.Join(body, op))
 	if err != nil {
 		return nil, fmt.Errorf("search forum: %w", err)

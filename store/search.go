@@ -175,8 +175,8 @@ func (s *Store) SearchCategories(ctx context.Context, t Tenant) ([]ForumCategory
 
 // searchArgs are searchSQL's parameters.
 func searchArgs(q SearchQuery, category sql.NullString) []any {
-	return []any{q.Text, q.Moderator, category, (q.Page - 1) * SearchPerPage, SearchPerPage + 1,
-		SearchMarkStart + SearchMarkStop, headlineOptions, titleOptions, ForumPostsPerPage, SearchRanked, searchTitles}
+	return append([]any{q.Text, q.Moderator, category, (q.Page - 1) * SearchPerPage, SearchPerPage + 1,
+		SearchMarkStart + SearchMarkStop, headlineOptions, titleOptions, ForumPostsPerPage, SearchRanked, searchTitles}, searchPeriodParams(time.Now())...)
 }
 
 // ExplainSearch is the plan PostgreSQL runs Search with, run and timed
@@ -211,38 +211,32 @@ var (
 // searchSQL is the search. $1 the text, $2 moderator, $3 the category
 // (NULL: all), $4 offset, $5 limit, $6 the markers, $7 and $8 the
 // headline options, $9 posts per thread page, $10 SearchRanked, $11
-// searchTitles.
+// searchTitles, from $12 on the periods (searchPeriodParams).
 //
 // The tsquery is written out where it is used, not taken from a CTE, so
 // the planner sees it and estimates how many posts match: for a rare word
 // it reads the GIN index and sorts the few matches by date; for a common
-// one it walks forum_posts_recent newest first and stops at SearchRanked.
-// Ranking (reading each document) happens only for those candidates.
-const searchSQL = `WITH terms AS MATERIALIZED (
+// one it walks forum_post_search_recent newest first and stops at
+// SearchRanked. Either way it does so a period at a time (search_periods.go).
+// Choosing and ranking read forum_post_search (tenant migration
+// forum_post_search), narrow rows; forum_posts is read for the page of
+// hits only.
+var searchSQL = `WITH terms AS MATERIALIZED (
 	-- The stems of the words typed, once (snippets look for them).
 	SELECT tsvector_to_array(to_tsvector('english', $1)) AS stems
-), posts AS (
-	SELECT p.id, p.thread_id, p.created_at, p.search_doc
-	  FROM {tenant}.forum_posts p
-	 WHERE p.search_doc @@ websearch_to_tsquery('english', $1)
-	   AND (p.status = 'published' OR ($2::boolean AND p.status = 'hidden'))
-	   AND ($3::uuid IS NULL OR p.thread_id IN (SELECT c.id FROM {tenant}.forum_threads c WHERE c.category_id = $3::uuid))
-	 ORDER BY p.created_at DESC, p.id DESC
-	 LIMIT $10::int + 1
-), titles AS (
-	SELECT o.id, o.thread_id, o.created_at, o.search_doc
+), ` + searchPeriodsSQL(12) + `, titles AS (
+	SELECT o.post_id, o.thread_id, o.created_at, o.search_doc
 	  FROM {tenant}.forum_threads th
-	 CROSS JOIN LATERAL (SELECT f.id, f.thread_id, f.created_at, f.search_doc, f.status FROM {tenant}.forum_posts f
-	                      WHERE f.thread_id = th.id ORDER BY f.created_at, f.id LIMIT 1) o
+	  JOIN {tenant}.forum_post_search o ON o.thread_id = th.id AND o.opening
 	 WHERE th.search @@ websearch_to_tsquery('english', $1)
-	   AND (o.status = 'published' OR ($2::boolean AND o.status = 'hidden'))
+	   AND (NOT o.hidden OR $2::boolean)
 	   AND ($3::uuid IS NULL OR th.category_id = $3::uuid)
 	 ORDER BY th.pinned DESC, th.last_post_at DESC -- forum_threads_latest's order: walked, stopped at the limit
 	 LIMIT $11::int
 ), ranked AS (
-	SELECT DISTINCT ON (c.thread_id) c.id, c.thread_id, c.created_at, ts_rank(c.search_doc, websearch_to_tsquery('english', $1)) AS rank
+	SELECT DISTINCT ON (c.thread_id) c.post_id AS id, c.thread_id, c.created_at, ts_rank(c.search_doc, websearch_to_tsquery('english', $1)) AS rank
 	  FROM (SELECT * FROM posts UNION ALL SELECT * FROM titles) c
-	 ORDER BY c.thread_id, rank DESC, c.created_at DESC, c.id
+	 ORDER BY c.thread_id, rank DESC, c.created_at DESC, c.post_id
 ), page AS (
 	SELECT r.*, count(*) OVER () AS threads FROM ranked r ORDER BY r.rank DESC, r.created_at DESC, r.id OFFSET $4 LIMIT $5
 ),
