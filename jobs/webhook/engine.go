@@ -59,8 +59,8 @@ type Config struct {
 	DisableAfter time.Duration
 	// Timeout bounds one attempt, response included (10 s).
 	Timeout time.Duration
-	// OnAttemptFunc, when set, is called after each attempt is committed
-	// (tests and benchmarks wait on it).
+	// OnAttemptFunc, when set, is called for each committed attempt once
+	// all of its job's attempts are (tests and benchmarks wait on it).
 	OnAttemptFunc func(t store.Tenant, a store.WebhookAttempt)
 	Logger        *slog.Logger
 }
@@ -163,13 +163,18 @@ func private(sig store.Signal) bool {
 // must not hold up directives.
 func (e *Engine) RegisterJobs(r *jobs.Runner) { r.Handle(store.WebhookDeliverJob, e.deliver) }
 
-// attemptsPerJob bounds the attempts one job makes at once.
+// attemptsPerJob bounds the requests one job has in flight at once.
 const attemptsPerJob = 16
 
-// deliver makes the attempts of a job, up to attemptsPerJob at once: each is
-// recorded as soon as it is done, so a slow receiver holds up neither
-// the others nor their records. A delivery whose record failed is tried
-// again by the job's retry (the others are skipped then).
+// deliver makes the attempts of a job, up to attemptsPerJob requests at
+// once: each is handed to the recorder as soon as it is done, so a slow
+// receiver holds up neither the others nor their records. A lane is held
+// for the request only, not until its record commits: a lane held through
+// the group commit sent 16 requests per commit latency, and a fanout's
+// deliveries queued behind it for seconds. The job returns once every
+// attempt is committed, with the status that records it. A delivery
+// whose record failed is tried again by the job's retry (the others are
+// skipped then).
 func (e *Engine) deliver(ctx context.Context, j *jobs.Job) error {
 	var args store.WebhookDeliveryArgs
 	if err := j.DecodeArgs(&args); err != nil {
@@ -194,21 +199,34 @@ func (e *Engine) deliver(ctx context.Context, j *jobs.Job) error {
 			}
 		}
 	}
-	errs := make([]error, len(sends))
-	var wg sync.WaitGroup
+	attempts, errs := make([]store.WebhookAttempt, len(sends)), make([]error, len(sends))
+	var recorded sync.WaitGroup
 	lanes := make(chan struct{}, attemptsPerJob)
 	for i, w := range sends {
-		wg.Add(1)
+		recorded.Add(1)
 		lanes <- struct{}{}
 		go func() {
-			defer func() { <-lanes; wg.Done() }()
-			a := e.attempt(ctx, w, bodies[w.Signal.Seq], args.Attempt)
-			if errs[i] = e.rec.record(ctx, t, a); errs[i] == nil && e.cfg.OnAttemptFunc != nil {
-				e.cfg.OnAttemptFunc(t, a)
-			}
+			attempts[i] = e.attempt(ctx, w, bodies[w.Signal.Seq], args.Attempt)
+			<-lanes
+			e.rec.add(ctx, t, attempts[i], func(err error) { errs[i] = err; recorded.Done() })
 		}()
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { recorded.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Timed out waiting: the attempts may still commit; those that
+		// do not are sent again by the job's retry (same webhook-id).
+		return ctx.Err()
+	}
+	if e.cfg.OnAttemptFunc != nil {
+		for i, a := range attempts {
+			if errs[i] == nil {
+				e.cfg.OnAttemptFunc(t, a)
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // recorder commits attempts in batches: every delivery job waits for its
-// attempt's commit (so the job completes only once the attempt counts),
+// attempts' commits (so the job completes only once they count),
 // but the attempts that finish while a batch is being written go into the
 // next batch together, one transaction per tenant, instead of a
 // transaction each. Under light load a batch is one attempt and nothing
@@ -30,17 +30,18 @@ type recorder struct {
 type pendingAttempt struct {
 	t    store.Tenant
 	a    store.WebhookAttempt
-	done chan error
+	done func(error)
 }
 
 // maxBatch bounds the attempts of one transaction.
 const maxBatch = 1000
 
-// record commits a (in a batch) and returns once it has.
-func (r *recorder) record(ctx context.Context, t store.Tenant, a store.WebhookAttempt) error {
-	p := &pendingAttempt{t: t, a: a, done: make(chan error, 1)}
+// add queues a for the next batch; done is called with nil once a has
+// committed, or with the batch's error. The caller waits as it likes (a
+// delivery job waits for all its attempts at once, not a goroutine each).
+func (r *recorder) add(ctx context.Context, t store.Tenant, a store.WebhookAttempt, done func(error)) {
 	r.mu.Lock()
-	r.queue = append(r.queue, p)
+	r.queue = append(r.queue, &pendingAttempt{t: t, a: a, done: done})
 	lead := !r.flushing
 	r.flushing = true
 	r.mu.Unlock()
@@ -48,14 +49,6 @@ func (r *recorder) record(ctx context.Context, t store.Tenant, a store.WebhookAt
 		// The batch outlives this job's context: other jobs' attempts
 		// are in it.
 		go r.flush(context.WithoutCancel(ctx))
-	}
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-		// Timed out waiting: the attempt may still commit; if it does not,
-		// the job's retry sends again (same webhook-id).
-		return ctx.Err()
 	}
 }
 
@@ -97,7 +90,7 @@ func (r *recorder) write(ctx context.Context, batch []*pendingAttempt) {
 			r.log.Warn("record webhook attempts", "tenant", t.Schema(), "attempts", len(as), "err", err)
 		}
 		for _, p := range ps {
-			p.done <- err
+			p.done(err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -52,12 +53,14 @@ func (e *Engine) post(ctx context.Context, w store.WebhookSend, body []byte, now
 	if err != nil {
 		return 0, "", "bad endpoint URL: " + err.Error()
 	}
+	// Set in their canonical form (as Header.Set would, less a new key
+	// string per header per attempt).
 	h := req.Header
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "FleetPrompt-Webhooks/1")
-	h.Set("webhook-id", w.Delivery.MessageID)
-	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	h.Set("webhook-signature", sig)
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{"FleetPrompt-Webhooks/1"}
+	h["Webhook-Id"] = []string{w.Delivery.MessageID}
+	h["Webhook-Timestamp"] = []string{strconv.FormatInt(ts, 10)}
+	h["Webhook-Signature"] = []string{sig}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		return 0, "", describe(err, e.cfg.Timeout)
@@ -73,11 +76,19 @@ func (e *Engine) post(ctx context.Context, w store.WebhookSend, body []byte, now
 	return resp.StatusCode, excerpt, fmt.Sprintf("HTTP %d", resp.StatusCode)
 }
 
+// excerptBufs are readExcerpt's buffers: most responses are empty, and a
+// kilobyte allocated per attempt was garbage at thousands a second.
+var excerptBufs = sync.Pool{New: func() any { return new([maxExcerpt]byte) }}
+
 // readExcerpt keeps the first maxExcerpt bytes of a response (cut at a
 // rune boundary, invalid UTF-8 replaced) and drains a little more.
 func readExcerpt(r io.Reader) string {
-	buf := make([]byte, maxExcerpt)
-	n, _ := io.ReadFull(r, buf)
+	if r == http.NoBody {
+		return ""
+	}
+	buf := excerptBufs.Get().(*[maxExcerpt]byte)
+	defer excerptBufs.Put(buf)
+	n, _ := io.ReadFull(r, buf[:])
 	io.Copy(io.Discard, io.LimitReader(r, maxDrain))
 	// PostgreSQL text takes neither NUL nor invalid UTF-8 (a rune cut at
 	// the end becomes U+FFFD, which may need trimming back under the cap).

@@ -538,3 +538,46 @@ func TestAnAttemptCountsOnce(t *testing.T) {
 		t.Errorf("%d retry jobs, want 1", retries)
 	}
 }
+
+// A signal to more endpoints than a job has lanes: each endpoint gets it
+// once, verified, and every attempt is committed (succeeded, logged)
+// before the job completes.
+func TestFanoutBeyondALanesWorth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, webhook.Config{AllowPrivate: true})
+	rcv := newReceiver(t, 0)
+	const n = 40
+	var secrets []string
+	for i := range n {
+		secrets = append(secrets, e.endpoint(rcv.URL+"/"+strconv.Itoa(i), "forum.*").Secret)
+	}
+	rcv.trust(secrets...)
+	e.emit("forum.post.created", map[string]any{"n": 1})
+	as := e.waitAttempts(n)
+	ids := map[string]bool{}
+	for _, a := range as {
+		if !a.OK || ids[a.DeliveryID] {
+			t.Errorf("attempt %+v: failed, or a second for its delivery", a)
+		}
+		ids[a.DeliveryID] = true
+	}
+	reqs := rcv.requests()
+	msgs := map[string]bool{}
+	for _, r := range reqs {
+		if !r.Verified {
+			t.Errorf("unverified request %s", r.ID)
+		}
+		msgs[r.ID] = true
+	}
+	if len(reqs) != n || len(msgs) != n {
+		t.Errorf("%d requests with %d webhook-ids, want %d of each", len(reqs), len(msgs), n)
+	}
+	var done int
+	if err := e.st.DB.GetContext(ctx, &done, e.tn.SQL(`SELECT count(*) FROM {tenant}.webhook_deliveries d
+		JOIN {tenant}.webhook_attempts a ON a.delivery_id = d.id WHERE d.status = 'succeeded' AND d.attempts = 1`)); err != nil {
+		t.Fatal(err)
+	}
+	if done != n {
+		t.Errorf("%d deliveries succeeded with their attempt logged, want %d", done, n)
+	}
+}
