@@ -328,6 +328,10 @@ func (h *Hub) deliver(key string, rs []rendered) {
 // in a fan-out: below it, starting one costs more than it saves.
 const minDeliverPart = 256
 
+// yieldEvery is how many streams a fan-out writes to (≈ 2 ms) before it
+// lets other goroutines run.
+const yieldEvery = 256
+
 var subsPool = sync.Pool{New: func() any { return new([]*subscriber) }}
 
 // batch is the events one fan-out brings an audience, oldest first.
@@ -370,7 +374,13 @@ func newBatches(rs []rendered) (member, moderator *batch) {
 func (h *Hub) offerAll(subs []*subscriber, member, moderator *batch) {
 	var slow []*subscriber
 	wake := wakePool.Get().(*[]*subscriber)
-	for _, s := range subs {
+	for i, s := range subs {
+		if i > 0 && i%yieldEvery == 0 {
+			// A fan-out keeps a processor busy for tens of
+			// milliseconds: let the requests and database replies
+			// queued behind it run (the next signal's commit is one).
+			runtime.Gosched()
+		}
 		b := member
 		if s.moderator {
 			b = moderator

@@ -68,12 +68,13 @@ type subscriber struct {
 	pending []*event
 	queue   [][]byte // frames for the writer, oldest first
 	// idle: the writer has found the queue empty and waits on wake, and
-	// nothing is being written. Only then may a frame go to direct (the
-	// stream's socket, nil when it is not one) under mu; the first frame
-	// direct does not take whole is queued, idle ends and the writer is
-	// woken. So one party writes at a time, in queue order.
-	idle   bool
-	direct *connSink
+	// nothing is being written. Only then may a frame be written to fd
+	// (the stream's socket, connSink.fd; -1 when it is not one) under mu;
+	// the first frame the socket does not take whole is queued, idle ends
+	// and the writer is woken. So one party writes at a time, in queue
+	// order.
+	idle bool
+	fd   int
 	// cursor is the seq of the last signal queued or replayed: an event
 	// at or below it is a duplicate, and ephemeral events carry it as id.
 	cursor int64
@@ -101,7 +102,7 @@ func (h *Hub) newSubscriber(req Request) *subscriber {
 		hub: h, key: key, schema: schema, topic: req.Topic, tenant: req.Tenant,
 		id:      key + "#" + strconv.FormatUint(h.nextID.Add(1), 10),
 		session: sessionKey(req.Session), userID: req.UserID, moderator: req.Moderator,
-		cursor: req.After, wake: make(chan struct{}, 1),
+		cursor: req.After, wake: make(chan struct{}, 1), fd: -1,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.lastWrite.Store(time.Now().UnixNano())
@@ -132,7 +133,7 @@ func (s *subscriber) offer(b *batch) (ok, wake bool) {
 		return true, false
 	}
 	s.cursor = evs[len(evs)-1].seq
-	if joined != nil && s.idle && s.direct != nil {
+	if joined != nil && s.idle && s.fd >= 0 {
 		return s.writeJoinedLocked(evs, joined)
 	}
 	for _, ev := range evs {
@@ -177,7 +178,7 @@ func (s *subscriber) enqueueLocked(frame []byte) (ok, wake bool) {
 	if s.ended {
 		return true, false
 	}
-	if s.idle && s.direct != nil {
+	if s.idle && s.fd >= 0 {
 		n := s.writeNow(frame)
 		if n == len(frame) {
 			s.hub.stats.frames.Add(1)
@@ -197,7 +198,7 @@ func (s *subscriber) enqueueLocked(frame []byte) (ok, wake bool) {
 // returns how much of it went; a connection that failed is left to the
 // writer, which meets the error on its next write. Called with s.mu held.
 func (s *subscriber) writeNow(b []byte) int {
-	n, err := s.direct.tryWrite(b)
+	n, err := writeSome(s.fd, b)
 	if err != nil || n <= 0 {
 		return 0
 	}
