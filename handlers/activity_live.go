@@ -36,6 +36,9 @@ func (h *Handler) withSentence(fn live.RenderFunc) live.RenderFunc {
 				return nil, err
 			}
 		}
+		if !live.Wants(ctx, live.KindTenant) {
+			return out, nil // nobody here follows the feed: no sentence to look up
+		}
 		rows, err := h.feedRows(ctx, t, sig)
 		return append(out, rows...), err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"fleetprompt/handlers/live"
 	"fleetprompt/store/storetest"
 )
 
@@ -39,6 +40,16 @@ func TestEventsDuringDatabaseOutage(t *testing.T) {
 	// refused by the session middleware, whose answer to a database error
 	// is handlers/errors.go's.
 	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	// The open stream may end before the listener is back (the edge
+	// signal's fan-out can fail to read it: "publish failed"); streams
+	// opened before the listener's reconnect would be ended by it too.
+	reconnected := make(chan struct{}, 1)
+	s.hub.Observe(live.Observer{Lost: func() {
+		select {
+		case reconnected <- struct{}{}:
+		default:
+		}
+	}})
 	warm := time.Now()
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
@@ -64,6 +75,11 @@ func TestEventsDuringDatabaseOutage(t *testing.T) {
 	// The listener reconnects by itself and ends the streams it may have
 	// failed to feed; they resume where they were.
 	open.waitEnd(t)
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hub's listener did not reconnect")
+	}
 	resumed := c.stream(t, "/events?topic=tenant", "Last-Event-ID", last)
 	fresh := c.stream(t, "/events?topic=tenant")
 	category(storetest.Name("after"))

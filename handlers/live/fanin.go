@@ -160,7 +160,12 @@ func (h *Hub) publishTenant(ctx context.Context, schema string, seqs []int64) er
 	if err != nil {
 		return err
 	}
+	// A topic's events of the whole batch go out in one fan-out: a
+	// hub that fell behind catches up with one write per stream, not one
+	// per event (the streams of the topic share each event's bytes).
 	res := newResolver(h.store, t)
+	var keys []string
+	byKey := map[string][]rendered{}
 	for _, sig := range sigs {
 		var watched []Topic
 		for _, topic := range res.topicsOf(ctx, sig) {
@@ -176,8 +181,15 @@ func (h *Hub) publishTenant(ctx context.Context, schema string, seqs []int64) er
 			return err
 		}
 		for _, topic := range watched {
-			h.deliver(streamKey(schema, topic), evs[topic])
+			key := streamKey(schema, topic)
+			if _, ok := byKey[key]; !ok {
+				keys = append(keys, key)
+			}
+			byKey[key] = append(byKey[key], evs[topic])
 		}
+	}
+	for _, key := range keys {
+		h.deliver(key, byKey[key])
 	}
 	return nil
 }

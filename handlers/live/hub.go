@@ -3,14 +3,19 @@
 // signal; the hub loads it, renders an HTML fragment per topic it belongs
 // to, and fans it out to the subscribers of those topics.
 //
-// Each stream has exactly one goroutine that writes to it (writer.go).
-// The fan-out never writes and never waits: it appends the event's
-// pre-encoded frame to each subscriber's bounded queue and wakes its
-// writer (through the waker, which keeps the run queues short:
-// waker.go), which sends everything queued in one write. A subscriber
-// whose queue overflows, or whose write stays blocked past WriteTimeout,
-// is cut and counted (Stats); its client reconnects with Last-Event-ID
-// and the replay from the signals table gives it everything it missed.
+// Each stream has one writer goroutine (writer.go) for everything that
+// may wait: the handshake, the replay, and whatever is queued. The
+// fan-out never waits: to a stream whose writer is idle (nothing queued,
+// nothing being written) it writes the event's pre-encoded frame itself,
+// under the subscriber's lock, in a write that does not wait; only what
+// the socket does not take is queued, and the writer woken (through the
+// waker, which keeps the run queues short: waker.go) to send it, and
+// anything queued behind it, in one write. So one party writes at a
+// time, and a healthy stream costs the fan-out a write(2) per event
+// rather than a goroutine wake-up and a write. A subscriber whose queue
+// overflows, or whose write stays blocked past WriteTimeout, is cut and
+// counted (Stats); its client reconnects with Last-Event-ID and the
+// replay from the signals table gives it everything it missed.
 //
 // r3labs/sse v2.10.0 answers each stream's handshake (handshake.go). Its
 // fan-out is not used, for the traps it has:
@@ -32,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -282,27 +288,110 @@ func (h *Hub) hasSubscribers(key string) bool {
 	return len(h.topics[key]) > 0
 }
 
-// deliver queues ev for every subscriber of key without ever waiting on
-// one: each offer is an append, and the writers that sleep are woken
+// deliver hands a topic's events (in seq order: one signal's, or a
+// batch's when signals came faster than they were fanned out) to every
+// subscriber of key without ever waiting on one: an idle stream's socket
+// gets them at once, in one write that does not wait; a busy one's queue
+// an append; and the writers that sleep with something queued are woken
 // (through the waker, in turn). A subscriber whose queue is full is cut.
-// Events reach each subscriber in the order deliver is called.
-func (h *Hub) deliver(key string, r rendered) {
-	var slow []*subscriber
-	wake := wakePool.Get().(*[]*subscriber)
+// A large topic is shared out between the processors, so an event
+// reaches its last subscriber sooner. Events reach each subscriber in the
+// order deliver is called.
+func (h *Hub) deliver(key string, rs []rendered) {
+	subs := subsPool.Get().(*[]*subscriber)
 	h.mu.RLock()
 	for s := range h.topics[key] {
-		ev := r.member
-		if s.moderator {
-			ev = r.moderator
+		*subs = append(*subs, s)
+	}
+	h.mu.RUnlock()
+	member, moderator := newBatches(rs)
+	all := *subs
+	parts := min(runtime.GOMAXPROCS(0), len(all)/minDeliverPart)
+	if parts <= 1 {
+		h.offerAll(all, member, moderator)
+	} else {
+		var wg sync.WaitGroup
+		size := (len(all) + parts - 1) / parts
+		for rest := all[size:]; len(rest) > 0; rest = rest[min(size, len(rest)):] {
+			part := rest[:min(size, len(rest))]
+			wg.Go(func() { h.offerAll(part, member, moderator) })
 		}
-		ok, w := s.offer(ev)
+		h.offerAll(all[:size], member, moderator)
+		wg.Wait()
+	}
+	clear(all)
+	*subs = all[:0]
+	subsPool.Put(subs)
+}
+
+// minDeliverPart is the fewest subscribers worth a goroutine of their own
+// in a fan-out: below it, starting one costs more than it saves.
+const minDeliverPart = 256
+
+// yieldEvery is how many streams a fan-out writes to (≈ 2 ms) before it
+// lets other goroutines run.
+const yieldEvery = 256
+
+var subsPool = sync.Pool{New: func() any { return new([]*subscriber) }}
+
+// batch is the events one fan-out brings an audience, oldest first.
+// joined is their frames back to back when there are several: an idle
+// stream gets them in one write, and every stream shares the bytes.
+type batch struct {
+	evs    []*event
+	joined []byte
+}
+
+func newBatch(evs []*event) *batch {
+	b := &batch{evs: evs}
+	if len(evs) > 1 {
+		for _, ev := range evs {
+			b.joined = append(b.joined, ev.frame...)
+		}
+	}
+	return b
+}
+
+// newBatches splits rs by audience; the two are one batch when every
+// event is the same for both.
+func newBatches(rs []rendered) (member, moderator *batch) {
+	mem, mod := make([]*event, len(rs)), make([]*event, len(rs))
+	same := true
+	for i, r := range rs {
+		mem[i], mod[i] = r.member, r.moderator
+		same = same && r.member == r.moderator
+	}
+	member = newBatch(mem)
+	if same {
+		return member, member
+	}
+	return member, newBatch(mod)
+}
+
+// offerAll offers subs their audience's batch, one after the other, then
+// wakes the writers that need it and cuts the subscribers that could not
+// keep up.
+func (h *Hub) offerAll(subs []*subscriber, member, moderator *batch) {
+	var slow []*subscriber
+	wake := wakePool.Get().(*[]*subscriber)
+	for i, s := range subs {
+		if i > 0 && i%yieldEvery == 0 {
+			// A fan-out keeps a processor busy for tens of
+			// milliseconds: let the requests and database replies
+			// queued behind it run (the next signal's commit is one).
+			runtime.Gosched()
+		}
+		b := member
+		if s.moderator {
+			b = moderator
+		}
+		ok, w := s.offer(b)
 		if !ok {
 			slow = append(slow, s)
 		} else if w {
 			*wake = append(*wake, s)
 		}
 	}
-	h.mu.RUnlock()
 	h.waker.wakeAll(*wake)
 	clear(*wake)
 	*wake = (*wake)[:0]

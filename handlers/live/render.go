@@ -126,13 +126,32 @@ type rendered struct {
 	member, moderator *event
 }
 
+// renderedKey holds, in a RenderFunc's context, the topics it renders for.
+type renderedKey struct{}
+
+// Wants reports whether a RenderFunc called with ctx renders for topics
+// of kind: it may skip the fragments of kinds that nobody follows here
+// (true when ctx does not say).
+func Wants(ctx context.Context, kind string) bool {
+	topics, ok := ctx.Value(renderedKey{}).([]Topic)
+	if !ok {
+		return true
+	}
+	for _, t := range topics {
+		if t.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
 // renderSignal renders sig for each of topics (those someone follows).
 // The registered renderer runs at most once per signal.
 func (h *Hub) renderSignal(ctx context.Context, t store.Tenant, sig store.Signal, topics []Topic) (map[Topic]rendered, error) {
 	var frags []Fragment
 	if fn := h.rendererFor(sig.Name); fn != nil {
 		var err error
-		if frags, err = fn(ctx, t, sig); err != nil {
+		if frags, err = fn(context.WithValue(ctx, renderedKey{}, topics), t, sig); err != nil {
 			return nil, fmt.Errorf("render %s %d: %w", sig.Name, sig.Seq, err)
 		}
 	}

@@ -103,7 +103,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 		}
 	}()
 	go func() {
-		s.run(&connSink{conn: conn}, &connWriter{conn: conn}, rp, first)
+		s.run(newConnSink(conn), &connWriter{conn: conn}, rp, first)
 		s.stop() // closes the connection: the reader returns
 		<-readerDone
 		h.remove(s)

@@ -30,8 +30,9 @@ func newEvent(seq int64, name string, html []byte) *event {
 var heartbeatFrame = appendFrame(nil, &sse.Event{Comment: []byte("keep-alive")})
 
 // subscriber is one open event stream. Its writer goroutine (writer.go)
-// is the only one that writes to the client; everyone else hands it
-// frames through queue.
+// writes the handshake, the replay and whatever is queued; while it is
+// idle, whoever offers a frame writes it to the socket directly under
+// mu, without waiting, and queues what the socket did not take.
 type subscriber struct {
 	hub       *Hub
 	id        string // unique in the process; also its r3labs stream id
@@ -66,7 +67,14 @@ type subscriber struct {
 	live    bool
 	pending []*event
 	queue   [][]byte // frames for the writer, oldest first
-	spare   [][]byte // the writer's previous batch, reused
+	// idle: the writer has found the queue empty and waits on wake, and
+	// nothing is being written. Only then may a frame be written to fd
+	// (the stream's socket, connSink.fd; -1 when it is not one) under mu;
+	// the first frame the socket does not take whole is queued, idle ends
+	// and the writer is woken. So one party writes at a time, in queue
+	// order.
+	idle bool
+	fd   int
 	// cursor is the seq of the last signal queued or replayed: an event
 	// at or below it is a duplicate, and ephemeral events carry it as id.
 	cursor int64
@@ -94,46 +102,109 @@ func (h *Hub) newSubscriber(req Request) *subscriber {
 		hub: h, key: key, schema: schema, topic: req.Topic, tenant: req.Tenant,
 		id:      key + "#" + strconv.FormatUint(h.nextID.Add(1), 10),
 		session: sessionKey(req.Session), userID: req.UserID, moderator: req.Moderator,
-		cursor: req.After, wake: make(chan struct{}, 1),
+		cursor: req.After, wake: make(chan struct{}, 1), fd: -1,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.lastWrite.Store(time.Now().UnixNano())
 	return s
 }
 
-// offer hands a signal's event to the subscriber, never blocking. ok is
-// false when the subscriber cannot keep up and must be cut; wake, that
-// its writer must be woken (the caller batches those).
-func (s *subscriber) offer(ev *event) (ok, wake bool) {
+// offer hands a batch of a topic's events to the subscriber, never
+// blocking. ok is false when the subscriber cannot keep up and must be
+// cut; wake, that its writer must be woken (the caller batches those).
+func (s *subscriber) offer(b *batch) (ok, wake bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return true, false
 	}
+	evs, joined := b.evs, b.joined
 	if !s.live {
-		if len(s.pending) >= s.hub.cfg.PendingLimit {
+		if len(s.pending)+len(evs) > s.hub.cfg.PendingLimit {
 			return false, false
 		}
-		s.pending = append(s.pending, ev)
+		s.pending = append(s.pending, evs...)
 		return true, false
 	}
-	if ev.seq <= s.cursor {
-		return true, false // the replay already sent it
+	for len(evs) > 0 && evs[0].seq <= s.cursor {
+		evs, joined = evs[1:], nil // the replay already sent it
 	}
-	s.cursor = ev.seq
-	return s.enqueueLocked(ev.frame)
+	if len(evs) == 0 {
+		return true, false
+	}
+	s.cursor = evs[len(evs)-1].seq
+	if joined != nil && s.idle && s.fd >= 0 {
+		return s.writeJoinedLocked(evs, joined)
+	}
+	for _, ev := range evs {
+		ok, w := s.enqueueLocked(ev.frame)
+		if !ok {
+			return false, false
+		}
+		wake = wake || w
+	}
+	return true, wake
 }
 
-// enqueueLocked appends a frame for the writer. ok is false when the
-// queue is full; wake, when it was empty, so the writer may be asleep
-// (once it has taken a batch, the next frame finds the queue empty
-// again). Called with s.mu held.
+// writeJoinedLocked writes several events to the idle stream in one
+// write that does not wait, and queues, frame by frame, what the socket
+// did not take. Called with s.mu held.
+func (s *subscriber) writeJoinedLocked(evs []*event, joined []byte) (ok, wake bool) {
+	n := s.writeNow(joined)
+	if n == len(joined) {
+		s.hub.stats.frames.Add(int64(len(evs)))
+		s.hub.stats.coalescedWrites.Add(1)
+		return true, false
+	}
+	for _, ev := range evs {
+		if f := ev.frame; n >= len(f) {
+			n -= len(f)
+			s.hub.stats.frames.Add(1)
+		} else {
+			s.queue = append(s.queue, f[n:])
+			n = 0
+		}
+	}
+	s.idle = false
+	return len(s.queue) <= s.hub.cfg.QueueSize, true
+}
+
+// enqueueLocked hands a frame to the stream. While the writer is idle
+// the frame is written at once, without waiting, and whatever the socket
+// did not take (all of it for a stream that is not a socket) is queued;
+// wake then reports that the writer must be woken. ok is false when the
+// queue is full. Called with s.mu held.
 func (s *subscriber) enqueueLocked(frame []byte) (ok, wake bool) {
+	if s.ended {
+		return true, false
+	}
+	if s.idle && s.fd >= 0 {
+		n := s.writeNow(frame)
+		if n == len(frame) {
+			s.hub.stats.frames.Add(1)
+			return true, false
+		}
+		frame = frame[n:] // a frame split is counted once, by the write that ends it
+	}
 	if len(s.queue) >= s.hub.cfg.QueueSize {
 		return false, false
 	}
 	s.queue = append(s.queue, frame)
-	return true, len(s.queue) == 1
+	wake, s.idle = s.idle, false
+	return true, wake
+}
+
+// writeNow writes b to the idle stream's socket without waiting and
+// returns how much of it went; a connection that failed is left to the
+// writer, which meets the error on its next write. Called with s.mu held.
+func (s *subscriber) writeNow(b []byte) int {
+	n, err := writeSome(s.fd, b)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	s.hub.stats.writes.Add(1)
+	s.lastWrite.Store(time.Now().UnixNano())
+	return n
 }
 
 // push queues one frame and wakes the writer if needed; false means the
@@ -149,14 +220,19 @@ func (s *subscriber) push(frame []byte) bool {
 }
 
 // take hands the writer everything queued, swapping in the previous
-// batch's slice so a steady stream allocates nothing; ended reports that
-// the stream has ended instead.
+// batch's slice so a steady stream allocates nothing; an empty batch
+// means the writer is idle from now on. ended reports that the stream
+// has ended instead.
 func (s *subscriber) take(prev [][]byte) (batch [][]byte, ended bool) {
 	clear(prev) // frames are shared: hold no reference longer than needed
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return nil, true
+	}
+	if len(s.queue) == 0 {
+		s.idle = true
+		return prev[:0], false
 	}
 	batch = s.queue
 	s.queue = prev[:0]
@@ -178,10 +254,12 @@ func (s *subscriber) beat(idleSince int64) {
 }
 
 // goLive ends the replay, which sent everything up to replayed: the
-// events that arrived meanwhile and are newer are queued, and from now
-// on offer queues directly.
+// events that arrived meanwhile and are newer are queued (the writer,
+// which calls goLive, writes them next), and from now on offer queues
+// directly.
 func (s *subscriber) goLive(replayed int64) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.cursor = max(s.cursor, replayed)
 	for _, ev := range s.pending {
 		if ev.seq > s.cursor {
@@ -191,11 +269,6 @@ func (s *subscriber) goLive(replayed int64) {
 	}
 	s.pending = nil
 	s.live = true
-	wake := len(s.queue) > 0
-	s.mu.Unlock()
-	if wake {
-		s.hub.waker.wake(s)
-	}
 }
 
 // cut ends a stream whose client could not keep up, and counts it.
