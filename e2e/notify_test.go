@@ -39,10 +39,18 @@ func TestMentionNotifiesLive(t *testing.T) {
 	if !sameDocument(t, member) {
 		t.Fatal("the member's page reloaded: the badge should change in place")
 	}
+	// One stream for the page: the badge came on the dashboard's own.
+	if n := elementCount(t, member, `[sse-connect]`); n != 1 || elementCount(t, member, `[data-testid=inbox-live][sse-connect]`) != 0 {
+		t.Errorf("the dashboard opened %d streams (want its own only, the badge riding on it)", n)
+	}
 
 	do(t, member, chromedp.Click(chromedp.CSS(`[data-testid=inbox-link]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=notification]`)))
 	if got := textOf(t, member, `[data-testid=notification-text]`); !strings.Contains(got, "Olive Owner mentioned you in “Live thread”") {
 		t.Errorf("inbox says %q", got)
+	}
+	// The inbox has no stream of its own: the "me" stream opens alone.
+	if elementCount(t, member, `[data-testid=inbox-live][sse-connect]`) != 1 || elementCount(t, member, `[sse-connect]`) != 1 {
+		t.Error("the inbox page should open the person's own stream, and only it")
 	}
 	markDocument(t, member)
 	do(t, member, chromedp.Click(chromedp.CSS(`[data-testid=mark-read]`)))

@@ -73,7 +73,10 @@ func (h *Handler) events(c *gin.Context) error {
 	if cursor == "" {
 		cursor = c.Query("last_event_id")
 	}
-	req := live.Request{Tenant: t, Topic: topic, Session: a.Token, UserID: a.Session.UserID, Moderator: a.Member.IsAdmin()}
+	// Every stream carries the person's own "me" events beside its topic:
+	// the page's one stream keeps the header's badge too (app.js).
+	req := live.Request{Tenant: t, Topic: topic, Session: a.Token, UserID: a.Session.UserID, Moderator: a.Member.IsAdmin(),
+		WithMe: true}
 	if cursor != "" {
 		n, err := strconv.ParseInt(cursor, 10, 64)
 		if err != nil || n < 0 {

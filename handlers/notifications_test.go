@@ -219,10 +219,15 @@ func TestReplyMovesStartersBadgeLive(t *testing.T) {
 	mine := is.owner.stream(t, "/events?topic=me")
 	adas := ada.stream(t, "/events?topic=me")
 	feed := ada.stream(t, "/events?topic=tenant")
+	// The owner's thread page has one stream, and the badge rides on it.
+	page := is.owner.stream(t, "/events?topic=thread:"+thread)
 	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Tray two"}}), http.StatusSeeOther)
 	ev := mine.next(t, "notification.created")
 	if !strings.Contains(ev.Data, `data-testid="inbox-count">1<`) {
 		t.Fatalf("badge event:\n%s", ev.Data)
+	}
+	if ev := page.next(t, "notification.created"); ev.ID != "" || !strings.Contains(ev.Data, `data-testid="inbox-count">1<`) {
+		t.Errorf("badge on the thread page's stream (want no id: it moves no cursor): id %q\n%s", ev.ID, ev.Data)
 	}
 	if ev := feed.next(t, "forum.post.created"); !strings.Contains(ev.Data, "replied to") || strings.Contains(ev.Data, "forum_post ") {
 		t.Errorf("feed row is not a sentence:\n%s", ev.Data)

@@ -53,6 +53,38 @@
     src.setAttribute("sse-connect", url);
   });
 
+  // The header's badge. Every stream carries the person's own
+  // notification events beside its topic (no ids: they move no cursor),
+  // so the badge is kept from whichever stream the page has, and a page
+  // with none opens the "me" stream alone (#inbox-live's data-me-stream):
+  // one stream a tab, not two (six connections per site in all).
+  if (window.htmx && htmx.createEventSource) {
+    var makeSource = htmx.createEventSource;
+    htmx.createEventSource = function (url) {
+      var es = makeSource(url);
+      es.addEventListener("notification.created", showBadge);
+      es.addEventListener("notification.read", showBadge);
+      es.addEventListener("open", fetchBadge);
+      return es;
+    };
+  }
+  function showBadge(evt) {
+    var inbox = document.getElementById("inbox");
+    if (inbox && evt.data && evt.data.indexOf("<!--") !== 0) { inbox.innerHTML = evt.data; }
+  }
+  function fetchBadge() {
+    if (document.getElementById("inbox")) {
+      htmx.ajax("GET", "/notifications/badge", { target: "#inbox", swap: "innerHTML" });
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var me = document.querySelector("[data-me-stream]");
+    if (!me || document.querySelector("[sse-connect]")) { return; }
+    me.setAttribute("sse-connect", me.getAttribute("data-me-stream"));
+    me.removeAttribute("data-me-stream");
+    htmx.process(me);
+  });
+
   // fp-live: an element that is already on the page (same id) is not
   // inserted again: a reply you just posted and its live event, or an
   // event replayed after a reconnect. Replacements (outerHTML) pass.

@@ -237,12 +237,14 @@ func (h *Hub) add(s *subscriber) error {
 		h.stats.refused.Add(1)
 		return ErrSessionStreams
 	}
-	set := h.topics[s.key]
-	if set == nil {
-		set = map[*subscriber]struct{}{}
-		h.topics[s.key] = set
+	for _, key := range s.keys() {
+		set := h.topics[key]
+		if set == nil {
+			set = map[*subscriber]struct{}{}
+			h.topics[key] = set
+		}
+		set[s] = struct{}{}
 	}
-	set[s] = struct{}{}
 	h.schemas[s.schema]++
 	if s.session != "" {
 		h.sessions[s.session]++
@@ -252,14 +254,25 @@ func (h *Hub) add(s *subscriber) error {
 	return nil
 }
 
+// keys are the fan-out sets s is in: its topic's, and its person's "me"
+// when it carries that too.
+func (s *subscriber) keys() []string {
+	if s.meKey == "" {
+		return []string{s.key}
+	}
+	return []string{s.key, s.meKey}
+}
+
 // remove deregisters s; the stream no longer counts against the caps.
 func (h *Hub) remove(s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if set := h.topics[s.key]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
-			delete(h.topics, s.key)
+	for _, key := range s.keys() {
+		if set := h.topics[key]; set != nil {
+			delete(set, s)
+			if len(set) == 0 {
+				delete(h.topics, key)
+			}
 		}
 	}
 	if h.schemas[s.schema]--; h.schemas[s.schema] <= 0 {
@@ -308,15 +321,15 @@ func (h *Hub) deliver(key string, rs []rendered) {
 	all := *subs
 	parts := min(runtime.GOMAXPROCS(0), len(all)/minDeliverPart)
 	if parts <= 1 {
-		h.offerAll(all, member, moderator)
+		h.offerAll(key, all, member, moderator)
 	} else {
 		var wg sync.WaitGroup
 		size := (len(all) + parts - 1) / parts
 		for rest := all[size:]; len(rest) > 0; rest = rest[min(size, len(rest)):] {
 			part := rest[:min(size, len(rest))]
-			wg.Go(func() { h.offerAll(part, member, moderator) })
+			wg.Go(func() { h.offerAll(key, part, member, moderator) })
 		}
-		h.offerAll(all[:size], member, moderator)
+		h.offerAll(key, all[:size], member, moderator)
 		wg.Wait()
 	}
 	clear(all)
@@ -371,7 +384,7 @@ func newBatches(rs []rendered) (member, moderator *batch) {
 // offerAll offers subs their audience's batch, one after the other, then
 // wakes the writers that need it and cuts the subscribers that could not
 // keep up.
-func (h *Hub) offerAll(subs []*subscriber, member, moderator *batch) {
+func (h *Hub) offerAll(key string, subs []*subscriber, member, moderator *batch) {
 	var slow []*subscriber
 	wake := wakePool.Get().(*[]*subscriber)
 	for i, s := range subs {
@@ -385,7 +398,11 @@ func (h *Hub) offerAll(subs []*subscriber, member, moderator *batch) {
 		if s.moderator {
 			b = moderator
 		}
-		ok, w := s.offer(b)
+		offer := s.offer
+		if s.key != key {
+			offer = s.offerAside // a topic it carries beside its own
+		}
+		ok, w := offer(b)
 		if !ok {
 			slow = append(slow, s)
 		} else if w {
@@ -407,9 +424,11 @@ var wakePool = sync.Pool{New: func() any { return new([]*subscriber) }}
 func (h *Hub) each(fn func(s *subscriber)) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for _, set := range h.topics {
+	for key, set := range h.topics {
 		for s := range set {
-			fn(s)
+			if s.key == key { // once each, not again for a topic it carries beside
+				fn(s)
+			}
 		}
 	}
 }

@@ -181,11 +181,15 @@ func (h *Hub) renderSignal(ctx context.Context, t store.Tenant, sig store.Signal
 			}
 			member, mod = activity, activity
 		}
-		r := rendered{member: newEvent(sig.Seq, sig.Name, eventData(member, sig))}
+		mk := newEvent
+		if topic.Kind == KindMe {
+			mk = newAsideEvent // other streams carry it too (Request.WithMe)
+		}
+		r := rendered{member: mk(sig.Seq, sig.Name, eventData(member, sig))}
 		if bytes.Equal(member, mod) {
 			r.moderator = r.member
 		} else {
-			r.moderator = newEvent(sig.Seq, sig.Name, eventData(mod, sig))
+			r.moderator = mk(sig.Seq, sig.Name, eventData(mod, sig))
 		}
 		out[topic] = r
 	}

@@ -29,6 +29,12 @@ type Request struct {
 	// Moderator (owner or admin) streams get the moderators' variant of
 	// fragments (e.g. posts with their moderation forms).
 	Moderator bool
+	// WithMe adds the person's own events (topic "me": their
+	// notifications badge) to a stream of another topic, without ids, so
+	// they move none of its cursors: a page needs one stream, not two (a
+	// browser opens six connections per site over HTTP/1.1, and two
+	// streams a tab ran out at the third tab).
+	WithMe bool
 }
 
 // Serve streams the request's topic until the client goes away, the

@@ -19,11 +19,22 @@ import (
 type event struct {
 	seq   int64
 	frame []byte
+	// aside is the frame without its id, for streams that carry the
+	// event's topic beside their own (Request.WithMe); nil for topics no
+	// stream carries that way.
+	aside []byte
 }
 
 func newEvent(seq int64, name string, html []byte) *event {
 	ev := &sse.Event{ID: []byte(strconv.FormatInt(seq, 10)), Event: []byte(name), Data: html}
 	return &event{seq: seq, frame: appendFrame(nil, ev)}
+}
+
+// newAsideEvent is newEvent with the aside frame too.
+func newAsideEvent(seq int64, name string, html []byte) *event {
+	ev := newEvent(seq, name, html)
+	ev.aside = appendFrame(nil, &sse.Event{Event: []byte(name), Data: html})
+	return ev
 }
 
 // heartbeatFrame is a comment line: it carries no id, so it moves no cursor.
@@ -37,6 +48,7 @@ type subscriber struct {
 	hub       *Hub
 	id        string // unique in the process; also its r3labs stream id
 	key       string // streamKey of its topic
+	meKey     string // streamKey of its person's "me" topic, when it carries it too (Request.WithMe)
 	schema    string
 	topic     Topic
 	tenant    store.Tenant
@@ -104,9 +116,35 @@ func (h *Hub) newSubscriber(req Request) *subscriber {
 		session: sessionKey(req.Session), userID: req.UserID, moderator: req.Moderator,
 		cursor: req.After, wake: make(chan struct{}, 1), fd: -1,
 	}
+	if req.WithMe && req.UserID != 0 && req.Topic.Kind != KindMe {
+		s.meKey = streamKey(schema, Topic{Kind: KindMe, Arg: strconv.FormatInt(req.UserID, 10)})
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.lastWrite.Store(time.Now().UnixNano())
 	return s
+}
+
+// offerAside hands the subscriber events of a topic it carries beside its
+// own (its person's "me"), as frames without ids: they move no cursor and
+// are never replayed (the page fetches what they show when its stream
+// opens). Before the replay is written they are dropped for that reason.
+func (s *subscriber) offerAside(b *batch) (ok, wake bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || !s.live {
+		return true, false
+	}
+	for _, ev := range b.evs {
+		if ev.aside == nil {
+			continue
+		}
+		ok, w := s.enqueueLocked(ev.aside)
+		if !ok {
+			return false, false
+		}
+		wake = wake || w
+	}
+	return true, wake
 }
 
 // offer hands a batch of a topic's events to the subscriber, never
