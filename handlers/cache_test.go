@@ -21,9 +21,7 @@ import (
 // time limit.
 func TestCachedSessionEndsOnSignOutInEveryProcess(t *testing.T) {
 	t.Parallel()
-	st := storetest.Store(t)
-	a, _ := newLiveSite(t, st)
-	b, _ := newLiveSite(t, st)
+	a, b := twoProcesses(t)
 	c := a.client()
 	c.register(storetest.Name("sc"))
 	here := a.client()
@@ -80,9 +78,8 @@ func TestCachedThreadPageFreshAfterReplyAndIsolated(t *testing.T) {
 // a reply to a thread whose page site a has just cached.
 func TestCachedThreadPageFreshAfterAnotherProcessWrites(t *testing.T) {
 	t.Parallel()
-	st := storetest.Store(t)
-	a, _ := newLiveSite(t, st)
-	b, _ := newLiveSite(t, st)
+	a, b := twoProcesses(t)
+	st := a.store
 	o := a.client()
 	slug := storetest.Name("tcx")
 	o.register(slug)
@@ -117,9 +114,8 @@ func TestCachedThreadPageFreshAfterAnotherProcessWrites(t *testing.T) {
 // after the notification — not after the cache's 2 s limit.
 func TestCachedSessionOfDisabledMemberInAnotherProcess(t *testing.T) {
 	t.Parallel()
-	st := storetest.Store(t)
-	a, _ := newLiveSite(t, st)
-	b, _ := newLiveSite(t, st)
+	a, b := twoProcesses(t)
+	st := a.store
 	owner, member := a.client(), b.client()
 	org, other := storetest.Name("cdo"), storetest.Name("cdm")
 	owner.register(org)
@@ -299,9 +295,8 @@ func TestCachedThreadPageHasEachViewersHeader(t *testing.T) {
 // marking it read through one clears the other's.
 func TestCachedInboxCountFreshInEveryProcess(t *testing.T) {
 	t.Parallel()
-	st := storetest.Store(t)
-	a, _ := newLiveSite(t, st)
-	b, _ := newLiveSite(t, st)
+	a, b := twoProcesses(t)
+	st := a.store
 	o := a.client()
 	slug := storetest.Name("ibx")
 	o.register(slug)
