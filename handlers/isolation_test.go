@@ -116,11 +116,35 @@ func newOrgB(as *adminSite) *orgB {
 	link, invID := b.owner.invite(t, storetest.Name("isoinv")+"@example.com", store.RoleAdmin)
 	b.inviteToken, b.invitationID = link[strings.LastIndex(link, "/")+1:], invID
 
+	tn := as.tenantOf(b.slug)
+	b.addForum(as, tn)
+	b.notificationID = b.notify(as, tn)
+	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
+	b.installationSlug = "bpkg-" + strconv.Itoa(int(b.memberID))
+	b.installationID = as.insertInstallation(b.slug, b.installationSlug, store.InstallInstalled)
+	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.package_installations SET package_name = $1 WHERE id = $2`),
+		"Installation "+b.marker, b.installationID); err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.directiveID = d.ID
+	b.addChats(as, tn)
+	b.addWorkflow(as, tn)
+	b.addIntegrations(as, tn)
+	return b
+}
+
+// addForum gives B a category, a thread with a reply, and a flag on it.
+func (b *orgB) addForum(as *adminSite, tn store.Tenant) {
+	t := as.t
+	t.Helper()
 	// The category slug carries no marker: foreign requests send it back
 	// in forms, and a page may echo submitted input.
 	b.catSlug = "bcat-" + strconv.Itoa(int(b.memberID))
 	wantStatus(t, b.owner.post("/forums/categories", url.Values{"name": {"Category " + b.marker}, "slug": {b.catSlug}}), http.StatusSeeOther)
-	tn := as.tenantOf(b.slug)
 	cat, err := as.store.ForumCategoryBySlug(ctx, tn, b.catSlug)
 	if err != nil {
 		t.Fatal(err)
@@ -138,19 +162,13 @@ func newOrgB(as *adminSite) *orgB {
 		t.Fatal(err)
 	}
 	b.flagID = fl.Flag.ID
-	b.notificationID = b.notify(as, tn)
-	b.agentID = as.insertAgent(b.slug, "Agent "+b.marker, store.AgentDraft)
-	b.installationSlug = "bpkg-" + strconv.Itoa(int(b.memberID))
-	b.installationID = as.insertInstallation(b.slug, b.installationSlug, store.InstallInstalled)
-	if _, err := as.store.DB.ExecContext(ctx, tn.SQL(`UPDATE {tenant}.package_installations SET package_name = $1 WHERE id = $2`),
-		"Installation "+b.marker, b.installationID); err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := as.dirs.Request(ctx, tn, store.DirectiveRequest{Kind: adminTestKind, Payload: map[string]string{"note": b.marker}, UserID: b.memberID}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.directiveID = d.ID
+}
+
+// addChats gives B's member a conversation with B's agent, a proposed
+// action, and a run of the agent.
+func (b *orgB) addChats(as *adminSite, tn store.Tenant) {
+	t := as.t
+	t.Helper()
 	// A conversation of B's member with B's agent, and a proposed action.
 	if err := as.store.DB.GetContext(ctx, &b.conversationID, tn.SQL(`INSERT INTO {tenant}.chat_conversations (user_id, agent_id, agent_name, title)
 		VALUES ($1, $2, $3, $4) RETURNING id`), b.memberID, b.agentID, "Agent "+b.marker, "Chat "+b.marker); err != nil {
@@ -169,6 +187,13 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ($1, $2, 'run', $3, $4, 'user') RETURNING id`), b.agentID, "Agent "+b.marker, "Input "+b.marker, "Output "+b.marker); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// addWorkflow gives B a workflow with a run waiting for an approval, and
+// a package of the global catalogue.
+func (b *orgB) addWorkflow(as *adminSite, tn store.Tenant) {
+	t := as.t
+	t.Helper()
 	// A workflow of B's and a run waiting for an approval.
 	wf, err := as.store.CreateWorkflow(ctx, tn, store.WorkflowSpec{Name: "Workflow " + b.marker, TriggerSignal: "forum.thread.created",
 		Definition: `{"trigger":{"signal":"forum.thread.created"},"steps":[{"id":"approval","approval":{"prompt":"Prompt ` + b.marker + `"}}]}`}, b.memberID)
@@ -192,8 +217,6 @@ func newOrgB(as *adminSite) *orgB {
 		VALUES ('Isolation package', $1, '1.0.0', 'operations', 'free', true)`, b.pkgSlug); err != nil {
 		t.Fatal(err)
 	}
-	b.addIntegrations(as, tn)
-	return b
 }
 
 // addIntegrations gives B an API key, a webhook endpoint with a delivery,
@@ -438,7 +461,13 @@ func TestIsolationOverEveryRoute(t *testing.T) {
 	}
 	t.Logf("checked %d routes", checked)
 
-	// The walk changed nothing of B's.
+	b.unchanged(t, as)
+}
+
+// unchanged checks the walk changed nothing of B's: its agent, directive,
+// member, thread, reply, flags, workflow run, invitation and profile.
+func (b *orgB) unchanged(t *testing.T, as *adminSite) {
+	t.Helper()
 	tn := as.tenantOf(b.slug)
 	if a, err := as.store.AgentByID(ctx, tn, b.agentID); err != nil || a.State != store.AgentDraft {
 		t.Errorf("B's agent: %v %v", a.State, err)

@@ -116,32 +116,7 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		sc.logTo = io.Discard
 	}
 	s := &site{t: t, workflows: sc.workflows, store: st, log: slog.New(slog.NewTextHandler(sc.logTo, nil)), events: make(chan jobs.Event, 1000), subscribers: sc.subscribers}
-	var kinds []directive.Kind
-	if sc.directives != nil {
-		kinds = sc.directives(st)
-	}
-	if sc.agents {
-		// The agent engine with the forum's agents (mentions, "ask an
-		// agent"), as app/platform.go wires them.
-		s.agents = agent.New(agent.Config{Store: st, LLM: sc.llm, Logger: s.log, SaveEvery: 100 * time.Millisecond})
-		forum := forumagent.New(st)
-		s.agents.Handle(forum.Purpose())
-		kinds = append(append(kinds, s.agents.Kinds()...), forum.Kinds()...)
-		s.subscribers = append(s.subscribers, forum.Subscribers()...)
-	}
-	s.flows = workflow.New(st, func() *directive.Engine { return s.dirs }, s.log)
-	if sc.workflows {
-		kinds = append(kinds, s.flows.Kinds()...)
-		s.subscribers = append(s.subscribers, s.flows.Subscribers()...)
-		if s.agents != nil {
-			s.agents.Handle(s.flows.Purpose())
-		}
-	}
-	s.dirs = directive.New(st, s.log, kinds...)
-	s.bus = signal.New(signal.Config{Store: st, Logger: s.log})
-	for _, sub := range sc.subscribers {
-		s.bus.Subscribe(sub)
-	}
+	s.startEngines(sc)
 	cfg := handlers.Config{Store: st, Views: rend, Assets: assets, Logger: s.log, Signals: s.bus, LLM: sc.llm,
 		Directives: s.dirs, Agents: s.agents, Workflows: s.flows, SessionSecret: []byte("test-secret-test-secret-test-secret"),
 		TrustedProxies: sc.trustedProxies, Webhooks: sc.webhooks, APIRateLimit: sc.apiRateLimit, APIRateWindow: sc.apiRateWindow,
@@ -158,20 +133,7 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		cfg.Live = s.hub
 	}
 	h := handlers.New(cfg)
-	if s.agents != nil && s.hub != nil {
-		relay := h.NewExecRelay("web")
-		if sc.remoteOutput {
-			out := agent.NewNotifyStream(st.DB, "worker", s.log)
-			s.agents.AddStream(out)
-			lctx, stop := context.WithCancel(context.Background())
-			listening := make(chan struct{})
-			go func() { relay.Listen(lctx, storetest.DSN(), func() { close(listening) }) }()
-			<-listening
-			t.Cleanup(func() { stop(); out.Close() })
-		} else {
-			s.agents.AddStream(relay)
-		}
-	}
+	s.relayOutput(h, sc.remoteOutput)
 	s.engine = h.Routes()
 	s.srv = httptest.NewUnstartedServer(s.engine)
 	s.srv.Config.WriteTimeout = sc.writeTimeout
@@ -190,6 +152,56 @@ func startSite(t *testing.T, sc siteConfig) *site {
 		s.srv.Close()
 	})
 	return s
+}
+
+// startEngines builds the site's directive, agent and workflow engines
+// and its signal bus, as app/platform.go does for the app.
+func (s *site) startEngines(sc siteConfig) {
+	var kinds []directive.Kind
+	if sc.directives != nil {
+		kinds = sc.directives(s.store)
+	}
+	if sc.agents {
+		// The agent engine with the forum's agents (mentions, "ask an
+		// agent"), as app/platform.go wires them.
+		s.agents = agent.New(agent.Config{Store: s.store, LLM: sc.llm, Logger: s.log, SaveEvery: 100 * time.Millisecond})
+		forum := forumagent.New(s.store)
+		s.agents.Handle(forum.Purpose())
+		kinds = append(append(kinds, s.agents.Kinds()...), forum.Kinds()...)
+		s.subscribers = append(s.subscribers, forum.Subscribers()...)
+	}
+	s.flows = workflow.New(s.store, func() *directive.Engine { return s.dirs }, s.log)
+	if sc.workflows {
+		kinds = append(kinds, s.flows.Kinds()...)
+		s.subscribers = append(s.subscribers, s.flows.Subscribers()...)
+		if s.agents != nil {
+			s.agents.Handle(s.flows.Purpose())
+		}
+	}
+	s.dirs = directive.New(s.store, s.log, kinds...)
+	s.bus = signal.New(signal.Config{Store: s.store, Logger: s.log})
+	for _, sub := range sc.subscribers {
+		s.bus.Subscribe(sub)
+	}
+}
+
+// relayOutput wires agent output to this site's live streams: in
+// process, or (remote) through NOTIFY as a worker process would send it.
+func (s *site) relayOutput(h *handlers.Handler, remote bool) {
+	if s.agents != nil && s.hub != nil {
+		relay := h.NewExecRelay("web")
+		if remote {
+			out := agent.NewNotifyStream(s.store.DB, "worker", s.log)
+			s.agents.AddStream(out)
+			lctx, stop := context.WithCancel(context.Background())
+			listening := make(chan struct{})
+			go func() { relay.Listen(lctx, storetest.DSN(), func() { close(listening) }) }()
+			<-listening
+			s.t.Cleanup(func() { stop(); out.Close() })
+		} else {
+			s.agents.AddStream(relay)
+		}
+	}
 }
 
 // runJobs starts a job runner for one tenant's jobs only (parallel tests
