@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"fleetprompt/store"
@@ -39,56 +38,11 @@ type inboxKey struct {
 	user   int64
 }
 
-type inboxEntry struct {
-	n     int
-	at    time.Time // when the read that stored it began
-	known bool      // false: a drop, remembered so older reads are not stored
-}
+// inboxCache is each person's unread count, per organization.
+type inboxCache struct{ *kept[inboxKey, int] }
 
-type inboxCache struct {
-	mu sync.Mutex
-	m  map[inboxKey]inboxEntry
-}
-
-func newInboxCache() *inboxCache { return &inboxCache{m: map[inboxKey]inboxEntry{}} }
-
-func (ic *inboxCache) get(k inboxKey) (int, bool) {
-	ic.mu.Lock()
-	e, ok := ic.m[k]
-	ic.mu.Unlock()
-	if !ok || !e.known || time.Since(e.at) > inboxCacheTTL {
-		return 0, false
-	}
-	return e.n, true
-}
-
-// put stores n, read from a query that began at began, unless the entry
-// holds something newer (a drop or a later read).
-func (ic *inboxCache) put(k inboxKey, n int, began time.Time) {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	if e, ok := ic.m[k]; ok && e.at.After(began) {
-		return
-	}
-	if len(ic.m) >= inboxCacheMax {
-		clear(ic.m)
-	}
-	ic.m[k] = inboxEntry{n: n, at: began, known: true}
-}
-
-func (ic *inboxCache) drop(k inboxKey) {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	if len(ic.m) >= inboxCacheMax {
-		clear(ic.m)
-	}
-	ic.m[k] = inboxEntry{at: time.Now()}
-}
-
-func (ic *inboxCache) dropAll() {
-	ic.mu.Lock()
-	clear(ic.m)
-	ic.mu.Unlock()
+func newInboxCache() *inboxCache {
+	return &inboxCache{newKept[inboxKey, int](inboxCacheTTL, inboxCacheMax)}
 }
 
 // control applies a control message: store.InboxChanged's

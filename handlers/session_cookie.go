@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -26,34 +25,31 @@ const (
 	cookieSessionKey = "fp_cookie_session"
 )
 
-type cookieEntry struct {
-	values map[string]string
-	at     time.Time
-}
-
+// cookieCache is the values of decoded session cookies, by the cookie's
+// whole value.
 type cookieCache struct {
-	mu sync.RWMutex
-	m  map[string]cookieEntry
+	*kept[string, map[string]string]
 }
 
-func newCookieCache() *cookieCache { return &cookieCache{m: map[string]cookieEntry{}} }
+func newCookieCache() *cookieCache {
+	return &cookieCache{newKept[string, map[string]string](cookieCacheTTL, cookieCacheMax)}
+}
 
-func (cc *cookieCache) get(raw string) (map[any]any, bool) {
-	cc.mu.RLock()
-	e, ok := cc.m[raw]
-	cc.mu.RUnlock()
-	if !ok || time.Since(e.at) > cookieCacheTTL {
+// values is a copy of raw's values, for one request to change.
+func (cc *cookieCache) values(raw string) (map[any]any, bool) {
+	plain, ok := cc.get(raw)
+	if !ok {
 		return nil, false
 	}
-	out := make(map[any]any, len(e.values))
-	for k, v := range e.values {
+	out := make(map[any]any, len(plain))
+	for k, v := range plain {
 		out[k] = v
 	}
 	return out, true
 }
 
-// put keeps values when every key and value is a string.
-func (cc *cookieCache) put(raw string, values map[any]any) {
+// keep keeps values when every key and value is a string.
+func (cc *cookieCache) keep(raw string, values map[any]any) {
 	plain := make(map[string]string, len(values))
 	for k, v := range values {
 		ks, ok1 := k.(string)
@@ -63,12 +59,7 @@ func (cc *cookieCache) put(raw string, values map[any]any) {
 		}
 		plain[ks] = vs
 	}
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if len(cc.m) >= cookieCacheMax {
-		clear(cc.m)
-	}
-	cc.m[raw] = cookieEntry{values: plain, at: time.Now()}
+	cc.put(raw, plain, time.Now())
 }
 
 // decodeCookie is the request's session as its cookie says: from the
@@ -77,7 +68,7 @@ func (cc *cookieCache) put(raw string, values map[any]any) {
 func (h *Handler) decodeCookie(c *gin.Context) *sessions.Session {
 	ck, err := c.Request.Cookie(cookieName)
 	if err == nil {
-		if values, ok := h.cookieValues.get(ck.Value); ok {
+		if values, ok := h.cookieValues.values(ck.Value); ok {
 			s := sessions.NewSession(h.cookies, cookieName)
 			s.Values = values
 			return s
@@ -89,7 +80,7 @@ func (h *Handler) decodeCookie(c *gin.Context) *sessions.Session {
 		s = sessions.NewSession(h.cookies, cookieName)
 		s.IsNew = true
 	case !s.IsNew:
-		h.cookieValues.put(ck.Value, s.Values)
+		h.cookieValues.keep(ck.Value, s.Values)
 	}
 	return s
 }
