@@ -64,14 +64,16 @@ func (h *Handler) auditFragment(schema, threadID string, e store.AuditEntry) (st
 // that look and its render reads its own.
 func (h *Handler) threadPosts(ctx context.Context, t store.Tenant, posts []store.ForumPost, th store.ForumThread, mod bool) ([]string, error) {
 	schema := t.Schema()
-	loaded := make([]bool, len(posts))
+	// have[i]: post i's body is read, or its fragment does not show it.
+	have := make([]bool, len(posts))
 	var need []*store.ForumPost
 	for i := range posts {
 		v := postMeta(posts[i], th, mod)
-		if !v.showsBody() {
-			loaded[i] = true
-		} else if h.threads == nil || !h.postFragmentKept(schema, v) {
-			need, loaded[i] = append(need, &posts[i]), true
+		switch {
+		case !v.showsBody():
+			have[i] = true
+		case h.threads == nil || !h.postFragmentKept(schema, v):
+			need, have[i] = append(need, &posts[i]), true
 		}
 	}
 	if err := h.store.ForumPostBodies(ctx, t, th.ID, need); err != nil {
@@ -80,7 +82,7 @@ func (h *Handler) threadPosts(ctx context.Context, t store.Tenant, posts []store
 	out := make([]string, len(posts))
 	for i := range posts {
 		load := func() error {
-			if loaded[i] {
+			if have[i] {
 				return nil
 			}
 			return h.store.ForumPostBodies(ctx, t, th.ID, []*store.ForumPost{&posts[i]})
