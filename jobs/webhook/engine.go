@@ -116,6 +116,12 @@ func newClient(cfg Config) *http.Client {
 	}
 }
 
+// Close closes the connections the engine keeps open to receivers (a
+// delivery after it dials afresh). Call it once the delivery runner has
+// stopped: kept connections otherwise last their idle timeout, each with
+// goroutines of its own.
+func (e *Engine) Close() { e.client.CloseIdleConnections() }
+
 // AllowPrivate reports whether private addresses are allowed (the
 // endpoint form checks URLs with it).
 func (e *Engine) AllowPrivate() bool { return e.cfg.AllowPrivate }
