@@ -239,9 +239,17 @@ func (b *orgB) addIntegrations(as *adminSite, tn store.Tenant) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := as.store.Tx(ctx, func(tx *sqlx.Tx) error {
-		return as.store.AddWebhookDeliveriesTx(ctx, tx, tn, []store.NewWebhookDelivery{{EndpointID: ep.ID, Signal: sig}})
+	var ids []string
+	if err := as.store.Tx(ctx, func(tx *sqlx.Tx) (err error) {
+		ids, err = as.store.AddWebhookDeliveriesTx(ctx, tx, tn, []store.NewWebhookDelivery{{EndpointID: ep.ID, SignalSeq: sig.Seq}})
+		return err
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// Its row is written by its first attempt.
+	if err := as.store.RecordWebhookAttempts(ctx, tn, []store.WebhookAttempt{{DeliveryID: ids[0], EndpointID: ep.ID, New: true,
+		SignalSeq: sig.Seq, SignalName: sig.Name, MessageID: store.WebhookMessageID(sig.ID, ep.ID), Attempt: 1, At: time.Now(),
+		StatusCode: 204, OK: true}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ds, _, err := as.store.WebhookDeliveries(ctx, tn, ep.ID, "", 1)

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,12 +19,18 @@ import (
 	"fleetprompt/jobs"
 )
 
-// Webhook deliveries: one signal for one endpoint, recorded by the webhook
-// subscriber in the transaction that moves its cursor, with the job that
-// sends it; then every attempt, recorded in one transaction with the
-// delivery's new status and the job of its retry.
+// Webhook deliveries: one signal for one endpoint. The webhook subscriber
+// queues a signal's deliveries as the arguments of the job that makes
+// their first attempts, in the transaction that moves its cursor; the
+// first attempt writes the delivery's row, with its status and the
+// attempt in the row's log, and the job of its retry, in one transaction;
+// each later attempt (a retry, a redelivery) appends to the log in the
+// update that sets the status (tenant migration 0018). So a delivery
+// costs one row write per attempt, and the pending ones are in the job
+// queue, not in the log, until their first attempt: a delivery log lists
+// what was attempted.
 
-// WebhookDeliverJob is the job kind that makes one attempt of a delivery.
+// WebhookDeliverJob is the job kind that makes one attempt of deliveries.
 const WebhookDeliverJob = "webhook.deliver"
 
 // Delivery statuses.
@@ -43,6 +51,12 @@ const (
 type WebhookDeliveryArgs struct {
 	IDs     []string `json:"ids"`
 	Attempt int      `json:"attempt"`
+	// Seq and Endpoints are set on a signal's first attempts: the signal,
+	// and the endpoint of each of IDs, deliveries with no row yet. Without
+	// them, IDs are recorded deliveries (a retry, a redelivery, or first
+	// attempts queued before migration 0018).
+	Seq       int64    `json:"seq,omitempty"`
+	Endpoints []string `json:"endpoints,omitempty"`
 }
 
 // webhookJobBatch bounds the deliveries of one job.
@@ -61,9 +75,36 @@ func webhookJobKey(t Tenant, deliveryID string, attempt int) string {
 	return fmt.Sprintf("webhook:%s:%s:%d", t.Schema(), deliveryID, attempt)
 }
 
-func webhookJob(t Tenant, ids []string, attempt int, at time.Time) jobs.Params {
-	return jobs.Params{Kind: WebhookDeliverJob, Tenant: t.Schema(), Args: WebhookDeliveryArgs{IDs: ids, Attempt: attempt},
-		ScheduledAt: at, UniqueKey: webhookJobKey(t, ids[0], attempt), MaxAttempts: 3}
+func webhookJob(t Tenant, args WebhookDeliveryArgs, at time.Time) jobs.Params {
+	return jobs.Params{Kind: WebhookDeliverJob, Tenant: t.Schema(), Args: args,
+		ScheduledAt: at, UniqueKey: webhookJobKey(t, args.IDs[0], args.Attempt), MaxAttempts: 3}
+}
+
+// newDeliveryIDs returns n new delivery ids: UUIDs of version 7 (the time
+// in milliseconds, then random bits), so a signal's rows are added at the
+// end of the primary key's index rather than on a hundred random pages.
+func newDeliveryIDs(n int) []string {
+	b := make([]byte, 16*n)
+	rand.Read(b)
+	ms := uint64(time.Now().UnixMilli())
+	ids := make([]string, n)
+	var text [36]byte
+	for i := range ids {
+		u := b[16*i : 16*i+16]
+		for j := range 6 {
+			u[j] = byte(ms >> (40 - 8*j))
+		}
+		u[6] = 0x70 | u[6]&0x0f // version 7
+		u[8] = 0x80 | u[8]&0x3f // the RFC 9562 variant
+		hex.Encode(text[0:8], u[0:4])
+		hex.Encode(text[9:13], u[4:6])
+		hex.Encode(text[14:18], u[6:8])
+		hex.Encode(text[19:23], u[8:10])
+		hex.Encode(text[24:], u[10:])
+		text[8], text[13], text[18], text[23] = '-', '-', '-', '-'
+		ids[i] = string(text[:])
+	}
+	return ids
 }
 
 // WebhookDelivery is one signal for one endpoint and how it went.
@@ -89,63 +130,152 @@ const webhookDeliveryColumns = `d.id::text AS id, d.endpoint_id::text AS endpoin
 
 // WebhookAttemptRow is one line of the delivery log.
 type WebhookAttemptRow struct {
-	DeliveryID  string         `db:"delivery_id"`
-	Attempt     int            `db:"attempt"`
-	AttemptedAt time.Time      `db:"attempted_at"`
-	StatusCode  sql.NullInt64  `db:"status_code"`
-	LatencyMS   int            `db:"latency_ms"`
-	Error       sql.NullString `db:"error"`
-	Response    string         `db:"response"`
+	Attempt     int
+	AttemptedAt time.Time
+	StatusCode  sql.NullInt64 // no response came when not valid
+	LatencyMS   int
+	Error       sql.NullString // not valid on success
+	Response    string
+}
+
+// logEntry is a WebhookAttemptRow as the row's log keeps it (attemptEntry
+// in recordAttemptsSQL writes it).
+type logEntry struct {
+	Attempt  int       `json:"attempt"`
+	At       time.Time `json:"at"`
+	Status   *int64    `json:"status"`
+	MS       int       `json:"ms"`
+	Error    *string   `json:"error"`
+	Response string    `json:"response"`
+}
+
+func (e logEntry) row() WebhookAttemptRow {
+	r := WebhookAttemptRow{Attempt: e.Attempt, AttemptedAt: e.At, LatencyMS: e.MS, Response: e.Response}
+	if e.Status != nil {
+		r.StatusCode = sql.NullInt64{Int64: *e.Status, Valid: true}
+	}
+	if e.Error != nil {
+		r.Error = sql.NullString{String: *e.Error, Valid: true}
+	}
+	return r
 }
 
 // NewWebhookDelivery is a signal to send to an endpoint.
 type NewWebhookDelivery struct {
 	EndpointID string
-	Signal     Signal
+	SignalSeq  int64
 }
 
-// AddWebhookDeliveriesTx records deliveries and enqueues their first
-// attempts in tx, the webhook subscriber's cursor transaction.
-func (s *Store) AddWebhookDeliveriesTx(ctx context.Context, tx *sqlx.Tx, t Tenant, ds []NewWebhookDelivery) error {
+// AddWebhookDeliveriesTx queues deliveries in tx, the webhook
+// subscriber's cursor transaction: a job per signal (per webhookJobBatch
+// of its endpoints) makes their first attempts, which write their rows.
+// It returns the deliveries' ids, in order.
+func (s *Store) AddWebhookDeliveriesTx(ctx context.Context, tx *sqlx.Tx, t Tenant, ds []NewWebhookDelivery) ([]string, error) {
 	if len(ds) == 0 {
-		return nil
+		return nil, nil
 	}
-	endpoints, seqs := make([]string, len(ds)), make([]int64, len(ds))
-	names, msgs := make([]string, len(ds)), make([]string, len(ds))
-	for i, d := range ds {
-		endpoints[i], seqs[i], names[i] = d.EndpointID, d.Signal.Seq, d.Signal.Name
-		msgs[i] = WebhookMessageID(d.Signal.ID, d.EndpointID)
-	}
-	var ids []string
-	if err := tx.SelectContext(ctx, &ids, t.SQL(`INSERT INTO {tenant}.webhook_deliveries (endpoint_id, signal_seq, signal_name, message_id)
-		SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[]) RETURNING id::text`),
-		pq.Array(endpoints), pq.Array(seqs), pq.Array(names), pq.Array(msgs)); err != nil {
-		return fmt.Errorf("record webhook deliveries: %w", err)
-	}
+	ids := newDeliveryIDs(len(ds))
 	var ps []jobs.Params
-	for len(ids) > 0 {
-		n := min(len(ids), webhookJobBatch)
-		ps, ids = append(ps, webhookJob(t, ids[:n], 1, time.Time{})), ids[n:]
+	for i := 0; i < len(ds); {
+		args := WebhookDeliveryArgs{Attempt: 1, Seq: ds[i].SignalSeq}
+		for ; i < len(ds) && ds[i].SignalSeq == args.Seq && len(args.IDs) < webhookJobBatch; i++ {
+			args.IDs, args.Endpoints = append(args.IDs, ids[i]), append(args.Endpoints, ds[i].EndpointID)
+		}
+		ps = append(ps, webhookJob(t, args, time.Time{}))
 	}
-	_, err := jobs.EnqueueMany(ctx, tx, ps)
-	return err
+	if _, err := jobs.EnqueueMany(ctx, tx, ps); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // WebhookSend is what an attempt needs: the delivery (its identity,
-// status and attempts), its endpoint and its signal.
+// status and attempts), its endpoint and its signal. New is set on a
+// first attempt whose record writes the delivery's row.
 type WebhookSend struct {
-	Delivery WebhookDelivery `db:"d"`
-	Endpoint WebhookEndpoint `db:"e"`
-	Signal   Signal          `db:"s"`
+	Delivery WebhookDelivery
+	Endpoint *WebhookEndpoint
+	Signal   *Signal
+	New      bool
 }
+
+// webhookSendColumns are what sending reads of an endpoint.
+const webhookSendColumns = `id::text AS id, url, secret, previous_secret, previous_expires_at, enabled`
 
 // WebhookSendsFor reads the deliveries a job attempts: only those for
 // which this is the next attempt (not succeeded, not redelivered since,
-// not gone). A job's deliveries are one signal's to many endpoints, so the
-// signal and each endpoint are read once, not joined onto every delivery:
-// scanning a signal's and an endpoint's columns per row was a tenth of the
-// engine's processor time at a hundred endpoints.
-func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliveryArgs) ([]WebhookSend, error) {
+// not gone). rerun says the job ran before (its worker died, or its
+// record failed): first attempts then skip the deliveries that ran and
+// were recorded. A job's deliveries are one signal's to many endpoints,
+// so the signal and each endpoint are read once.
+func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliveryArgs, rerun bool) ([]WebhookSend, error) {
+	var ds []WebhookDelivery
+	var err error
+	if len(args.Endpoints) > 0 {
+		ds, err = s.firstDeliveries(ctx, t, args, rerun)
+	} else {
+		ds, err = s.recordedDeliveries(ctx, t, args)
+	}
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	endpointIDs, seqs := make([]string, 0, len(ds)), make([]int64, 0, 1)
+	for _, d := range ds {
+		if !slices.Contains(seqs, d.SignalSeq) {
+			seqs = append(seqs, d.SignalSeq)
+		}
+		endpointIDs = append(endpointIDs, d.EndpointID)
+	}
+	var eps []WebhookEndpoint
+	if err := s.selectPrepared(ctx, nil, &eps, t.SQL(`SELECT `+webhookSendColumns+` FROM {tenant}.webhook_endpoints
+		WHERE id = ANY($1::uuid[])`), pq.Array(endpointIDs)); err != nil {
+		return nil, fmt.Errorf("read webhook endpoints: %w", err)
+	}
+	var sigs []Signal
+	if err := s.selectPrepared(ctx, nil, &sigs, t.SQL(`SELECT `+signalColumns+` FROM {tenant}.signals WHERE seq = ANY($1::bigint[])`),
+		pq.Array(seqs)); err != nil {
+		return nil, fmt.Errorf("read webhook signals: %w", err)
+	}
+	endpoints := make(map[string]*WebhookEndpoint, len(eps))
+	for i := range eps {
+		endpoints[eps[i].ID] = &eps[i]
+	}
+	out := make([]WebhookSend, 0, len(ds))
+	for _, d := range ds {
+		e, i := endpoints[d.EndpointID], slices.IndexFunc(sigs, func(s Signal) bool { return s.Seq == d.SignalSeq })
+		if e == nil || i < 0 {
+			continue // its endpoint gone since: nothing to send it to
+		}
+		w := WebhookSend{Delivery: d, Endpoint: e, Signal: &sigs[i], New: d.Attempts == 0 && len(args.Endpoints) > 0}
+		if w.Delivery.MessageID == "" {
+			w.Delivery.SignalName, w.Delivery.MessageID = sigs[i].Name, WebhookMessageID(sigs[i].ID, e.ID)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// firstDeliveries are a signal's first attempts from the job's arguments;
+// on a rerun, less those already recorded.
+func (s *Store) firstDeliveries(ctx context.Context, t Tenant, args WebhookDeliveryArgs, rerun bool) ([]WebhookDelivery, error) {
+	var done []string
+	if rerun {
+		if err := s.DB.SelectContext(ctx, &done, t.SQL(`SELECT id::text FROM {tenant}.webhook_deliveries WHERE id = ANY($1::uuid[])`),
+			pq.Array(args.IDs)); err != nil {
+			return nil, fmt.Errorf("read webhook deliveries: %w", err)
+		}
+	}
+	ds := make([]WebhookDelivery, 0, len(args.IDs))
+	for i, id := range args.IDs {
+		if i < len(args.Endpoints) && IsUUID(id) && IsUUID(args.Endpoints[i]) && !slices.Contains(done, id) {
+			ds = append(ds, WebhookDelivery{ID: id, EndpointID: args.Endpoints[i], SignalSeq: args.Seq, Status: DeliveryPending})
+		}
+	}
+	return ds, nil
+}
+
+// recordedDeliveries are the deliveries with rows whose next attempt this is.
+func (s *Store) recordedDeliveries(ctx context.Context, t Tenant, args WebhookDeliveryArgs) ([]WebhookDelivery, error) {
 	ids := make([]string, 0, len(args.IDs))
 	for _, id := range args.IDs {
 		if IsUUID(id) {
@@ -159,49 +289,20 @@ func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliv
 		WHERE d.id = ANY($1::uuid[]) AND d.attempts = $2 - 1 AND d.status IN ('pending', 'retrying')`), pq.Array(ids), args.Attempt); err != nil {
 		return nil, fmt.Errorf("read webhook deliveries: %w", err)
 	}
-	if len(ds) == 0 {
-		return nil, nil
-	}
-	endpointIDs, seqs := make([]string, 0, len(ds)), make([]int64, 0, 1)
-	for _, d := range ds {
-		if !slices.Contains(seqs, d.SignalSeq) {
-			seqs = append(seqs, d.SignalSeq)
-		}
-		endpointIDs = append(endpointIDs, d.EndpointID)
-	}
-	var eps []WebhookEndpoint
-	if err := s.selectPrepared(ctx, nil, &eps, t.SQL(`SELECT `+webhookEndpointColumns+` FROM {tenant}.webhook_endpoints
-		WHERE id = ANY($1::uuid[])`), pq.Array(endpointIDs)); err != nil {
-		return nil, fmt.Errorf("read webhook endpoints: %w", err)
-	}
-	var sigs []Signal
-	if err := s.selectPrepared(ctx, nil, &sigs, t.SQL(`SELECT `+signalColumns+` FROM {tenant}.signals WHERE seq = ANY($1::bigint[])`),
-		pq.Array(seqs)); err != nil {
-		return nil, fmt.Errorf("read webhook signals: %w", err)
-	}
-	endpoints := make(map[string]*WebhookEndpoint, len(eps))
-	for i := range eps {
-		endpoints[eps[i].ID] = &eps[i]
-	}
-	signals := make(map[int64]*Signal, len(sigs))
-	for i := range sigs {
-		signals[sigs[i].Seq] = &sigs[i]
-	}
-	out := make([]WebhookSend, 0, len(ds))
-	for _, d := range ds {
-		e, sig := endpoints[d.EndpointID], signals[d.SignalSeq]
-		if e == nil || sig == nil {
-			continue // its endpoint gone since: nothing to send it to
-		}
-		out = append(out, WebhookSend{Delivery: d, Endpoint: *e, Signal: *sig})
-	}
-	return out, nil
+	return ds, nil
 }
 
 // WebhookAttempt is the outcome of one attempt, to record.
 type WebhookAttempt struct {
 	DeliveryID string
 	EndpointID string
+	// New says this attempt writes the delivery's row (a first attempt
+	// queued by the subscriber), which then needs the signal's seq and
+	// name and the message id.
+	New        bool
+	SignalSeq  int64
+	SignalName string
+	MessageID  string
 	Attempt    int
 	At         time.Time
 	StatusCode int // 0 when no response came
@@ -214,24 +315,24 @@ type WebhookAttempt struct {
 }
 
 // RecordWebhookAttempts records attempts of one tenant's deliveries in one
-// transaction: each attempt's log line with its delivery's new status and
-// its retry's job, so an attempt counts once and commits with what
-// follows from it. An attempt that is no longer its delivery's next (a
-// rescued job ran it twice) is dropped. Endpoints whose failures have
+// transaction: each attempt in its delivery's row with the delivery's new
+// status, and its retry's job, so an attempt counts once and commits with
+// what follows from it. An attempt that is no longer its delivery's next
+// (a rescued job ran it twice) is dropped. Endpoints whose failures have
 // lasted disableAfter are disabled, with webhook.endpoint.disabled.
 func (s *Store) RecordWebhookAttempts(ctx context.Context, t Tenant, as []WebhookAttempt, disableAfter time.Duration) error {
 	if len(as) == 0 {
 		return nil
 	}
 	return s.Tx(ctx, func(tx *sqlx.Tx) error {
-		recorded, err := recordAttemptsTx(ctx, tx, t, as)
+		recorded, err := s.recordAttemptsTx(ctx, tx, t, as)
 		if err != nil {
 			return err
 		}
 		var retries []jobs.Params
 		for _, a := range recorded {
 			if !a.OK && !a.RetryAt.IsZero() {
-				retries = append(retries, webhookJob(t, []string{a.DeliveryID}, a.Attempt+1, a.RetryAt))
+				retries = append(retries, webhookJob(t, WebhookDeliveryArgs{IDs: []string{a.DeliveryID}, Attempt: a.Attempt + 1}, a.RetryAt))
 			}
 		}
 		if _, err := jobs.EnqueueMany(ctx, tx, retries); err != nil {
@@ -241,39 +342,60 @@ func (s *Store) RecordWebhookAttempts(ctx context.Context, t Tenant, as []Webhoo
 	})
 }
 
+// recordAttemptsSQL writes a batch of attempts: a first attempt inserts
+// its delivery's row (a rerun's second insert of it is dropped), a later
+// one updates the row if it is still the next. Times travel as
+// microseconds since the epoch (0 for none): cheaper to send than text.
+const recordAttemptsSQL = `WITH a AS (
+		SELECT a.*, timestamptz 'epoch' + a.at_us * interval '1 microsecond' AS at,
+		       CASE WHEN a.retry_us > 0 THEN timestamptz 'epoch' + a.retry_us * interval '1 microsecond' END AS retry_at,
+		       CASE WHEN a.ok THEN 'succeeded' WHEN a.retry_us > 0 THEN 'retrying' ELSE 'failed' END AS status
+		  FROM unnest($1::uuid[], $2::bool[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::bigint[],
+		              $9::int[], $10::int[], $11::text[], $12::text[], $13::bool[], $14::bigint[])
+		       AS a(id, new, endpoint_id, seq, name, msg, attempt, at_us, status_code, latency_ms, error, response, ok, retry_us)
+	), e AS (
+		SELECT a.*, jsonb_build_object('attempt', a.attempt, 'at', a.at, 'status', nullif(a.status_code, 0), 'ms', a.latency_ms,
+		       'error', nullif(a.error, ''), 'response', a.response) AS entry
+		  FROM a
+	), ins AS (
+		INSERT INTO {tenant}.webhook_deliveries (id, endpoint_id, signal_seq, signal_name, message_id, status, attempts,
+		       next_attempt_at, last_status, last_error, delivered_at, log)
+		SELECT e.id, e.endpoint_id, e.seq, e.name, e.msg, e.status, e.attempt, e.retry_at, nullif(e.status_code, 0),
+		       nullif(e.error, ''), CASE WHEN e.ok THEN e.at END, jsonb_build_array(e.entry)
+		  FROM e WHERE e.new
+		ON CONFLICT (id) DO NOTHING
+		RETURNING id
+	), upd AS (
+		UPDATE {tenant}.webhook_deliveries d
+		   SET status = e.status, attempts = e.attempt, next_attempt_at = e.retry_at, last_status = nullif(e.status_code, 0),
+		       last_error = nullif(e.error, ''), delivered_at = CASE WHEN e.ok THEN e.at ELSE d.delivered_at END, updated_at = now(),
+		       log = d.log || e.entry
+		  FROM e WHERE NOT e.new AND d.id = e.id AND d.attempts = e.attempt - 1 AND d.status IN ('pending', 'retrying')
+		RETURNING d.id
+	)
+	SELECT id::text FROM ins UNION ALL SELECT id::text FROM upd`
+
 // recordAttemptsTx writes the attempts that are still their delivery's
 // next and returns those.
-func recordAttemptsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, as []WebhookAttempt) ([]WebhookAttempt, error) {
+func (s *Store) recordAttemptsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, as []WebhookAttempt) ([]WebhookAttempt, error) {
 	n := len(as)
-	ids, attempts, ats := make([]string, n), make([]int64, n), make([]time.Time, n)
-	codes, latencies := make([]int64, n), make([]int64, n)
-	errs, responses, oks := make([]string, n), make([]string, n), make([]bool, n)
-	retries := make([]sql.NullTime, n)
+	ids, news, endpoints := make([]string, n), make([]bool, n), make([]string, n)
+	seqs, names, msgs := make([]int64, n), make([]string, n), make([]string, n)
+	attempts, ats, codes, latencies := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	errs, responses, oks, retries := make([]string, n), make([]string, n), make([]bool, n), make([]int64, n)
 	for i, a := range as {
-		ids[i], attempts[i], ats[i], codes[i] = a.DeliveryID, int64(a.Attempt), a.At, int64(a.StatusCode)
-		latencies[i], errs[i], responses[i], oks[i] = a.Latency.Milliseconds(), a.Error, a.Response, a.OK
-		retries[i] = sql.NullTime{Time: a.RetryAt, Valid: !a.OK && !a.RetryAt.IsZero()}
+		ids[i], news[i], endpoints[i], seqs[i], names[i], msgs[i] = a.DeliveryID, a.New, a.EndpointID, a.SignalSeq, a.SignalName, a.MessageID
+		attempts[i], ats[i], codes[i], latencies[i] = int64(a.Attempt), a.At.UnixMicro(), int64(a.StatusCode), a.Latency.Milliseconds()
+		errs[i], responses[i], oks[i] = a.Error, a.Response, a.OK
+		if !a.OK && !a.RetryAt.IsZero() {
+			retries[i] = a.RetryAt.UnixMicro()
+		}
 	}
 	var done []string
-	err := tx.SelectContext(ctx, &done, t.SQL(`WITH a AS (
-			SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::bool[], $9::timestamptz[])
-			       AS a(delivery_id, attempt, at, status_code, latency_ms, error, response, ok, retry_at)
-		), upd AS (
-			UPDATE {tenant}.webhook_deliveries d
-			   SET status = CASE WHEN a.ok THEN 'succeeded' WHEN a.retry_at IS NOT NULL THEN 'retrying' ELSE 'failed' END,
-			       attempts = a.attempt, next_attempt_at = a.retry_at, last_status = nullif(a.status_code, 0),
-			       last_error = nullif(a.error, ''), delivered_at = CASE WHEN a.ok THEN a.at ELSE d.delivered_at END, updated_at = now()
-			  FROM a WHERE d.id = a.delivery_id AND d.attempts = a.attempt - 1 AND d.status IN ('pending', 'retrying')
-			RETURNING d.id
-		), ins AS (
-			INSERT INTO {tenant}.webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, response)
-			SELECT a.delivery_id, a.attempt, a.at, nullif(a.status_code, 0), a.latency_ms, nullif(a.error, ''), a.response
-			  FROM a JOIN upd ON upd.id = a.delivery_id
-		)
-		SELECT id::text FROM upd`),
-		pq.Array(ids), pq.Array(attempts), pq.Array(ats), pq.Array(codes), pq.Array(latencies), pq.Array(errs),
-		pq.Array(responses), pq.Array(oks), pq.Array(retries))
-	if err != nil {
+	if err := s.selectPrepared(ctx, tx, &done, t.SQL(recordAttemptsSQL),
+		pq.Array(ids), pq.Array(news), pq.Array(endpoints), pq.Array(seqs), pq.Array(names), pq.Array(msgs),
+		pq.Array(attempts), pq.Array(ats), pq.Array(codes), pq.Array(latencies), pq.Array(errs), pq.Array(responses),
+		pq.Array(oks), pq.Array(retries)); err != nil {
 		return nil, fmt.Errorf("record webhook attempts: %w", err)
 	}
 	// A set, not a search per attempt: batches are a thousand attempts.
@@ -351,28 +473,28 @@ func (s *Store) WebhookDeliveries(ctx context.Context, t Tenant, endpointID, bef
 	if IsUUID(before) {
 		c.add("(d.created_at, d.id) < (SELECT created_at, id FROM {tenant}.webhook_deliveries WHERE id = ?)", before)
 	}
-	q := `SELECT ` + webhookDeliveryColumns + ` FROM {tenant}.webhook_deliveries d` + c.sql() + ` ORDER BY d.created_at DESC, d.id DESC` + c.limit(limit+1)
-	if err := s.DB.SelectContext(ctx, &out, t.SQL(q), c.args...); err != nil {
+	var rows []struct {
+		WebhookDelivery
+		RawLog []byte `db:"log"`
+	}
+	q := `SELECT ` + webhookDeliveryColumns + `, d.log FROM {tenant}.webhook_deliveries d` + c.sql() + ` ORDER BY d.created_at DESC, d.id DESC` + c.limit(limit+1)
+	if err := s.DB.SelectContext(ctx, &rows, t.SQL(q), c.args...); err != nil {
 		return nil, "", fmt.Errorf("list webhook deliveries: %w", err)
+	}
+	out = make([]WebhookDelivery, 0, len(rows))
+	for _, r := range rows {
+		var log []logEntry
+		if err := json.Unmarshal(r.RawLog, &log); err != nil {
+			return nil, "", fmt.Errorf("webhook delivery %s: its log: %w", r.ID, err)
+		}
+		d := r.WebhookDelivery
+		for _, e := range log {
+			d.Log = append(d.Log, e.row())
+		}
+		out = append(out, d)
 	}
 	if len(out) > limit {
 		out, next = out[:limit], out[limit-1].ID
-	}
-	if len(out) == 0 {
-		return out, next, nil
-	}
-	ids := make([]string, len(out))
-	at := map[string]int{}
-	for i, d := range out {
-		ids[i], at[d.ID] = d.ID, i
-	}
-	var log []WebhookAttemptRow
-	if err := s.DB.SelectContext(ctx, &log, t.SQL(`SELECT delivery_id::text AS delivery_id, attempt, attempted_at, status_code, latency_ms, error, response
-		FROM {tenant}.webhook_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, attempt`), pq.Array(ids)); err != nil {
-		return nil, "", fmt.Errorf("list webhook attempts: %w", err)
-	}
-	for _, l := range log {
-		out[at[l.DeliveryID]].Log = append(out[at[l.DeliveryID]].Log, l)
 	}
 	return out, next, nil
 }
@@ -399,7 +521,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, t Tenant, id string) (d We
 			return Invalid("", "This endpoint is disabled: enable it to redeliver.")
 		}
 		if d.Attempts == 0 {
-			// Its first attempt is queued (in its signal's shared job).
+			// Queued before migration 0018: its first attempt is on its way.
 			return Invalid("", "This delivery has not been attempted yet: it is on its way.")
 		}
 		if _, err := jobs.CancelByKey(ctx, tx, webhookJobKey(t, d.ID, d.Attempts+1)); err != nil {
@@ -409,7 +531,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, t Tenant, id string) (d We
 			WHERE d.id = $1 RETURNING `+webhookDeliveryColumns), id); err != nil {
 			return fmt.Errorf("redeliver webhook: %w", err)
 		}
-		_, _, err = jobs.Enqueue(ctx, tx, webhookJob(t, []string{d.ID}, d.Attempts+1, time.Time{}))
+		_, _, err = jobs.Enqueue(ctx, tx, webhookJob(t, WebhookDeliveryArgs{IDs: []string{d.ID}, Attempt: d.Attempts + 1}, time.Time{}))
 		return err
 	})
 	return d, err

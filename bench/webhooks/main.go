@@ -323,23 +323,27 @@ func outage(ctx context.Context, st *store.Store, dsn string, log *slog.Logger, 
 		c.uniq, want, want-c.uniq, recovered.Round(time.Millisecond), c.reqs, recorded, max(extra, 0), maxAttempts, c.dups)
 }
 
-// stages splits the latency on the server's clock: signal → delivery row
-// (the subscriber), delivery row → attempt started (the job queue),
-// attempt started → recorded (the POST and the wait for the record's
-// transaction).
+// stages splits the latency on the server's clock: signal → its first
+// attempts' job enqueued (the subscriber), job enqueued → attempt started
+// (the job queue), attempt started → recorded (the POST and the wait for
+// the record's transaction, which writes the delivery's row).
 func stages(ctx context.Context, r *rig) string {
 	var sub, queue, record float64
 	err := r.st.DB.QueryRowContext(ctx, r.tn.SQL(`
-		SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.created_at - s.occurred_at)),
-		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM a.attempted_at - d.created_at)),
-		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.updated_at - a.attempted_at))
-		FROM {tenant}.webhook_deliveries d JOIN {tenant}.signals s ON s.seq = d.signal_seq
-		JOIN {tenant}.webhook_attempts a ON a.delivery_id = d.id AND a.attempt = 1`)).Scan(&sub, &queue, &record)
+		WITH d AS (
+			SELECT d.created_at AS recorded, (d.log->0->>'at')::timestamptz AS started, s.occurred_at, j.created_at AS queued
+			  FROM {tenant}.webhook_deliveries d JOIN {tenant}.signals s ON s.seq = d.signal_seq
+			  JOIN public.jobs j ON j.kind = $1 AND j.tenant_schema = $2 AND (j.args->>'seq')::bigint = d.signal_seq AND j.args->>'attempt' = '1'
+		)
+		SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM queued - occurred_at)),
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started - queued)),
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM recorded - started))
+		  FROM d`), store.WebhookDeliverJob, r.tn.Schema()).Scan(&sub, &queue, &record)
 	if err != nil {
 		return err.Error()
 	}
 	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)).Round(time.Millisecond) }
-	return fmt.Sprintf("signal → delivery recorded %s, recorded → attempt started %s, attempt started → attempt recorded %s",
+	return fmt.Sprintf("signal → job enqueued %s, enqueued → attempt started %s, attempt started → recorded %s",
 		sec(sub), sec(queue), sec(record))
 }
 

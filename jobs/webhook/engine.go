@@ -3,17 +3,25 @@
 // signed per Standard Webhooks.
 //
 // Two halves. The subscriber (Subscriber) reads each tenant's signal log
-// from its cursor like every subscriber; its handler only records a
-// delivery row per matching endpoint and enqueues the deliveries' job, in
-// the cursor's transaction, so "delivered to the webhook engine" and "the
-// deliveries exist" commit together, once per signal. The delivery job
-// then does each HTTP POST outside any transaction (10 s timeout, no
-// redirects, the SSRF guard at dial time, the response's first 1 KB kept)
-// and records each attempt with its delivery's new status and the job of
-// its retry in one transaction. A signal batch's first attempts share a
-// job (a job per delivery was most of the cost of a hundred-endpoint
-// fanout); each retry is a job of its own, at its own time. Retries back
-// off for about a day; an endpoint failing for 5 days is disabled.
+// from its cursor like every subscriber; its handler only queues the
+// deliveries, one per matching endpoint, as the arguments of the job that
+// makes their first attempts, in the cursor's transaction, so "delivered
+// to the webhook engine" and "the deliveries are queued" commit together,
+// once per signal. The delivery job then does each HTTP POST outside any
+// transaction (10 s timeout, no redirects, the SSRF guard at dial time,
+// the response's first 1 KB kept) and records each attempt with its
+// delivery's new status and the job of its retry in one transaction. A
+// signal's first attempts share a job (a job per delivery was most of the
+// cost of a hundred-endpoint fanout); each retry is a job of its own, at
+// its own time. Retries back off for about a day; an endpoint failing for
+// 5 days is disabled.
+//
+// The delivery log is the deliveries' rows (store/webhook_deliveries.go,
+// tenant migration 0018): a delivery's first attempt writes its row, with
+// the attempt in the row's log; each later attempt appends to the log in
+// the update that sets the status. A delivery costs one row write per
+// attempt (it was three: a pending row, then an attempt row and an
+// update); until its first attempt it is in the job queue, not the log.
 //
 // Delivery is at least once: a worker killed between the POST and its
 // record sends again, with the same webhook-id, which receivers use to
@@ -29,6 +37,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -145,18 +154,19 @@ func (e *Engine) handle(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) err
 	if err != nil || len(eps) == 0 {
 		return err
 	}
-	var ds []store.NewWebhookDelivery
+	ds := make([]store.NewWebhookDelivery, 0, len(eps)*len(d.Signals))
 	for _, sig := range d.Signals {
 		if private(sig) {
 			continue
 		}
 		for _, ep := range eps {
 			if ep.Wants(sig) {
-				ds = append(ds, store.NewWebhookDelivery{EndpointID: ep.ID, Signal: sig})
+				ds = append(ds, store.NewWebhookDelivery{EndpointID: ep.ID, SignalSeq: sig.Seq})
 			}
 		}
 	}
-	return e.st.AddWebhookDeliveriesTx(ctx, tx, d.Tenant, ds)
+	_, err = e.st.AddWebhookDeliveriesTx(ctx, tx, d.Tenant, ds)
+	return err
 }
 
 // private: a member's chat is theirs alone, and never leaves the platform.
@@ -173,14 +183,15 @@ func (e *Engine) RegisterJobs(r *jobs.Runner) { r.Handle(store.WebhookDeliverJob
 const attemptsPerJob = 16
 
 // deliver makes the attempts of a job, up to attemptsPerJob requests at
-// once: each is handed to the recorder as soon as it is done, so a slow
-// receiver holds up neither the others nor their records. A lane is held
-// for the request only, not until its record commits: a lane held through
-// the group commit sent 16 requests per commit latency, and a fanout's
-// deliveries queued behind it for seconds. The job returns once every
-// attempt is committed, with the status that records it. A delivery
-// whose record failed is tried again by the job's retry (the others are
-// skipped then).
+// once: each lane takes the next delivery as soon as its request returns
+// and hands the attempt to the recorder, so a slow receiver holds up
+// neither the others nor their records. A lane is held for the request
+// only, not until its record commits: a lane held through the group
+// commit sent 16 requests per commit latency. The lanes live for the job
+// (not a goroutine per attempt, each growing a stack deep enough for an
+// HTTP exchange). The job returns once every attempt is committed, with
+// the status that records it. A delivery whose record failed is tried
+// again by the job's retry (the others are skipped then).
 func (e *Engine) deliver(ctx context.Context, j *jobs.Job) error {
 	var args store.WebhookDeliveryArgs
 	if err := j.DecodeArgs(&args); err != nil {
@@ -192,29 +203,30 @@ func (e *Engine) deliver(ctx context.Context, j *jobs.Job) error {
 	} else if err != nil {
 		return err
 	}
-	sends, err := e.st.WebhookSendsFor(ctx, t, args)
-	if err != nil {
+	sends, err := e.st.WebhookSendsFor(ctx, t, args, j.Attempt > 1)
+	if err != nil || len(sends) == 0 {
 		return err
 	}
 	// A signal's body is the same for every endpoint: built once.
-	bodies := map[int64][]byte{}
+	bodies := make(map[int64][]byte, 1)
 	for _, w := range sends {
 		if _, ok := bodies[w.Signal.Seq]; !ok {
-			if bodies[w.Signal.Seq], err = Body(w.Signal); err != nil {
+			if bodies[w.Signal.Seq], err = Body(*w.Signal); err != nil {
 				return jobs.Permanent(err)
 			}
 		}
 	}
 	attempts, errs := make([]store.WebhookAttempt, len(sends)), make([]error, len(sends))
 	var recorded sync.WaitGroup
-	lanes := make(chan struct{}, attemptsPerJob)
-	for i, w := range sends {
-		recorded.Add(1)
-		lanes <- struct{}{}
+	recorded.Add(len(sends))
+	var next atomic.Int32
+	for range min(attemptsPerJob, len(sends)) {
 		go func() {
-			attempts[i] = e.attempt(ctx, w, bodies[w.Signal.Seq], args.Attempt)
-			<-lanes
-			e.rec.add(ctx, t, attempts[i], func(err error) { errs[i] = err; recorded.Done() })
+			for i := int(next.Add(1)) - 1; i < len(sends); i = int(next.Add(1)) - 1 {
+				w := &sends[i]
+				attempts[i] = e.attempt(ctx, w, bodies[w.Signal.Seq], args.Attempt)
+				e.rec.add(ctx, t, attempts[i], &errs[i], &recorded)
+			}
 		}()
 	}
 	done := make(chan struct{})

@@ -30,18 +30,20 @@ type recorder struct {
 type pendingAttempt struct {
 	t    store.Tenant
 	a    store.WebhookAttempt
-	done func(error)
+	err  *error          // set to the batch's error
+	done *sync.WaitGroup // then Done
 }
 
 // maxBatch bounds the attempts of one transaction.
 const maxBatch = 1000
 
-// add queues a for the next batch; done is called with nil once a has
-// committed, or with the batch's error. The caller waits as it likes (a
-// delivery job waits for all its attempts at once, not a goroutine each).
-func (r *recorder) add(ctx context.Context, t store.Tenant, a store.WebhookAttempt, done func(error)) {
+// add queues a for the next batch; once a has committed (or its batch
+// failed), *err is set to the batch's error and done is marked Done. The
+// caller waits as it likes (a delivery job waits for all its attempts at
+// once, not a goroutine each).
+func (r *recorder) add(ctx context.Context, t store.Tenant, a store.WebhookAttempt, err *error, done *sync.WaitGroup) {
 	r.mu.Lock()
-	r.queue = append(r.queue, &pendingAttempt{t: t, a: a, done: done})
+	r.queue = append(r.queue, &pendingAttempt{t: t, a: a, err: err, done: done})
 	lead := !r.flushing
 	r.flushing = true
 	r.mu.Unlock()
@@ -90,7 +92,8 @@ func (r *recorder) write(ctx context.Context, batch []*pendingAttempt) {
 			r.log.Warn("record webhook attempts", "tenant", t.Schema(), "attempts", len(as), "err", err)
 		}
 		for _, p := range ps {
-			p.done(err)
+			*p.err = err
+			p.done.Done()
 		}
 	}
 }

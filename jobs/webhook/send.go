@@ -25,9 +25,10 @@ const maxDrain = 64 << 10
 
 // attempt sends a delivery once and says how it went, with the retry it
 // needs. It never fails: every outcome is an attempt to record.
-func (e *Engine) attempt(ctx context.Context, w store.WebhookSend, body []byte, n int) store.WebhookAttempt {
+func (e *Engine) attempt(ctx context.Context, w *store.WebhookSend, body []byte, n int) store.WebhookAttempt {
 	start := time.Now()
-	a := store.WebhookAttempt{DeliveryID: w.Delivery.ID, EndpointID: w.Endpoint.ID, Attempt: n, At: start}
+	a := store.WebhookAttempt{DeliveryID: w.Delivery.ID, EndpointID: w.Endpoint.ID, Attempt: n, At: start, New: w.New,
+		SignalSeq: w.Delivery.SignalSeq, SignalName: w.Delivery.SignalName, MessageID: w.Delivery.MessageID}
 	if !w.Endpoint.Enabled {
 		a.Error = "not sent: the endpoint is disabled"
 		return a // failed for good; an admin may redeliver once it is enabled
@@ -42,7 +43,7 @@ func (e *Engine) attempt(ctx context.Context, w store.WebhookSend, body []byte, 
 }
 
 // post signs and sends the message; errText is "" for a 2xx.
-func (e *Engine) post(ctx context.Context, w store.WebhookSend, body []byte, now time.Time) (status int, excerpt, errText string) {
+func (e *Engine) post(ctx context.Context, w *store.WebhookSend, body []byte, now time.Time) (status int, excerpt, errText string) {
 	ts := now.Unix()
 	sig, err := Sign(w.Endpoint.Secrets(now), w.Delivery.MessageID, ts, body)
 	if err != nil {
