@@ -49,14 +49,39 @@ const (
 // wake-up, which at a hundred endpoints per signal was most of a
 // delivery's cost. Retries are a job per delivery, each at its own time.
 type WebhookDeliveryArgs struct {
-	IDs     []string `json:"ids"`
-	Attempt int      `json:"attempt"`
-	// Seq and Endpoints are set on a signal's first attempts: the signal,
-	// and the endpoint of each of IDs, deliveries with no row yet. Without
-	// them, IDs are recorded deliveries (a retry, a redelivery, or first
+	// IDs are recorded deliveries (a retry, a redelivery, or first
 	// attempts queued before migration 0018).
+	IDs     []string `json:"ids,omitempty"`
+	Attempt int      `json:"attempt"`
+	// Seq, First and Endpoints are a signal's first attempts, deliveries
+	// with no row yet: the signal, the first delivery's id, and the
+	// endpoint of each delivery, whose id is First's with its last four
+	// hex digits its index here (firstDeliveryID). Listing a hundred ids
+	// beside the endpoints doubled the job's arguments, which PostgreSQL
+	// parses as jsonb and compresses.
 	Seq       int64    `json:"seq,omitempty"`
+	First     string   `json:"first,omitempty"`
 	Endpoints []string `json:"endpoints,omitempty"`
+}
+
+// firstDeliveryID is the id of the i-th delivery of a job whose first is
+// first (the last 16 bits of first are zero; a job holds at most
+// webhookJobBatch deliveries).
+func firstDeliveryID(first string, i int) string {
+	const hexDigits = "0123456789abcdef"
+	b := []byte(first)
+	for j := range 4 {
+		b[len(b)-1-j] = hexDigits[(i>>(4*j))&0xf]
+	}
+	return string(b)
+}
+
+// key is the delivery whose id names the job's unique key.
+func (a WebhookDeliveryArgs) key() string {
+	if a.First != "" {
+		return a.First
+	}
+	return a.IDs[0]
 }
 
 // webhookJobBatch bounds the deliveries of one job.
@@ -77,12 +102,14 @@ func webhookJobKey(t Tenant, deliveryID string, attempt int) string {
 
 func webhookJob(t Tenant, args WebhookDeliveryArgs, at time.Time) jobs.Params {
 	return jobs.Params{Kind: WebhookDeliverJob, Tenant: t.Schema(), Args: args,
-		ScheduledAt: at, UniqueKey: webhookJobKey(t, args.IDs[0], args.Attempt), MaxAttempts: 3}
+		ScheduledAt: at, UniqueKey: webhookJobKey(t, args.key(), args.Attempt), MaxAttempts: 3}
 }
 
-// newDeliveryIDs returns n new delivery ids: UUIDs of version 7 (the time
-// in milliseconds, then random bits), so a signal's rows are added at the
-// end of the primary key's index rather than on a hundred random pages.
+// newDeliveryIDs returns n new ids for the first deliveries of jobs: UUIDs
+// of version 7 (the time in milliseconds, then random bits), so a signal's
+// rows are added at the end of the primary key's index rather than on a
+// hundred random pages, with their last 16 bits zero (firstDeliveryID
+// numbers a job's deliveries there; 58 random bits remain).
 func newDeliveryIDs(n int) []string {
 	b := make([]byte, 16*n)
 	rand.Read(b)
@@ -96,6 +123,7 @@ func newDeliveryIDs(n int) []string {
 		}
 		u[6] = 0x70 | u[6]&0x0f // version 7
 		u[8] = 0x80 | u[8]&0x3f // the RFC 9562 variant
+		u[14], u[15] = 0, 0
 		hex.Encode(text[0:8], u[0:4])
 		hex.Encode(text[9:13], u[4:6])
 		hex.Encode(text[14:18], u[6:8])
@@ -174,12 +202,13 @@ func (s *Store) AddWebhookDeliveriesTx(ctx context.Context, tx *sqlx.Tx, t Tenan
 	if len(ds) == 0 {
 		return nil, nil
 	}
-	ids := newDeliveryIDs(len(ds))
 	var ps []jobs.Params
+	ids := make([]string, 0, len(ds))
 	for i := 0; i < len(ds); {
-		args := WebhookDeliveryArgs{Attempt: 1, Seq: ds[i].SignalSeq}
-		for ; i < len(ds) && ds[i].SignalSeq == args.Seq && len(args.IDs) < webhookJobBatch; i++ {
-			args.IDs, args.Endpoints = append(args.IDs, ids[i]), append(args.Endpoints, ds[i].EndpointID)
+		args := WebhookDeliveryArgs{Attempt: 1, Seq: ds[i].SignalSeq, First: newDeliveryIDs(1)[0]}
+		for ; i < len(ds) && ds[i].SignalSeq == args.Seq && len(args.Endpoints) < webhookJobBatch; i++ {
+			ids = append(ids, firstDeliveryID(args.First, len(args.Endpoints)))
+			args.Endpoints = append(args.Endpoints, ds[i].EndpointID)
 		}
 		ps = append(ps, webhookJob(t, args, time.Time{}))
 	}
@@ -200,7 +229,7 @@ type WebhookSend struct {
 }
 
 // webhookSendColumns are what sending reads of an endpoint.
-const webhookSendColumns = `id::text AS id, url, secret, previous_secret, previous_expires_at, enabled`
+const webhookSendColumns = `id::text AS id, url, secret, previous_secret, previous_expires_at, enabled, failing_since`
 
 // WebhookSendsFor reads the deliveries a job attempts: only those for
 // which this is the next attempt (not succeeded, not redelivered since,
@@ -258,20 +287,28 @@ func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliv
 // firstDeliveries are a signal's first attempts from the job's arguments;
 // on a rerun, less those already recorded.
 func (s *Store) firstDeliveries(ctx context.Context, t Tenant, args WebhookDeliveryArgs, rerun bool) ([]WebhookDelivery, error) {
+	if !IsUUID(args.First) || len(args.Endpoints) > webhookJobBatch {
+		return nil, fmt.Errorf("webhook job: bad first deliveries (%q, %d endpoints)", args.First, len(args.Endpoints))
+	}
+	ds := make([]WebhookDelivery, 0, len(args.Endpoints))
+	for i, ep := range args.Endpoints {
+		if IsUUID(ep) {
+			ds = append(ds, WebhookDelivery{ID: firstDeliveryID(args.First, i), EndpointID: ep, SignalSeq: args.Seq, Status: DeliveryPending})
+		}
+	}
+	if !rerun {
+		return ds, nil
+	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
 	var done []string
-	if rerun {
-		if err := s.DB.SelectContext(ctx, &done, t.SQL(`SELECT id::text FROM {tenant}.webhook_deliveries WHERE id = ANY($1::uuid[])`),
-			pq.Array(args.IDs)); err != nil {
-			return nil, fmt.Errorf("read webhook deliveries: %w", err)
-		}
+	if err := s.DB.SelectContext(ctx, &done, t.SQL(`SELECT id::text FROM {tenant}.webhook_deliveries WHERE id = ANY($1::uuid[])`),
+		pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("read webhook deliveries: %w", err)
 	}
-	ds := make([]WebhookDelivery, 0, len(args.IDs))
-	for i, id := range args.IDs {
-		if i < len(args.Endpoints) && IsUUID(id) && IsUUID(args.Endpoints[i]) && !slices.Contains(done, id) {
-			ds = append(ds, WebhookDelivery{ID: id, EndpointID: args.Endpoints[i], SignalSeq: args.Seq, Status: DeliveryPending})
-		}
-	}
-	return ds, nil
+	return slices.DeleteFunc(ds, func(d WebhookDelivery) bool { return slices.Contains(done, d.ID) }), nil
 }
 
 // recordedDeliveries are the deliveries with rows whose next attempt this is.
@@ -310,6 +347,10 @@ type WebhookAttempt struct {
 	Error      string // "" on success
 	Response   string // the body's first 1 KB, valid UTF-8
 	OK         bool
+	// EndpointHealthy says the endpoint had no run of failures when the
+	// attempt's job read it: a success then leaves it as it is, and a
+	// batch of such successes writes nothing to the endpoints.
+	EndpointHealthy bool
 	// RetryAt is when to try again after a failure; zero gives up.
 	RetryAt time.Time
 }
@@ -415,6 +456,13 @@ func (s *Store) recordAttemptsTx(ctx context.Context, tx *sqlx.Tx, t Tenant, as 
 // trackEndpointFailures starts or ends each endpoint's run of failures by
 // its latest attempt, and disables those failing for disableAfter.
 func (s *Store) trackEndpointFailures(ctx context.Context, tx *sqlx.Tx, t Tenant, as []WebhookAttempt, disableAfter time.Duration) error {
+	// The common batch, successes to healthy endpoints, changes nothing:
+	// not even the statement that finds so. (An endpoint's failure
+	// recorded after a success's job read it healthy is cleared by the
+	// next success, whose job reads it failing.)
+	if !slices.ContainsFunc(as, func(a WebhookAttempt) bool { return !a.OK || !a.EndpointHealthy }) {
+		return nil
+	}
 	latest := map[string]WebhookAttempt{}
 	for _, a := range as {
 		if l, ok := latest[a.EndpointID]; !ok || !a.At.Before(l.At) {

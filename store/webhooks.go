@@ -253,10 +253,12 @@ func (s *Store) TestWebhookEndpoint(ctx context.Context, t Tenant, actorUserID i
 }
 
 // EnabledWebhookEndpointsTx lists the endpoints that take deliveries, in
-// the webhook subscriber's transaction.
+// the webhook subscriber's transaction: only what choosing them reads (id,
+// events, from_seq, enabled), as it runs for every batch of signals.
 func (s *Store) EnabledWebhookEndpointsTx(ctx context.Context, tx *sqlx.Tx, t Tenant) ([]WebhookEndpoint, error) {
 	var out []WebhookEndpoint
-	if err := tx.SelectContext(ctx, &out, t.SQL(`SELECT `+webhookEndpointColumns+` FROM {tenant}.webhook_endpoints WHERE enabled`)); err != nil {
+	if err := s.selectPrepared(ctx, tx, &out, t.SQL(`SELECT id::text AS id, events, from_seq, enabled
+		FROM {tenant}.webhook_endpoints WHERE enabled`)); err != nil {
 		return nil, fmt.Errorf("list enabled webhook endpoints: %w", err)
 	}
 	return out, nil

@@ -523,6 +523,19 @@ func TestAnAttemptCountsOnce(t *testing.T) {
 	if ds, _, _ := st.WebhookDeliveries(ctx, tn, ep.ID, "", 10); len(ds) != 0 || len(ids) != 1 || !store.IsUUID(ids[0]) {
 		t.Fatalf("queued: ids %v, rows %+v (a row is written by the first attempt)", ids, ds)
 	}
+	var raw []byte
+	if err := st.DB.GetContext(ctx, &raw, `SELECT args FROM jobs WHERE kind = $1 AND tenant_schema = $2 AND args->>'attempt' = '1'`,
+		store.WebhookDeliverJob, tn.Schema()); err != nil {
+		t.Fatal(err)
+	}
+	var args store.WebhookDeliveryArgs
+	if err := json.Unmarshal(raw, &args); err != nil {
+		t.Fatal(err)
+	}
+	if ws, err := st.WebhookSendsFor(ctx, tn, args, false); err != nil || len(ws) != 1 || ws[0].Delivery.ID != ids[0] || !ws[0].New ||
+		ws[0].Delivery.MessageID != store.WebhookMessageID(sig.ID, ep.ID) || ws[0].Endpoint.URL != ep.URL {
+		t.Fatalf("sends of the queued job: %+v %v", ws, err)
+	}
 	a := store.WebhookAttempt{DeliveryID: ids[0], EndpointID: ep.ID, New: true, SignalSeq: sig.Seq, SignalName: sig.Name,
 		MessageID: store.WebhookMessageID(sig.ID, ep.ID), Attempt: 1, At: time.Now(), StatusCode: 500, Error: "HTTP 500",
 		Latency: 12 * time.Millisecond, Response: "not now", RetryAt: time.Now().Add(time.Hour)}
@@ -539,6 +552,9 @@ func TestAnAttemptCountsOnce(t *testing.T) {
 	if l := ds[0].Log[0]; l.Attempt != 1 || l.StatusCode.Int64 != 500 || l.Error.String != "HTTP 500" || l.Response != "not now" ||
 		l.LatencyMS != 12 || l.AttemptedAt.Sub(a.At).Abs() > time.Millisecond {
 		t.Errorf("log line %+v", l)
+	}
+	if ws, err := st.WebhookSendsFor(ctx, tn, args, true); err != nil || len(ws) != 0 {
+		t.Errorf("a rerun of the job sends %d again (%v), want none: its attempt is recorded", len(ws), err)
 	}
 	var retries int
 	if err := st.DB.GetContext(ctx, &retries, `SELECT count(*) FROM jobs WHERE kind = $1 AND tenant_schema = $2 AND args->>'attempt' = '2'`,
