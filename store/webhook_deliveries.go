@@ -229,7 +229,7 @@ type WebhookSend struct {
 }
 
 // webhookSendColumns are what sending reads of an endpoint.
-const webhookSendColumns = `id::text AS id, url, secret, previous_secret, previous_expires_at, enabled, failing_since`
+const webhookSendColumns = `id::text, url, secret, previous_secret, previous_expires_at, enabled, failing_since`
 
 // WebhookSendsFor reads the deliveries a job attempts: only those for
 // which this is the next attempt (not succeeded, not redelivered since,
@@ -255,9 +255,11 @@ func (s *Store) WebhookSendsFor(ctx context.Context, t Tenant, args WebhookDeliv
 		}
 		endpointIDs = append(endpointIDs, d.EndpointID)
 	}
-	var eps []WebhookEndpoint
-	if err := s.selectPrepared(ctx, nil, &eps, t.SQL(`SELECT `+webhookSendColumns+` FROM {tenant}.webhook_endpoints
-		WHERE id = ANY($1::uuid[])`), pq.Array(endpointIDs)); err != nil {
+	eps := make([]WebhookEndpoint, 0, len(endpointIDs))
+	if err := s.scanEndpoints(ctx, nil, t.SQL(`SELECT `+webhookSendColumns+` FROM {tenant}.webhook_endpoints
+		WHERE id = ANY($1::uuid[])`), []any{pq.Array(endpointIDs)}, func(e *WebhookEndpoint) []any {
+		return []any{&e.ID, &e.URL, &e.Secret, &e.PreviousSecret, &e.PreviousExpiresAt, &e.Enabled, &e.FailingSince}
+	}, &eps); err != nil {
 		return nil, fmt.Errorf("read webhook endpoints: %w", err)
 	}
 	var sigs []Signal

@@ -254,12 +254,47 @@ func (s *Store) TestWebhookEndpoint(ctx context.Context, t Tenant, actorUserID i
 
 // EnabledWebhookEndpointsTx lists the endpoints that take deliveries, in
 // the webhook subscriber's transaction: only what choosing them reads (id,
-// events, from_seq, enabled), as it runs for every batch of signals.
+// events, from_seq), as it runs for every batch of signals.
 func (s *Store) EnabledWebhookEndpointsTx(ctx context.Context, tx *sqlx.Tx, t Tenant) ([]WebhookEndpoint, error) {
-	var out []WebhookEndpoint
-	if err := s.selectPrepared(ctx, tx, &out, t.SQL(`SELECT id::text AS id, events, from_seq, enabled
-		FROM {tenant}.webhook_endpoints WHERE enabled`)); err != nil {
+	out := make([]WebhookEndpoint, 0, 16)
+	err := s.scanEndpoints(ctx, tx, t.SQL(`SELECT id::text, events, from_seq FROM {tenant}.webhook_endpoints WHERE enabled`), nil,
+		func(e *WebhookEndpoint) []any {
+			e.Enabled = true
+			return []any{&e.ID, &e.Events, &e.FromSeq}
+		}, &out)
+	if err != nil {
 		return nil, fmt.Errorf("list enabled webhook endpoints: %w", err)
 	}
 	return out, nil
+}
+
+// scanEndpoints runs q (prepared, in tx when it is not nil) and appends a
+// row per endpoint to out, scanned into the fields fields names. The
+// delivery path reads a hundred endpoints per signal twice (to choose
+// them, to send): scanned by reflection into a growing slice of whole
+// endpoints, that was most of its allocation.
+func (s *Store) scanEndpoints(ctx context.Context, tx *sqlx.Tx, q string, args []any, fields func(*WebhookEndpoint) []any, out *[]WebhookEndpoint) error {
+	var rows *sql.Rows
+	var err error
+	switch st := s.prepared(ctx, q); {
+	case st == nil && tx == nil:
+		rows, err = s.DB.QueryContext(ctx, q, args...)
+	case st == nil:
+		rows, err = tx.QueryContext(ctx, q, args...)
+	case tx == nil:
+		rows, err = st.QueryContext(ctx, args...)
+	default:
+		rows, err = tx.StmtxContext(ctx, st).QueryContext(ctx, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		*out = append(*out, WebhookEndpoint{})
+		if err := rows.Scan(fields(&(*out)[len(*out)-1])...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
