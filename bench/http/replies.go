@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"fleetprompt/handlers"
+	"fleetprompt/store"
 )
 
 // measureReplies posts replies from every connection for the mode's
@@ -17,10 +20,19 @@ func (b *bench) measureReplies() (string, error) {
 	if err := b.analyze(); err != nil {
 		return "", err
 	}
+	// A server of its own with a posting limit, so that every reply pays
+	// the check it pays in the app (the site's servers have it off). The
+	// users here post ~15 replies a second each: per second, the check
+	// reads about as many of their posts as the default (10 a minute)
+	// reads of a person's.
+	limited, err := b.site.Serve(handlers.Config{ForumPostLimit: store.PostLimit{Posts: 100, Per: time.Second}})
+	if err != nil {
+		return "", err
+	}
 	var s side
 	p := plan{Duration: b.cfg.dur, ReplyShare: 1}
 	for _, ck := range b.viewers {
-		p.Conns = append(p.Conns, conn{Reply: b.site.URL + b.threadPath() + "/replies", Cookie: ck})
+		p.Conns = append(p.Conns, conn{Reply: limited + b.threadPath() + "/replies", Cookie: ck})
 	}
 	before, err := b.jobsFinished()
 	if err != nil {

@@ -92,7 +92,7 @@ type Config struct {
 	Tenants []string
 	// Coalesce is how long a subscriber waits after a wake-up that
 	// delivered something before it looks again, so a busy tenant's
-	// signals reach it in batches (default 10 ms; negative: never waits).
+	// signals reach it in batches (default 50 ms; negative: never waits).
 	Coalesce time.Duration
 	// OnDeliveredFunc, when set, is called after each committed delivery
 	// (tests and benchmarks wait on it).
@@ -114,7 +114,7 @@ func (c *Config) defaults() {
 		c.Logger = slog.Default()
 	}
 	if c.Coalesce == 0 {
-		c.Coalesce = 10 * time.Millisecond
+		c.Coalesce = 50 * time.Millisecond
 	}
 }
 
