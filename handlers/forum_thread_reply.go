@@ -21,6 +21,7 @@ import (
 func (h *Handler) forumReply(c *gin.Context) error {
 	ctx, t := c.Request.Context(), tenant(c)
 	a := authOf(c)
+	c.Set(sessionUnchanged, true) // a reply grants nothing: the session stays cached
 	body, key := c.PostForm("body"), c.PostForm("idempotency_key")
 	wait, err := h.postingWait(c)
 	if err != nil {

@@ -141,10 +141,15 @@ func (h *Handler) loadSession(c *gin.Context) {
 	// grants: this process's next request sees it (other processes learn
 	// through the live hub). Thread pages are dropped by the writes that
 	// change them (threadChanged).
-	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead && h.sessions != nil {
+	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead && h.sessions != nil && !c.GetBool(sessionUnchanged) {
 		h.sessions.dropUser(sess.UserID)
 	}
 }
+
+// sessionUnchanged is set by a state-changing handler that changes
+// nothing a session grants (a reply): loadSession keeps the user's
+// cached session then, instead of reading it again on their next request.
+const sessionUnchanged = "session-unchanged"
 
 // requireUser sends visitors to the sign-in page, remembering where they
 // were going.

@@ -32,7 +32,10 @@ type notificationItem struct {
 	Reason   string
 	At       time.Time
 	Sentence views.Sentence
-	Page     int // the inbox page it is on (the mark-read form returns there)
+	// More is how many later replies collapsed into it (the sentence
+	// tells of the first).
+	More int
+	Page int // the inbox page it is on (the mark-read form returns there)
 }
 
 // notificationAnswer is an htmx mark-read answer: the row, and the
@@ -73,7 +76,7 @@ func (h *Handler) notificationItems(ctx context.Context, t store.Tenant, ns []st
 		facts[i].Reason = n.Reason
 		s := views.Describe(facts[i])
 		s.Raw = raw
-		out[i] = notificationItem{ID: n.ID, Unread: n.Unread(), Reason: n.Reason, At: n.CreatedAt, Sentence: s, Page: page}
+		out[i] = notificationItem{ID: n.ID, Unread: n.Unread(), Reason: n.Reason, At: n.CreatedAt, Sentence: s, More: n.Count - 1, Page: page}
 	}
 	return out, nil
 }

@@ -81,6 +81,23 @@ func waitBadge(t *testing.T, c *client, want string) {
 	}
 }
 
+// waitMore polls the inbox until its first row counts the later replies
+// as want.
+func waitMore(t *testing.T, c *client, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := c.get("/notifications").doc(t).Find("[data-testid=notification]").First().Find("[data-testid=notification-more]").Text()
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first inbox row counts %q, want %q", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // A reply tells the thread's starter; the inbox lists it in words, unread
 // first; mark one and mark all read are 303 forms; another's
 // notification is not found; the empty inbox says what to do next.
@@ -98,9 +115,18 @@ func TestNotificationsInbox(t *testing.T) {
 	if got := badge(t, is.owner.get("/forums/t/"+thread)); got != "" { // the thread page's layout is cached per person
 		t.Fatalf("owner's badge on the thread page before any reply: %q", got)
 	}
+	var ownerHandle string
+	if err := is.store.DB.GetContext(ctx, &ownerHandle, `SELECT handle FROM users WHERE lower(email) = $1`, is.slug+"@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	// A reply, a reply that mentions the owner (a notification of its
+	// own), and a reply the first one counts: two unread, the reply's
+	// moved up by the third.
 	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Tray two, says @" + adaHandle + " herself"}}), http.StatusSeeOther)
-	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"And again"}}), http.StatusSeeOther)
+	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"And again, @" + ownerHandle}}), http.StatusSeeOther)
 	waitBadge(t, is.owner, "2")
+	wantStatus(t, ada.post("/forums/t/"+thread+"/replies", url.Values{"body": {"Once more"}}), http.StatusSeeOther)
+	waitMore(t, is.owner, "and 1 more reply")
 	if got := badge(t, is.owner.get("/forums/t/"+thread)); got != "2" {
 		t.Errorf("owner's badge on the (cached) thread page: %q, want 2", got)
 	}
@@ -111,6 +137,9 @@ func TestNotificationsInbox(t *testing.T) {
 	rows := d.Find("[data-testid=notification]")
 	if rows.Length() != 2 || d.Find("[data-unread=true]").Length() != 2 {
 		t.Fatalf("inbox rows %d:\n%.4000s", rows.Length(), r.Body)
+	}
+	if got := rows.First().Find("[data-testid=notification-more]").Text(); got != "and 1 more reply" {
+		t.Errorf("the first row's count %q", got)
 	}
 	text := strings.TrimSpace(rows.First().Find("[data-testid=notification-text]").Text())
 	if !strings.HasPrefix(text, "Owner mem") || !strings.Contains(text, "replied to “Hello”") || strings.Contains(text, "forum.post") {

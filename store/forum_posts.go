@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // postSelect reads posts with their author's name. The lateral lookup
@@ -250,4 +251,28 @@ func (s *Store) PostPage(ctx context.Context, t Tenant, p ForumPost, all bool) (
 		return 0, fmt.Errorf("page of post %s: %w", p.ID, err)
 	}
 	return max(before, 0)/ForumPostsPerPage + 1, nil
+}
+
+// ForumPostsTx reads the posts ids of the tenant, whatever their status,
+// by id, in one statement (a subscriber's batch of new posts); malformed
+// and missing ids are left out.
+func (s *Store) ForumPostsTx(ctx context.Context, q sqlx.QueryerContext, t Tenant, ids []string) (map[string]ForumPost, error) {
+	var valid []string
+	for _, id := range ids {
+		if IsUUID(id) {
+			valid = append(valid, id)
+		}
+	}
+	out := map[string]ForumPost{}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	var ps []ForumPost
+	if err := sqlx.SelectContext(ctx, q, &ps, t.SQL(postSelect+`WHERE p.id = ANY($1::uuid[])`), pq.Array(valid)); err != nil {
+		return nil, fmt.Errorf("posts by id: %w", err)
+	}
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out, nil
 }

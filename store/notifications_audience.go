@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -127,4 +129,137 @@ func (s *Store) DirectiveRequesterTx(ctx context.Context, tx *sqlx.Tx, t Tenant,
 		return r, fmt.Errorf("requester of directive %s: %w", id, err)
 	}
 	return r, nil
+}
+
+// PostAudiencesTx is PostAudienceTx for the posts of a delivery at once:
+// two statements however many posts, where one per post read the whole
+// thread each time. Malformed and missing ids are left out. Earlier is,
+// for each post, the people of the thread's published posts before it:
+// the thread's posters before the delivery's first post in it (read
+// once per thread), then those of the posts from there to the post.
+func (s *Store) PostAudiencesTx(ctx context.Context, tx *sqlx.Tx, t Tenant, postIDs []string) (map[string]PostAudience, error) {
+	var ids []string
+	for _, id := range postIDs {
+		if IsUUID(id) {
+			ids = append(ids, id)
+		}
+	}
+	out := map[string]PostAudience{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var posts []struct {
+		PostAudience
+		CreatedAt time.Time `db:"created_at"`
+	}
+	if err := tx.SelectContext(ctx, &posts, t.SQL(`SELECT p.id AS post_id, p.thread_id, p.author_type, p.created_at,
+			coalesce(`+fmt.Sprintf(humanID, "p")+`, 0) AS author_user_id,
+			p.status = 'published' AS published, p.content,
+			NOT EXISTS (SELECT 1 FROM {tenant}.forum_posts f
+				WHERE f.thread_id = p.thread_id AND (f.created_at, f.id) < (p.created_at, p.id)) AS first,
+			coalesce(th.created_by_user_id, 0) AS starter_id, '{}'::bigint[] AS earlier
+		FROM {tenant}.forum_posts p JOIN {tenant}.forum_threads th ON th.id = p.thread_id
+		WHERE p.id = ANY($1::uuid[])`), pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("audience of posts: %w", err)
+	}
+	parts, err := s.threadPostersTx(ctx, tx, t, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range posts {
+		p.Earlier = parts[p.ThreadID].before(p.CreatedAt, p.PostID)
+		out[p.PostID] = p.PostAudience
+	}
+	return out, nil
+}
+
+// threadPosters are who wrote a thread's published posts, around a
+// delivery's posts: base, the people before the first of them, most
+// recent first; window, the posts from it on, oldest first.
+type threadPosters struct {
+	base   []int64
+	window []posterRow
+}
+
+type posterRow struct {
+	Thread string        `db:"thread_id"`
+	Base   bool          `db:"base"`
+	UserID sql.NullInt64 `db:"uid"`
+	At     time.Time     `db:"at"`
+	PostID string        `db:"post_id"`
+}
+
+// before is Earlier for the post (at, id): the window's posters before
+// it, the latest first, then base, each once, at most ParticipantsCap.
+func (tp *threadPosters) before(at time.Time, id string) pq.Int64Array {
+	out := pq.Int64Array{}
+	if tp == nil {
+		return out
+	}
+	seen := map[int64]bool{}
+	for i := len(tp.window) - 1; i >= 0; i-- {
+		w := tp.window[i]
+		if !(w.At.Before(at) || w.At.Equal(at) && w.PostID < id) || !w.UserID.Valid || seen[w.UserID.Int64] {
+			continue
+		}
+		seen[w.UserID.Int64] = true
+		out = append(out, w.UserID.Int64)
+	}
+	for _, u := range tp.base {
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	if len(out) > ParticipantsCap {
+		out = out[:ParticipantsCap]
+	}
+	return out
+}
+
+// threadPostersTx reads the posters around the posts ids for each of
+// their threads.
+func (s *Store) threadPostersTx(ctx context.Context, tx *sqlx.Tx, t Tenant, ids []string) (map[string]*threadPosters, error) {
+	var rows []posterRow
+	if err := tx.SelectContext(ctx, &rows, t.SQL(`WITH b AS (
+			SELECT DISTINCT ON (p.thread_id) p.thread_id, p.created_at, p.id FROM {tenant}.forum_posts p
+			WHERE p.id = ANY($1::uuid[]) ORDER BY p.thread_id, p.created_at, p.id
+		), e AS (
+			SELECT p.thread_id, p.created_at, p.id FROM {tenant}.forum_posts p
+			WHERE p.id = ANY($1::uuid[]) ORDER BY p.created_at DESC, p.id DESC
+		), last AS (
+			SELECT DISTINCT ON (e.thread_id) e.* FROM e ORDER BY e.thread_id, e.created_at DESC, e.id DESC
+		)
+		SELECT b.thread_id, true AS base, x.uid, x.at, '' AS post_id FROM b, LATERAL (
+			SELECT `+fmt.Sprintf(humanID, "q")+` AS uid, max(q.created_at) AS at FROM {tenant}.forum_posts q
+			WHERE q.thread_id = b.thread_id AND q.status = 'published' AND q.author_type = 'human'
+				AND (q.created_at, q.id) < (b.created_at, b.id)
+			GROUP BY q.author_type, q.author_id ORDER BY 2 DESC LIMIT $2) x
+		UNION ALL
+		SELECT b.thread_id, false, `+fmt.Sprintf(humanID, "q")+`, q.created_at, q.id::text
+		FROM b JOIN last ON last.thread_id = b.thread_id JOIN {tenant}.forum_posts q ON q.thread_id = b.thread_id
+			AND (q.created_at, q.id) >= (b.created_at, b.id) AND (q.created_at, q.id) <= (last.created_at, last.id)
+			AND q.status = 'published' AND q.author_type = 'human'
+		ORDER BY 2 DESC, 4 DESC, 5`), pq.Array(ids), ParticipantsCap); err != nil {
+		return nil, fmt.Errorf("posters of threads: %w", err)
+	}
+	out := map[string]*threadPosters{}
+	for _, r := range rows {
+		tp := out[r.Thread]
+		if tp == nil {
+			tp = &threadPosters{}
+			out[r.Thread] = tp
+		}
+		if r.Base {
+			if r.UserID.Valid {
+				tp.base = append(tp.base, r.UserID.Int64)
+			}
+		} else {
+			tp.window = append(tp.window, r)
+		}
+	}
+	for _, tp := range out {
+		slices.Reverse(tp.window) // oldest first
+	}
+	return out, nil
 }

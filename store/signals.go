@@ -392,9 +392,11 @@ func signalConds(name string, since, until time.Time) conds {
 	return c
 }
 
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
+func likeEscape(s string) string { return likeEscaper.Replace(s) }
+
+// likeEscaper is built once: a delivery escapes its subscriber's patterns
+// on every claim.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func clampLimit(n, max int) int {
 	if n <= 0 {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"fleetprompt/handlers"
+	"fleetprompt/store"
 )
 
 // measureReplies posts replies from every connection for the mode's
@@ -17,10 +20,19 @@ func (b *bench) measureReplies() (string, error) {
 	if err := b.analyze(); err != nil {
 		return "", err
 	}
+	// A server of its own with a posting limit, so that every reply pays
+	// the check it pays in the app (the site's servers have it off). The
+	// users here post ~15 replies a second each: per second, the check
+	// reads about as many of their posts as the default (10 a minute)
+	// reads of a person's.
+	limited, err := b.site.Serve(handlers.Config{ForumPostLimit: store.PostLimit{Posts: 100, Per: time.Second}})
+	if err != nil {
+		return "", err
+	}
 	var s side
 	p := plan{Duration: b.cfg.dur, ReplyShare: 1}
 	for _, ck := range b.viewers {
-		p.Conns = append(p.Conns, conn{Reply: b.site.URL + b.threadPath() + "/replies", Cookie: ck})
+		p.Conns = append(p.Conns, conn{Reply: limited + b.threadPath() + "/replies", Cookie: ck})
 	}
 	before, err := b.jobsFinished()
 	if err != nil {
@@ -33,10 +45,20 @@ func (b *bench) measureReplies() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	behindAtEnd, err := b.subscribersBehind()
+	if err != nil {
+		return "", err
+	}
 	start := time.Now()
-	left := int64(-1)
+	left, behind := int64(-1), -1
 	for time.Since(start) < time.Minute {
-		if left, err = b.jobsQueued(); err != nil || left == 0 {
+		if behind, err = b.subscribersBehind(); err != nil {
+			return "", err
+		}
+		if left, err = b.jobsQueued(); err != nil {
+			return "", err
+		}
+		if left == 0 && behind == 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -45,10 +67,41 @@ func (b *bench) measureReplies() (string, error) {
 	s.line("app")
 	n := len(s.writes)
 	withJobs := float64(n) / (s.elapsed + drain).Seconds()
-	fmt.Printf("  %d jobs finished during the run, queue drained %v after it (%d left)\n", during-before, drain.Round(time.Millisecond), left)
+	fmt.Printf("  %d jobs finished during the run; %d subscribers behind at its end; queue and subscribers drained %v after it (%d jobs, %d subscribers left)\n",
+		during-before, behindAtEnd, drain.Round(time.Millisecond), left, behind)
 	fmt.Printf("  replies %.0f/s (target ≥ 1,000); %.0f/s counting until their jobs were done\n", s.rps(), withJobs)
 	return fmt.Sprintf("  %-8s %6.0f/s with the job runner working (target ≥ 1,000), %.0f/s with their jobs done; p99 %.1f ms  CPU/reply %4.0f + %3.0f µs",
 		"replies", s.rps(), withJobs, ms(percentile(s.writes, .99)), perRequest(s.cpuServer, n), perRequest(s.cpuDB, n)), nil
+}
+
+// subscribersBehind counts the signal subscribers that have a signal they
+// want in the tenant's log past their cursor: their work is the replies'
+// work as much as the jobs' is.
+func (b *bench) subscribersBehind() (int, error) {
+	ctx, st, t := context.Background(), b.site.Store, b.site.Tenant
+	cursors, err := st.SignalCursors(ctx, t.Schema())
+	if err != nil {
+		return 0, err
+	}
+	at := map[string]int64{}
+	for _, c := range cursors {
+		at[c.Subscriber] = c.Seq
+	}
+	head, err := st.SignalHead(ctx, st.DB, t)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, sub := range b.site.Platform.Signals().Subscribers() {
+		next, err := st.SignalsMatching(ctx, st.DB, t, sub.Signals, at[sub.Name], head, 1)
+		if err != nil {
+			return 0, err
+		}
+		if len(next) > 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // jobsQueued counts the jobs of the tenant not finished yet.

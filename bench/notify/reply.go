@@ -45,6 +45,15 @@ func reply(ctx context.Context, site *benchsite.Site, people []*person, o option
 				mu.Lock()
 				res.Latencies, res.Posts = append(res.Latencies, at.Sub(start)), append(res.Posts, post)
 				mu.Unlock()
+				// The starter reads it: replies not read yet collapse into
+				// one notification, whose count moves no badge, so the
+				// next reply to this thread is news only once this one
+				// is read.
+				if _, err := site.Store.MarkAllNotificationsRead(ctx, site.Tenant, p.ID); err != nil {
+					mu.Lock()
+					res.Lost++
+					mu.Unlock()
+				}
 			case <-time.After(10 * time.Second):
 				mu.Lock()
 				res.Lost++

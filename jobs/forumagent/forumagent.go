@@ -123,15 +123,23 @@ func Mentions(text string) []string {
 // mentioning each other would never stop). One request per post and
 // agent, however often the signal is delivered.
 func (f *Forum) mentioned(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) error {
+	var ids []string
+	for _, sig := range d.Signals {
+		if sig.ActorType == "user" && sig.SubjectType == store.SubjectForumPost {
+			ids = append(ids, sig.SubjectID)
+		}
+	}
+	posts, err := f.st.ForumPostsTx(ctx, tx, d.Tenant, ids) // the delivery's posts, in one read
+	if err != nil {
+		return err
+	}
 	for _, sig := range d.Signals {
 		if sig.ActorType != "user" || sig.SubjectType != store.SubjectForumPost {
 			continue
 		}
-		p, err := f.st.ForumPost(ctx, d.Tenant, sig.SubjectID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && p.AuthorType != "human" {
+		p, ok := posts[sig.SubjectID]
+		if !ok || p.AuthorType != "human" {
 			continue
-		} else if err != nil {
-			return err
 		}
 		for _, h := range Mentions(p.Content) {
 			ag, err := f.st.AgentByHandle(ctx, tx, d.Tenant, h)

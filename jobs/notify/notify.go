@@ -50,19 +50,38 @@ type notifier struct{ st *store.Store }
 // writes it all at once. A replay decides the same and adds nothing: the
 // dedupe keys are already taken.
 func (n *notifier) handle(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) error {
+	posts, err := n.audiences(ctx, tx, d)
+	if err != nil {
+		return err
+	}
 	var all []store.NewNotification
 	for _, sig := range d.Signals {
 		if private(sig) {
 			continue
 		}
-		cands, err := n.candidates(ctx, tx, d.Tenant, sig)
+		cands, err := n.candidates(ctx, tx, d.Tenant, sig, posts)
 		if err != nil {
 			return err
 		}
-		all = append(all, settle(sig, cands)...)
+		for _, c := range settle(sig, cands) {
+			c.Replayed = d.Replay
+			all = append(all, c)
+		}
 	}
-	_, err := n.st.AddNotificationsTx(ctx, tx, d.Tenant, all)
+	_, err = n.st.AddNotificationsTx(ctx, tx, d.Tenant, all)
 	return err
+}
+
+// audiences reads who the delivery's new and edited posts concern, all
+// at once.
+func (n *notifier) audiences(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) (map[string]store.PostAudience, error) {
+	var ids []string
+	for _, sig := range d.Signals {
+		if !private(sig) && (sig.Name == "forum.post.created" || sig.Name == "forum.post.edited") {
+			ids = append(ids, postID(sig))
+		}
+	}
+	return n.st.PostAudiencesTx(ctx, tx, d.Tenant, ids)
 }
 
 // private: a member's chat is theirs alone; no signal of it notifies
@@ -72,18 +91,21 @@ func private(sig store.Signal) bool {
 }
 
 // candidate is someone a signal may concern, before the rules that hold
-// for every signal.
+// for every signal. A candidate with collapse is folded into the person's
+// unread notification of that key (store.NewNotification.CollapseKey).
 type candidate struct {
-	userID int64
-	reason string
-	key    string
+	userID   int64
+	reason   string
+	key      string
+	collapse string
 }
 
-// candidates is who sig concerns, by its name.
-func (n *notifier) candidates(ctx context.Context, tx *sqlx.Tx, t store.Tenant, sig store.Signal) ([]candidate, error) {
+// candidates is who sig concerns, by its name; posts are the delivery's
+// post audiences.
+func (n *notifier) candidates(ctx context.Context, tx *sqlx.Tx, t store.Tenant, sig store.Signal, posts map[string]store.PostAudience) ([]candidate, error) {
 	switch sig.Name {
 	case "forum.post.created", "forum.post.edited":
-		return n.post(ctx, tx, t, sig)
+		return n.post(ctx, tx, t, sig, posts)
 	case "forum.post.reacted", "forum.thread.solved", "forum.post.hidden", "forum.post.deleted":
 		return n.author(ctx, tx, t, sig)
 	case "forum.post.flagged":
@@ -102,14 +124,14 @@ func (n *notifier) candidates(ctx context.Context, tx *sqlx.Tx, t store.Tenant, 
 
 // post: the people a published post mentions, and for a reply (not a
 // thread's opening post, not an edit) the thread's starter and the people
-// who posted in it before. A reply that also mentions you is one
-// notification, the mention (settle keeps the first of a key).
-func (n *notifier) post(ctx context.Context, tx *sqlx.Tx, t store.Tenant, sig store.Signal) ([]candidate, error) {
-	a, err := n.st.PostAudienceTx(ctx, tx, t, postID(sig))
-	if errors.Is(err, store.ErrNotFound) || err == nil && !a.Published {
+// who posted in it before, collapsed per thread (one unread notification
+// per person and thread, however many replies). A reply that also
+// mentions you is one notification, the mention (settle keeps a person's
+// first candidate).
+func (n *notifier) post(ctx context.Context, tx *sqlx.Tx, t store.Tenant, sig store.Signal, posts map[string]store.PostAudience) ([]candidate, error) {
+	a, ok := posts[postID(sig)]
+	if !ok || !a.Published {
 		return nil, nil // gone, hidden or deleted: members would not see it
-	} else if err != nil {
-		return nil, err
 	}
 	key, handles := "post:"+a.PostID, Mentions(a.Content)
 	ids, err := n.st.MembersByHandlesTx(ctx, tx, t, handles)
@@ -119,15 +141,16 @@ func (n *notifier) post(ctx context.Context, tx *sqlx.Tx, t store.Tenant, sig st
 	var out []candidate
 	for _, h := range handles {
 		if id, ok := ids[h]; ok {
-			out = append(out, candidate{id, store.NotifyMention, key})
+			out = append(out, candidate{id, store.NotifyMention, key, ""})
 		}
 	}
 	if sig.Name != "forum.post.created" || a.First {
 		return out, nil
 	}
-	out = append(out, candidate{a.StarterID, store.NotifyReply, key})
+	thread := "thread:" + a.ThreadID
+	out = append(out, candidate{a.StarterID, store.NotifyReply, key, thread})
 	for _, id := range a.Earlier {
-		out = append(out, candidate{id, store.NotifyReply, key})
+		out = append(out, candidate{id, store.NotifyReply, key, thread})
 	}
 	return out, nil
 }
@@ -163,7 +186,7 @@ func (n *notifier) moderators(ctx context.Context, tx *sqlx.Tx, t store.Tenant, 
 	}
 	out := make([]candidate, len(ids))
 	for i, id := range ids {
-		out[i] = candidate{id, reason, key}
+		out[i] = candidate{userID: id, reason: reason, key: key}
 	}
 	return out, nil
 }
@@ -187,26 +210,26 @@ func (n *notifier) requester(ctx context.Context, tx *sqlx.Tx, t store.Tenant, s
 		}
 		reason = store.NotifyRequestDone
 	}
-	return []candidate{{r.UserID, reason, "directive:" + payloadString(sig, "directive_id")}}, nil
+	return []candidate{{userID: r.UserID, reason: reason, key: "directive:" + payloadString(sig, "directive_id")}}, nil
 }
 
 // settle applies the rules every signal obeys: nobody hears of their own
-// act, and a person gets one notification per key (the first candidate's
+// act, and a person hears of a signal once (the first candidate's
 // reason: a mention before a reply).
 func settle(sig store.Signal, cands []candidate) []store.NewNotification {
 	var actor int64
 	if sig.ActorType == "user" {
 		actor, _ = strconv.ParseInt(sig.ActorID, 10, 64)
 	}
-	seen := map[string]bool{}
+	seen := map[int64]bool{}
 	var out []store.NewNotification
 	for _, c := range cands {
-		k := strconv.FormatInt(c.userID, 10) + " " + c.key
-		if c.userID <= 0 || c.userID == actor || seen[k] {
+		if c.userID <= 0 || c.userID == actor || seen[c.userID] {
 			continue
 		}
-		seen[k] = true
-		out = append(out, store.NewNotification{UserID: c.userID, Reason: c.reason, SignalSeq: sig.Seq, DedupeKey: c.key})
+		seen[c.userID] = true
+		out = append(out, store.NewNotification{UserID: c.userID, Reason: c.reason, SignalSeq: sig.Seq, DedupeKey: c.key,
+			CollapseKey: c.collapse})
 	}
 	return out
 }

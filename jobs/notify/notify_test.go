@@ -14,7 +14,8 @@ import (
 
 // A reply notifies the thread's starter and everyone who posted in it
 // before, never the replier, nor a member disabled since, nor someone who
-// posted only after.
+// posted only after. Replies not read yet are one notification per person
+// and thread, counting them; once it is read, the next reply is a new one.
 func TestReplyNotifiesStarterAndEarlierPosters(t *testing.T) {
 	t.Parallel()
 	s := storetest.Store(t)
@@ -32,11 +33,22 @@ func TestReplyNotifiesStarterAndEarlierPosters(t *testing.T) {
 	o.reply(cid, th.ID, "Or clean the roller.")
 	o.caughtUp()
 
-	o.want("the starter", ada, "reply", "reply", "reply")
+	o.want("the starter", ada, "reply")
 	o.want("an earlier poster", bob, "reply")
 	o.want("the last replier", cid)
 	o.want("a member disabled since", gone)
 	o.want("the owner, who never posted", o.owner)
+	if ns, _, err := s.Notifications(ctx, o.tn, ada, 1); err != nil || len(ns) != 1 || ns[0].Count != 3 {
+		t.Fatalf("the starter's notification: %+v %v, want one counting 3 replies", ns, err)
+	}
+
+	if _, err := s.MarkAllNotificationsRead(ctx, o.tn, ada); err != nil {
+		t.Fatal(err)
+	}
+	o.reply(bob, th.ID, "Did it work?")
+	o.caughtUp()
+	o.want("the starter, after reading", ada, "reply", "reply")
+	o.want("the replier before", cid, "reply")
 }
 
 // An agent's answer is a reply like any other: the starter hears that

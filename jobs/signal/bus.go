@@ -90,6 +90,10 @@ type Config struct {
 	// Tenants, when set, limits this bus to these tenant schemas (a test
 	// that must not take other tests' signals). Empty means every tenant.
 	Tenants []string
+	// Coalesce is how long a subscriber waits after a wake-up that
+	// delivered something before it looks again, so a busy tenant's
+	// signals reach it in batches (default 50 ms; negative: never waits).
+	Coalesce time.Duration
 	// OnDeliveredFunc, when set, is called after each committed delivery
 	// (tests and benchmarks wait on it).
 	OnDeliveredFunc func(subscriber, schema string, lastSeq int64, n int)
@@ -109,6 +113,9 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Coalesce == 0 {
+		c.Coalesce = 50 * time.Millisecond
+	}
 }
 
 // Bus runs the subscribers. Build it with New, Subscribe each subscriber,
@@ -119,6 +126,11 @@ type Bus struct {
 	log *slog.Logger
 
 	only map[string]bool // Config.Tenants; nil for all
+
+	// known keeps the tenants found by schema for a while: every drain
+	// needs its tenant, and organizations come and go rarely.
+	knownMu sync.Mutex
+	known   map[string]knownTenant
 
 	mu      sync.Mutex
 	subs    []*worker
@@ -153,6 +165,37 @@ func (b *Bus) tenants(ctx context.Context) ([]store.Tenant, error) {
 		}
 	}
 	return out, nil
+}
+
+type knownTenant struct {
+	t  store.Tenant
+	at time.Time
+}
+
+// knownFor is how long a tenant found by schema is kept. A deleted
+// organization's deliveries fail on its missing schema meanwhile, and
+// stop once it is looked up again.
+const knownFor = 30 * time.Second
+
+// tenant is the tenant of schema (store.TenantBySchema), kept a while.
+func (b *Bus) tenant(ctx context.Context, schema string) (store.Tenant, error) {
+	b.knownMu.Lock()
+	k, ok := b.known[schema]
+	b.knownMu.Unlock()
+	if ok && time.Since(k.at) < knownFor {
+		return k.t, nil
+	}
+	t, err := b.st.TenantBySchema(ctx, schema)
+	if err != nil {
+		return t, err
+	}
+	b.knownMu.Lock()
+	if b.known == nil || len(b.known) > 10000 {
+		b.known = map[string]knownTenant{}
+	}
+	b.known[schema] = knownTenant{t: t, at: time.Now()}
+	b.knownMu.Unlock()
+	return t, nil
 }
 
 // Subscribe registers s. A bad or repeated registration is a wiring

@@ -56,6 +56,12 @@ func (w *worker) take() []string {
 // run delivers to one subscriber until ctx ends. A tenant marked while
 // it is being delivered to is looked at again, so a signal committed
 // during a delivery is never left behind.
+//
+// After a wake-up that delivered something, it waits Config.Coalesce
+// before looking again: a busy tenant's signals then go to the subscriber
+// a batch per transaction instead of one or two (each NOTIFY would
+// otherwise be a claim, a read, a handler call and a commit of its own),
+// while the first signal after a quiet spell is delivered at once.
 func (b *Bus) run(ctx context.Context, w *worker) {
 	for {
 		select {
@@ -63,75 +69,82 @@ func (b *Bus) run(ctx context.Context, w *worker) {
 			return
 		case <-w.wake:
 		}
+		delivered := false
 		for _, schema := range w.take() {
-			b.drain(ctx, w, schema)
+			if b.drain(ctx, w, schema) {
+				delivered = true
+			}
+		}
+		if delivered && b.cfg.Coalesce > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(b.cfg.Coalesce):
+			}
 		}
 	}
 }
 
 // drain delivers to w in schema until it is caught up, another worker
-// holds the cursor, or a delivery fails (then a retry is scheduled).
-func (b *Bus) drain(ctx context.Context, w *worker, schema string) {
-	t, err := b.st.TenantBySchema(ctx, schema)
+// holds the cursor, or a delivery fails (then a retry is scheduled). It
+// reports whether a delivery committed.
+func (b *Bus) drain(ctx context.Context, w *worker, schema string) (delivered bool) {
+	t, err := b.tenant(ctx, schema)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 			b.log.Warn("signal delivery: find tenant", "subscriber", w.sub.Name, "tenant", schema, "err", err)
 			b.retryLater(ctx, w, schema, time.Second)
 		}
-		return
+		return false
 	}
 	for ctx.Err() == nil {
-		more, attempts, err := b.deliverOnce(ctx, w, t)
+		n, more, attempts, err := b.deliverOnce(ctx, w, t)
 		if err != nil {
 			b.failed(ctx, w, t, attempts+1, err)
-			return
+			return delivered
 		}
+		delivered = delivered || n > 0
 		if !more {
-			return
+			return delivered
 		}
 	}
+	return delivered
 }
 
-// deliverOnce makes one delivery: claim the cursor, read the next batch,
-// handle it, move the cursor, commit. more says another batch may follow;
-// attempts is the cursor's count of failures before this one.
-func (b *Bus) deliverOnce(ctx context.Context, w *worker, t store.Tenant) (more bool, attempts int, err error) {
+// deliverOnce makes one delivery: claim the cursor and read the next
+// batch (one statement), handle it, move the cursor, commit. more says
+// another batch may follow; attempts is the cursor's count of failures
+// before this one.
+func (b *Bus) deliverOnce(ctx context.Context, w *worker, t store.Tenant) (n int, more bool, attempts int, err error) {
 	var last int64
-	var n int
 	err = b.st.Tx(ctx, func(tx *sqlx.Tx) error {
-		c, ok, err := b.st.ClaimSignalCursorTx(ctx, tx, w.sub.Name, t.Schema())
+		batch, ok, err := b.st.ClaimSignalBatchTx(ctx, tx, w.sub.Name, t, w.sub.Signals, w.sub.BatchSize)
 		if err != nil || !ok {
 			return err // held elsewhere: that worker delivers
 		}
+		c := batch.Cursor
 		attempts = c.Attempts
 		if c.RetryAt.Valid && time.Until(c.RetryAt.Time) > 0 {
 			b.retryLater(ctx, w, t.Schema(), time.Until(c.RetryAt.Time))
 			return nil
 		}
-		last, n, more, err = b.deliverBatch(ctx, tx, w, t, c)
+		last, n, more, err = b.deliverBatch(ctx, tx, w, t, batch)
 		return err
 	})
 	if err == nil && n > 0 && b.cfg.OnDeliveredFunc != nil {
 		b.cfg.OnDeliveredFunc(w.sub.Name, t.Schema(), last, n)
 	}
-	return more, attempts, err
+	return n, more, attempts, err
 }
 
 // deliverBatch is the body of a delivery, in the cursor's transaction.
-// After a failure it takes one signal at a time, so the one that fails is
-// known, and parks it once it has failed MaxAttempts times.
-func (b *Bus) deliverBatch(ctx context.Context, tx *sqlx.Tx, w *worker, t store.Tenant, c store.SignalCursor) (last int64, n int, more bool, err error) {
-	head, err := b.st.SignalHead(ctx, tx, t)
-	if err != nil {
-		return 0, 0, false, err
-	}
+// After a failure the batch is one signal, so the one that fails is
+// known, and it is parked once it has failed MaxAttempts times.
+func (b *Bus) deliverBatch(ctx context.Context, tx *sqlx.Tx, w *worker, t store.Tenant, batch store.SignalBatch) (last int64, n int, more bool, err error) {
+	c, head, sigs := batch.Cursor, batch.Head, batch.Signals
 	limit := w.sub.BatchSize
 	if c.Attempts > 0 {
 		limit = 1
-	}
-	sigs, err := b.st.SignalsMatching(ctx, tx, t, w.sub.Signals, c.Seq, head, limit)
-	if err != nil {
-		return 0, 0, false, err
 	}
 	if len(sigs) == 0 {
 		if head > c.Seq {
