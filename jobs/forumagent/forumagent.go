@@ -47,9 +47,11 @@ func (f *Forum) Kinds() []directive.Kind {
 		Role: directive.RoleMember, Run: f.requestReply}}
 }
 
-// Subscribers are its signal subscribers: mentions in new posts.
+// Subscribers are its signal subscribers: mentions in new posts, looked
+// at without waiting to batch (Coalesce): the agent's answer is awaited.
 func (f *Forum) Subscribers() []signal.Subscriber {
-	return []signal.Subscriber{{Name: "forum.mentions", Signals: []string{"forum.post.created"}, FromLatest: true, HandleFunc: f.mentioned}}
+	return []signal.Subscriber{{Name: "forum.mentions", Signals: []string{"forum.post.created"}, FromLatest: true, Coalesce: -1,
+		HandleFunc: f.mentioned}}
 }
 
 // Purpose is the agent purpose of forum answers.

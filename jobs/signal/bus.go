@@ -68,7 +68,11 @@ type Subscriber struct {
 	// it gets the whole history first (like counts).
 	FromLatest bool
 	// BatchSize bounds the signals per delivery (default 100).
-	BatchSize  int
+	BatchSize int
+	// Coalesce overrides Config.Coalesce for this subscriber: negative
+	// for one whose delay people see (a workflow run starting, an agent
+	// answering a mention), which looks again at once.
+	Coalesce   time.Duration
 	HandleFunc HandleFunc
 }
 

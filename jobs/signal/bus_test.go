@@ -259,3 +259,25 @@ func TestTwoBusesDeliverEachSignalOnce(t *testing.T) {
 	f.s.DB.Select(&ordered, f.tn.SQL(`SELECT seq FROM {tenant}.signals ORDER BY seq`))
 	f.waitFor("shared", ordered)
 }
+
+// A subscriber whose delay people see (Coalesce < 0) looks again at once
+// after a delivery, even when the bus batches everyone else's for long.
+func TestSubscriberCoalesceOverridesTheBus(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	eager, patient := f.recorder("eager", []string{"forum.*"}, nil), f.recorder("patient", []string{"forum.*"}, nil)
+	eager.Coalesce = -1
+	b := signal.New(signal.Config{Store: f.s, DSN: storetest.DSN(), Tenants: []string{f.tn.Schema()}, Logger: storetest.Quiet(),
+		Coalesce: time.Hour})
+	b.Subscribe(eager)
+	b.Subscribe(patient)
+	f.start(b)
+	first := f.emit("forum.post.created")
+	f.waitFor("eager", seqs(first))
+	f.waitFor("patient", seqs(first))
+	second := f.emit("forum.post.created")
+	f.waitFor("eager", seqs(first, second)) // within waitFor's 15 s, not the bus's hour
+	if got := f.effects("patient"); len(got) != 1 {
+		t.Fatalf("patient handled %v during its hour's wait, want only %d", got, first.Seq)
+	}
+}

@@ -75,14 +75,22 @@ func (b *Bus) run(ctx context.Context, w *worker) {
 				delivered = true
 			}
 		}
-		if delivered && b.cfg.Coalesce > 0 {
+		if wait := b.coalesce(w); delivered && wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(b.cfg.Coalesce):
+			case <-time.After(wait):
 			}
 		}
 	}
+}
+
+// coalesce is how long w waits after a delivery before it looks again.
+func (b *Bus) coalesce(w *worker) time.Duration {
+	if w.sub.Coalesce != 0 {
+		return w.sub.Coalesce
+	}
+	return b.cfg.Coalesce
 }
 
 // drain delivers to w in schema until it is caught up, another worker
