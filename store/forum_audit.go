@@ -158,7 +158,9 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 // threadAuditSQL: $1 thread id (lower-case text, as payloads hold it),
 // $2 $3 $4 $5 the cursor (time, rank: 0 directive, 1 signal, 2 none; seq;
 // directive id), $6 the limit. Rows sort by (time, rank, seq or id):
-// a directive before the signals of the same instant.
+// a directive before the signals of the same instant. Each actor's name
+// is looked up once (actors), not once per row: a page is mostly one
+// person's replies.
 const threadAuditSQL = `
 	WITH facts AS (
 		SELECT sg.seq, sg.name, sg.occurred_at, sg.actor_type, sg.actor_id, sg.subject_type, sg.subject_id
@@ -185,12 +187,15 @@ const threadAuditSQL = `
 			d.subject_type, d.subject_id, d.status, d.error, d.completed_at
 		FROM dirs d
 		ORDER BY 4 DESC, 5 DESC, 6 DESC NULLS LAST, 7 DESC NULLS LAST LIMIT $6
+	), actors AS MATERIALIZED (
+		SELECT a.actor_id, u.name
+		FROM (SELECT DISTINCT actor_id FROM trail WHERE actor_type = 'user' AND actor_id ~ '^[0-9]{1,18}$') a
+		JOIN public.users u ON u.id = a.actor_id::bigint
 	)
 	SELECT tr.kind, tr.key, tr.name, tr.at, tr.actor_type, tr.actor_id, tr.subject_type, tr.subject_id,
 		tr.status, tr.error, tr.seq, tr.done_at, coalesce(u.name, ''), fx.names, fx.seqs
 	FROM trail tr
-	LEFT JOIN LATERAL (SELECT name FROM public.users
-		WHERE id = CASE WHEN tr.actor_type = 'user' AND tr.actor_id ~ '^[0-9]{1,18}$' THEN tr.actor_id::bigint END) u ON true
+	LEFT JOIN actors u ON tr.actor_type = 'user' AND u.actor_id = tr.actor_id
 	LEFT JOIN LATERAL (SELECT array_agg(cs.name ORDER BY cs.seq) AS names, array_agg(cs.seq ORDER BY cs.seq) AS seqs
 		FROM {tenant}.signals cs WHERE tr.did IS NOT NULL AND cs.correlation_id = tr.did) fx ON true
 	ORDER BY tr.at DESC, tr.rank DESC, tr.seq DESC NULLS LAST, tr.did DESC NULLS LAST`
