@@ -128,13 +128,7 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 	if !IsUUID(threadID) {
 		return AuditPage{}, ErrNotFound
 	}
-	at, rank, seq, dir := any("infinity"), 2, c.Seq, "00000000-0000-0000-0000-000000000000"
-	if !c.At.IsZero() {
-		at, rank = c.At, 1
-		if c.DirectiveID != "" {
-			rank, dir = 0, c.DirectiveID
-		}
-	}
+	at, rank, seq, dir := auditCursorArgs(c)
 	rows, err := s.queryPrepared(ctx, t.SQL(threadAuditSQL), strings.ToLower(threadID), at, rank, seq, dir, ThreadAuditPerPage+1)
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("audit trail of thread %s: %w", threadID, err)
@@ -143,6 +137,12 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("audit trail of thread %s: %w", threadID, err)
 	}
+	return auditPage(es), nil
+}
+
+// auditPage is the page of es, the trail's rows newest first, up to one
+// more than a page holds (which says an earlier page exists).
+func auditPage(es []AuditEntry) AuditPage {
 	var p AuditPage
 	if len(es) > ThreadAuditPerPage {
 		es = es[:ThreadAuditPerPage]
@@ -152,7 +152,7 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 		es[i], es[j] = es[j], es[i] // read newest first, shown oldest first
 	}
 	p.Entries = es
-	return p, nil
+	return p
 }
 
 // threadAuditSQL: $1 thread id (lower-case text, as payloads hold it),
