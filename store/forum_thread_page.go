@@ -93,10 +93,13 @@ const threadPageSQL = `
 		FROM dirs d
 		ORDER BY 4 DESC, 5 DESC, 6 DESC NULLS LAST, 7 DESC NULLS LAST LIMIT $10
 	), who AS MATERIALIZED (
-		SELECT u.id, u.name FROM public.users u WHERE u.id IN (
-			SELECT created_by_user_id FROM h
-			UNION SELECT CASE WHEN author_type = 'human' AND author_id ~ '^[0-9]{1,18}$' THEN author_id::bigint END FROM p
-			UNION SELECT CASE WHEN actor_type = 'user' AND actor_id ~ '^[0-9]{1,18}$' THEN actor_id::bigint END FROM trail)
+		-- Distinct ids first: the test and the cast run once per person, not
+		-- once per row.
+		SELECT u.id, u.name FROM (
+			SELECT author_id AS id FROM p WHERE author_type = 'human'
+			UNION SELECT actor_id FROM trail WHERE actor_type = 'user'
+			UNION SELECT created_by_user_id::text FROM h) i
+		JOIN public.users u ON u.id = CASE WHEN i.id ~ '^[0-9]{1,18}$' THEN i.id::bigint END
 	), agent AS MATERIALIZED (
 		SELECT ag.id::text AS id, ag.name FROM {tenant}.agents ag
 		WHERE ag.id::text IN (SELECT author_id FROM p WHERE author_type = 'agent')
