@@ -20,8 +20,9 @@ import (
 // count it read: the reader's count decides the offset, as before.
 //
 // Columns, by kind (0 the thread, 1 a post, 2 an audit row; 3 a user and
-// 4 an agent the page names, by id: names are joined to rows here, so the
-// statement keeps each part's order and no row is joined for its name):
+// 4 an agent the page names, by id, and 5 the facts a directive row folds:
+// they are joined to rows here, so the statement keeps each part's order
+// and no row is joined for them):
 //
 //	    0                 1             2
 //	id  thread id         post id       key (seq or directive id)
@@ -44,7 +45,8 @@ import (
 //	i4  the reader's count-             -
 //	b1  pinned            flag hidden   -
 //	j   -                 reactions     -
-//	an, as -              -             the folded facts' names, seqs
+//	an, as -              -             -             (5: a directive's folded facts'
+//	                                                    names and seqs, id its id)
 //
 // $1 thread (uuid), $2 moderator, $3 posts per page, $4 the page asked
 // for, $5 the thread id as payloads hold it (lower-case text), $6..$9 the
@@ -115,10 +117,13 @@ const threadPageSQL = `
 	FROM p
 	UNION ALL
 	SELECT 2, tr.key, tr.kind, tr.name, tr.actor_type, tr.actor_id, tr.subject_type, tr.subject_id, tr.status, tr.error, NULL,
-		NULL, tr.at, tr.done_at, NULL, tr.seq, tr.rank, NULL, NULL, NULL, NULL, fx.names, fx.seqs
+		NULL, tr.at, tr.done_at, NULL, tr.seq, tr.rank, NULL, NULL, NULL, NULL, NULL, NULL
 	FROM trail tr
-	LEFT JOIN LATERAL (SELECT array_agg(cs.name ORDER BY cs.seq) AS names, array_agg(cs.seq ORDER BY cs.seq) AS seqs
-		FROM {tenant}.signals cs WHERE tr.did IS NOT NULL AND cs.correlation_id = tr.did) fx ON true
+	UNION ALL
+	SELECT 5, cs.correlation_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(cs.name ORDER BY cs.seq), array_agg(cs.seq ORDER BY cs.seq)
+	FROM {tenant}.signals cs WHERE cs.correlation_id IN (SELECT did FROM trail WHERE did IS NOT NULL)
+	GROUP BY cs.correlation_id
 	UNION ALL
 	SELECT 3, w.id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.name,
 		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -170,7 +175,7 @@ func (r *pageRow) post(thread string) (ForumPost, error) {
 func (r *pageRow) audit() (e AuditEntry, rank int64) {
 	e = AuditEntry{Kind: r.s1.String, Key: r.id.String, Name: r.s2.String, At: r.t1.Time,
 		ActorType: r.s3, ActorID: r.s4, SubjectType: r.s5, SubjectID: r.s6,
-		Status: r.s7.String, Error: r.s8.String, Seq: r.i1, DoneAt: r.t2, Facts: factsOf(r.an, r.as)}
+		Status: r.s7.String, Error: r.s8.String, Seq: r.i1, DoneAt: r.t2}
 	return e, r.i2.Int64
 }
 
@@ -193,6 +198,7 @@ func scanPage(rows *sql.Rows) (pageRows, error) {
 	defer rows.Close()
 	out := pageRows{posts: make([]ForumPost, 0, ForumPostsPerPage), audit: make([]rankedEntry, 0, ThreadAuditPerPage+1)}
 	users, agents := map[string]string{}, map[string]string{}
+	var facts map[string][]AuditFact // by directive id
 	var r pageRow
 	dests := r.dests()
 	for rows.Next() {
@@ -217,12 +223,22 @@ func scanPage(rows *sql.Rows) (pageRows, error) {
 			users[r.id.String] = r.nm.String
 		case 4:
 			agents[r.id.String] = r.nm.String
+		case 5:
+			if facts == nil {
+				facts = map[string][]AuditFact{}
+			}
+			facts[r.id.String] = factsOf(r.an, r.as)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return out, err
 	}
 	out.name(users, agents)
+	for i := range out.audit {
+		if e := &out.audit[i].e; e.Kind == "directive" {
+			e.Facts = facts[e.Key]
+		}
+	}
 	// The statement's parts come in their own order (no promise, so it
 	// is checked): the page's.
 	byTime := func(a, b ForumPost) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID)) }
