@@ -14,9 +14,10 @@ import (
 // page's seq and the reader's count, one page of its posts and one page
 // of its audit trail, as rows of one shape told apart by their first
 // column. It was three statements, each a round trip (a write and a
-// wakeup on both sides) and each looking up its own names; the names of
-// every person the page shows (starter, authors, actors) are now looked
-// up once. The page is clamped to the last in the statement, from the
+// wakeup on both sides) and each looking up the names of its own rows,
+// once per row; the people the page names (starter, authors, actors) are
+// now read once each (pgbench, 16 clients, a page of 50 posts and 21 audit
+// rows: 290 -> 183 µs of PostgreSQL CPU). The page is clamped to the last in the statement, from the
 // count it read: the reader's count decides the offset, as before.
 //
 // Columns, by kind (0 the thread, 1 a post, 2 an audit row; 3 a user and
@@ -42,7 +43,7 @@ import (
 //	i1  starter id        revision      seq
 //	i2  post count        -             rank (0 directive, 1 signal)
 //	i3  the page's seq    -             -
-//	i4  the reader's count-             -
+//	i4  reader's count    -             -
 //	b1  pinned            flag hidden   -
 //	j   -                 reactions     -
 //	an, as -              -             -             (5: a directive's folded facts'
@@ -52,7 +53,7 @@ import (
 // for, $5 the thread id as payloads hold it (lower-case text), $6..$9 the
 // audit cursor (time, rank, seq, directive id: ThreadAudit), $10 the
 // audit limit.
-const threadPageSQL = `
+var threadPageSQL = `
 	WITH h AS MATERIALIZED (
 		SELECT th.id, th.category_id, th.title, th.status, th.created_by_user_id, th.pinned,
 			th.first_post_id, th.solution_post_id, th.last_post_id, th.post_count, th.last_post_at, th.created_at, th.updated_at,
@@ -69,31 +70,7 @@ const threadPageSQL = `
 		FROM {tenant}.forum_posts p WHERE p.thread_id = $1 AND ($2 OR p.status = 'published')
 		ORDER BY p.created_at, p.id LIMIT $3
 		OFFSET (SELECT (least(greatest($4::int, 1), greatest((h.total + $3 - 1) / $3, 1)) - 1) * $3 FROM h)
-	), facts AS (
-		SELECT sg.seq, sg.name, sg.occurred_at, sg.actor_type, sg.actor_id, sg.subject_type, sg.subject_id
-		FROM {tenant}.signals sg
-		WHERE (sg.payload->>'thread_id') = $5 AND sg.subject_type IN ('forum_thread', 'forum_post')
-			AND sg.name NOT IN ('forum.post.reacted', 'forum.post.unreacted')
-			AND sg.occurred_at <= $6 AND (sg.occurred_at, 1, sg.seq) < ($6, $7, $8)
-			AND (sg.correlation_id IS NULL OR NOT EXISTS (SELECT 1 FROM {tenant}.directives cd WHERE cd.id = sg.correlation_id))
-		ORDER BY sg.occurred_at DESC, sg.seq DESC LIMIT $10
-	), dirs AS (
-		SELECT d.id, d.name, d.created_at, d.requested_by_user_id, d.subject_type, d.subject_id, d.status,
-			coalesce(d.last_error, '') AS error, d.completed_at
-		FROM {tenant}.directives d
-		WHERE (d.payload->>'thread_id') = $5 AND d.subject_type IN ('forum_thread', 'forum_post')
-			AND d.created_at <= $6 AND (d.created_at, 0, d.id) < ($6, $7, $9::uuid)
-		ORDER BY d.created_at DESC, d.id DESC LIMIT $10
-	), trail AS MATERIALIZED (
-		SELECT 'signal' AS kind, f.seq::text AS key, f.name, f.occurred_at AS at, 1 AS rank, f.seq, NULL::uuid AS did,
-			f.actor_type, f.actor_id, f.subject_type, f.subject_id, '' AS status, '' AS error, NULL::timestamptz AS done_at
-		FROM facts f
-		UNION ALL
-		SELECT 'directive', d.id::text, d.name, d.created_at, 0, NULL, d.id,
-			CASE WHEN d.requested_by_user_id IS NULL THEN 'system' ELSE 'user' END, d.requested_by_user_id::text,
-			d.subject_type, d.subject_id, d.status, d.error, d.completed_at
-		FROM dirs d
-		ORDER BY 4 DESC, 5 DESC, 6 DESC NULLS LAST, 7 DESC NULLS LAST LIMIT $10
+	), ` + trailCTEs("$5", "$6", "$7", "$8", "$9", "$10") + `
 	), who AS MATERIALIZED (
 		-- Distinct ids first: the test and the cast run once per person, not
 		-- once per row.
