@@ -33,7 +33,7 @@ type forumThreadData struct {
 	// start); AuditBefore is this page's ("" for the latest).
 	AuditEarlier, AuditBefore string
 
-	posts, audit []string // the fragments
+	posts, audit []*fragmentSegs // the fragments, split
 }
 
 const (

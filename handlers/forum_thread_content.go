@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"strings"
 
 	"fleetprompt/views"
 )
@@ -18,28 +17,37 @@ func (h *Handler) threadContent(schema string, p *views.Page) (*threadContent, e
 		err := h.views.Render(&buf, "forum_thread", "thread", p)
 		return buf.String(), err
 	}
-	var frame string
-	var err error
+	var fs *frameSegs
 	if h.threads == nil || p.Form.Invalid() || len(p.Form.Values) > 0 {
-		frame, err = render()
+		frame, err := render()
+		if err != nil {
+			return nil, err
+		}
+		fs = parseFrame(frame)
 	} else {
 		slot := "frame " + threadKey(d.Pager.Page, d.Moderator, d.AuditBefore)
-		frame, err = h.threads.cache.Fragment(schema, d.Thread.ID, slot, frameKey(d), render)
+		_, v, err := h.threads.cache.FragmentParsed(schema, d.Thread.ID, slot, frameKey(d), render, parsedFrame)
+		if err != nil {
+			return nil, err
+		}
+		fs = v.(*frameSegs)
 	}
-	if err != nil {
-		return nil, err
-	}
-	head, rest, _ := strings.Cut(frame, postsMark)
-	mid, tail, _ := strings.Cut(rest, auditMark)
-	tc := &threadContent{threadID: d.Thread.ID, title: d.Thread.Title, seq: d.Seq}
-	tc.add(head)
+	n := len(fs.head.segs) + len(fs.mid.segs) + len(fs.tail.segs)
 	for _, f := range d.posts {
-		tc.add(f)
+		n += len(f.segs)
 	}
-	tc.add(mid)
 	for _, f := range d.audit {
-		tc.add(f)
+		n += len(f.segs)
 	}
-	tc.add(tail)
+	tc := &threadContent{threadID: d.Thread.ID, title: d.Thread.Title, seq: d.Seq, segs: make([]segment, 0, n)}
+	tc.addSegs(fs.head)
+	for _, f := range d.posts {
+		tc.addSegs(f)
+	}
+	tc.addSegs(fs.mid)
+	for _, f := range d.audit {
+		tc.addSegs(f)
+	}
+	tc.addSegs(fs.tail)
 	return tc, nil
 }

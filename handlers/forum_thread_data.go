@@ -23,7 +23,7 @@ func (h *Handler) threadData(ctx context.Context, t store.Tenant, id string, pag
 		Pager: v.Pager, Moderator: mod, Seq: v.Seq, AuditEarlier: v.Audit.Earlier, AuditBefore: audit,
 		Solution: threadSolutionView{ThreadID: th.ID, Solution: v.Solution},
 		Posts:    postsMark, Audit: auditMark,
-		posts: make([]string, 0, len(v.Posts)), audit: make([]string, 0, len(v.Audit.Entries))}
+		audit: make([]*fragmentSegs, 0, len(v.Audit.Entries))}
 	if d.posts, err = h.threadPosts(ctx, t, v.Posts, th, mod); err != nil {
 		return nil, err
 	}

@@ -128,13 +128,7 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 	if !IsUUID(threadID) {
 		return AuditPage{}, ErrNotFound
 	}
-	at, rank, seq, dir := any("infinity"), 2, c.Seq, "00000000-0000-0000-0000-000000000000"
-	if !c.At.IsZero() {
-		at, rank = c.At, 1
-		if c.DirectiveID != "" {
-			rank, dir = 0, c.DirectiveID
-		}
-	}
+	at, rank, seq, dir := auditCursorArgs(c)
 	rows, err := s.queryPrepared(ctx, t.SQL(threadAuditSQL), strings.ToLower(threadID), at, rank, seq, dir, ThreadAuditPerPage+1)
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("audit trail of thread %s: %w", threadID, err)
@@ -143,6 +137,12 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("audit trail of thread %s: %w", threadID, err)
 	}
+	return auditPage(es), nil
+}
+
+// auditPage is the page of es, the trail's rows newest first, up to one
+// more than a page holds (which says an earlier page exists).
+func auditPage(es []AuditEntry) AuditPage {
 	var p AuditPage
 	if len(es) > ThreadAuditPerPage {
 		es = es[:ThreadAuditPerPage]
@@ -152,30 +152,28 @@ func (s *Store) ThreadAudit(ctx context.Context, t Tenant, threadID string, c Au
 		es[i], es[j] = es[j], es[i] // read newest first, shown oldest first
 	}
 	p.Entries = es
-	return p, nil
+	return p
 }
 
-// threadAuditSQL: $1 thread id (lower-case text, as payloads hold it),
-// $2 $3 $4 $5 the cursor (time, rank: 0 directive, 1 signal, 2 none; seq;
-// directive id), $6 the limit. Rows sort by (time, rank, seq or id):
-// a directive before the signals of the same instant.
-const threadAuditSQL = `
-	WITH facts AS (
+// trailCTEsSQL is the CTEs facts, dirs and trail of a thread's audit
+// trail, newest first, for threadAuditSQL and threadPageSQL; trailCTEs
+// names its parameters.
+const trailCTEsSQL = `facts AS (
 		SELECT sg.seq, sg.name, sg.occurred_at, sg.actor_type, sg.actor_id, sg.subject_type, sg.subject_id
 		FROM {tenant}.signals sg
-		WHERE (sg.payload->>'thread_id') = $1 AND sg.subject_type IN ('forum_thread', 'forum_post')
+		WHERE (sg.payload->>'thread_id') = $thread AND sg.subject_type IN ('forum_thread', 'forum_post')
 			AND sg.name NOT IN ('forum.post.reacted', 'forum.post.unreacted')
-			AND sg.occurred_at <= $2 AND (sg.occurred_at, 1, sg.seq) < ($2, $3, $4)
+			AND sg.occurred_at <= $at AND (sg.occurred_at, 1, sg.seq) < ($at, $rank, $seq)
 			AND (sg.correlation_id IS NULL OR NOT EXISTS (SELECT 1 FROM {tenant}.directives cd WHERE cd.id = sg.correlation_id))
-		ORDER BY sg.occurred_at DESC, sg.seq DESC LIMIT $6
+		ORDER BY sg.occurred_at DESC, sg.seq DESC LIMIT $limit
 	), dirs AS (
 		SELECT d.id, d.name, d.created_at, d.requested_by_user_id, d.subject_type, d.subject_id, d.status,
 			coalesce(d.last_error, '') AS error, d.completed_at
 		FROM {tenant}.directives d
-		WHERE (d.payload->>'thread_id') = $1 AND d.subject_type IN ('forum_thread', 'forum_post')
-			AND d.created_at <= $2 AND (d.created_at, 0, d.id) < ($2, $3, $5::uuid)
-		ORDER BY d.created_at DESC, d.id DESC LIMIT $6
-	), trail AS (
+		WHERE (d.payload->>'thread_id') = $thread AND d.subject_type IN ('forum_thread', 'forum_post')
+			AND d.created_at <= $at AND (d.created_at, 0, d.id) < ($at, $rank, $dir::uuid)
+		ORDER BY d.created_at DESC, d.id DESC LIMIT $limit
+	), trail AS MATERIALIZED (
 		SELECT 'signal' AS kind, f.seq::text AS key, f.name, f.occurred_at AS at, 1 AS rank, f.seq, NULL::uuid AS did,
 			f.actor_type, f.actor_id, f.subject_type, f.subject_id, '' AS status, '' AS error, NULL::timestamptz AS done_at
 		FROM facts f
@@ -184,13 +182,33 @@ const threadAuditSQL = `
 			CASE WHEN d.requested_by_user_id IS NULL THEN 'system' ELSE 'user' END, d.requested_by_user_id::text,
 			d.subject_type, d.subject_id, d.status, d.error, d.completed_at
 		FROM dirs d
-		ORDER BY 4 DESC, 5 DESC, 6 DESC NULLS LAST, 7 DESC NULLS LAST LIMIT $6
+		ORDER BY 4 DESC, 5 DESC, 6 DESC NULLS LAST, 7 DESC NULLS LAST LIMIT $limit
+`
+
+// trailCTEs is trailCTEsSQL with its parameters: the thread id
+// (lower-case text, as payloads hold it), the cursor (time, rank, seq,
+// directive id) and the limit.
+func trailCTEs(thread, at, rank, seq, dir, limit string) string {
+	return strings.NewReplacer("$thread", thread, "$at", at, "$rank", rank, "$seq", seq, "$dir", dir, "$limit", limit).Replace(trailCTEsSQL)
+}
+
+// threadAuditSQL: $1 thread id (lower-case text, as payloads hold it),
+// $2 $3 $4 $5 the cursor (time, rank: 0 directive, 1 signal, 2 none; seq;
+// directive id), $6 the limit. Rows sort by (time, rank, seq or id):
+// a directive before the signals of the same instant. Each actor's name
+// is looked up once (actors), not once per row: a page is mostly one
+// person's replies.
+var threadAuditSQL = `
+	WITH ` + trailCTEs("$1", "$2", "$3", "$4", "$5", "$6") + `
+	), actors AS MATERIALIZED (
+		SELECT a.actor_id, u.name
+		FROM (SELECT DISTINCT actor_id FROM trail WHERE actor_type = 'user' AND actor_id ~ '^[0-9]{1,18}$') a
+		JOIN public.users u ON u.id = a.actor_id::bigint
 	)
 	SELECT tr.kind, tr.key, tr.name, tr.at, tr.actor_type, tr.actor_id, tr.subject_type, tr.subject_id,
 		tr.status, tr.error, tr.seq, tr.done_at, coalesce(u.name, ''), fx.names, fx.seqs
 	FROM trail tr
-	LEFT JOIN LATERAL (SELECT name FROM public.users
-		WHERE id = CASE WHEN tr.actor_type = 'user' AND tr.actor_id ~ '^[0-9]{1,18}$' THEN tr.actor_id::bigint END) u ON true
+	LEFT JOIN actors u ON tr.actor_type = 'user' AND u.actor_id = tr.actor_id
 	LEFT JOIN LATERAL (SELECT array_agg(cs.name ORDER BY cs.seq) AS names, array_agg(cs.seq ORDER BY cs.seq) AS seqs
 		FROM {tenant}.signals cs WHERE tr.did IS NOT NULL AND cs.correlation_id = tr.did) fx ON true
 	ORDER BY tr.at DESC, tr.rank DESC, tr.seq DESC NULLS LAST, tr.did DESC NULLS LAST`

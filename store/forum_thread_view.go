@@ -3,18 +3,18 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/lib/pq"
 )
 
-// ThreadView is everything a thread page shows, read in three statements
-// (its posts carry what the page shows: no Markdown source when they have
-// its HTML, no updated_at):
-// the page's seq, the thread and its post count together; one page of
-// posts; one page of the audit trail. The count is the thread's post_count
+// ThreadView is everything a thread page shows, read in one statement
+// (threadPageSQL; its posts carry what the page shows: no Markdown source
+// when they have its HTML, no updated_at): the page's seq, the thread and
+// its post count together; one page of posts; one page of the audit
+// trail. The count is the thread's post_count
 // (published posts) plus, for moderators, the few others
 // (forum_posts_unpublished): counting every post of a long thread on each
 // view grew with the thread.
@@ -42,105 +42,42 @@ type ThreadView struct {
 // already rendered in memory needs none of them. ForumPostBodies reads
 // those a page does need.
 //
-// The thread page runs these statements on every uncached view, so they
-// are prepared and their rows scanned by hand (scanThread, scanPosts):
-// sqlx's StructScan maps every column through reflection on every row.
+// The thread page runs this on every uncached view, so it is one prepared
+// statement (threadPageSQL: the thread, its page of posts and of the audit
+// trail together) whose rows are scanned by hand (scanPage): sqlx's
+// StructScan maps every column through reflection on every row.
 func (s *Store) ForumThreadPage(ctx context.Context, t Tenant, id string, all bool, page int, audit AuditCursor) (ThreadView, error) {
 	var out ThreadView
 	if !IsUUID(id) {
 		return out, ErrNotFound
 	}
-	var total int
-	row, err := s.queryPrepared(ctx, t.SQL(threadHeadSQL), id, all)
+	page = min(normPage(page), math.MaxInt32)
+	at, rank, seq, dir := auditCursorArgs(audit)
+	rows, err := s.queryPrepared(ctx, t.SQL(threadPageSQL), id, all, ForumPostsPerPage, page,
+		strings.ToLower(id), at, rank, seq, dir, ThreadAuditPerPage+1)
+	var pr pageRows
 	if err == nil {
-		err = scanOne(row, func(r *sql.Rows) error { return scanThread(r, &out.Thread, &out.Seq, &total) })
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return out, ErrNotFound
-	} else if err != nil {
-		return out, fmt.Errorf("thread %s: %w", id, err)
-	}
-	pages := max((total+ForumPostsPerPage-1)/ForumPostsPerPage, 1)
-	page = min(normPage(page), pages) // past the end: the last page
-	out.Pager = Pager{Page: page, Pages: pages, HasPrev: page > 1, HasNext: page < pages}
-	rows, err := s.queryPrepared(ctx, t.SQL(threadPostsSQL), out.Thread.ID, all, ForumPostsPerPage, (page-1)*ForumPostsPerPage)
-	if err == nil {
-		out.Posts, err = scanPosts(rows, out.Thread.ID, min(total, ForumPostsPerPage))
+		pr, err = scanPage(rows)
 	}
 	if err != nil {
-		return out, fmt.Errorf("list posts: %w", err)
+		return out, fmt.Errorf("thread %s: %w", id, err)
 	}
-	if out.Audit, err = s.ThreadAudit(ctx, t, out.Thread.ID, audit); err != nil {
-		return out, err
+	if !pr.found {
+		return out, ErrNotFound
 	}
+	out.Thread, out.Seq, out.Posts = pr.th, pr.seq, pr.posts
+	pages := max((pr.total+ForumPostsPerPage-1)/ForumPostsPerPage, 1)
+	page = min(page, pages) // past the end: the last page, as the statement read it
+	out.Pager = Pager{Page: page, Pages: pages, HasPrev: page > 1, HasNext: page < pages}
+	es := make([]AuditEntry, len(pr.audit))
+	for i, r := range pr.audit {
+		es[i] = r.e
+	}
+	out.Audit = auditPage(es)
 	if out.Solution, err = s.SolutionOf(ctx, t, out.Thread, all); err != nil {
 		return out, err
 	}
 	return out, nil
-}
-
-// threadHeadSQL is threadSelect's columns, then the page's seq and the
-// count of posts the reader sees. $1 thread, $2 moderator.
-const threadHeadSQL = `SELECT th.id, th.category_id, th.title, th.status, th.created_by_user_id, th.pinned,
-		th.first_post_id::text, th.solution_post_id::text, th.last_post_id::text, th.post_count, th.last_post_at, th.created_at, th.updated_at,
-		c.slug, c.name, c.status, coalesce(u.name, ''),
-		(SELECT coalesce(max(seq), 0) FROM {tenant}.signals),
-		th.post_count + CASE WHEN $2 THEN (SELECT count(*) FROM {tenant}.forum_posts p
-			WHERE p.thread_id = th.id AND p.status <> 'published') ELSE 0 END
-	FROM {tenant}.forum_threads th
-	JOIN {tenant}.forum_categories c ON c.id = th.category_id
-	LEFT JOIN public.users u ON u.id = th.created_by_user_id
-	WHERE th.id = $1`
-
-// threadPostsSQL is one page of posts: $1 thread, $2 moderator, $3 limit,
-// $4 offset. The page is cut before the authors are joined: joined first,
-// the planner looked up the author of every post of a long thread and
-// sorted them all (7 ms at 3,000 posts) instead of walking
-// forum_posts_thread in order and stopping at the page's end. Only what
-// the page shows is read, and no body (ForumPostBodies): every value read
-// is decoded on both sides, fifty times a page.
-const threadPostsSQL = `SELECT p.id, p.status,
-		p.created_at, p.author_type, p.author_id, p.execution_id::text, p.revision, p.edited_at, p.reactions, p.flag_hidden,
-		coalesce(u.name, ag.name, CASE p.author_type WHEN 'system' THEN 'FleetPrompt' WHEN 'agent' THEN 'Agent' ELSE '' END)
-	FROM (SELECT * FROM {tenant}.forum_posts p WHERE p.thread_id = $1 AND ($2 OR p.status = 'published')
-		ORDER BY p.created_at, p.id LIMIT $3 OFFSET $4) p ` + postAuthor + `
-	ORDER BY p.created_at, p.id`
-
-func scanThread(r *sql.Rows, th *ForumThread, seq *int64, total *int) error {
-	return r.Scan(&th.ID, &th.CategoryID, &th.Title, &th.Status, &th.CreatedByUserID, &th.Pinned,
-		&th.FirstPostID, &th.SolutionPostID, &th.LastPostID, &th.PostCount, &th.LastPostAt, &th.CreatedAt, &th.UpdatedAt,
-		&th.CategorySlug, &th.CategoryName, &th.CategoryStatus, &th.AuthorName, seq, total)
-}
-
-// scanPosts reads threadPostsSQL's rows, posts of thread.
-func scanPosts(rows *sql.Rows, thread string, capacity int) ([]ForumPost, error) {
-	defer rows.Close()
-	ps := make([]ForumPost, 0, capacity)
-	for rows.Next() {
-		p := ForumPost{ThreadID: thread}
-		if err := rows.Scan(&p.ID, &p.Status, &p.CreatedAt, &p.AuthorType, &p.AuthorID, &p.ExecutionID,
-			&p.Revision, &p.EditedAt, &p.Reactions, &p.FlagHidden, &p.AuthorName); err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
-}
-
-// scanOne scans the single row of rows with scan; sql.ErrNoRows when
-// there is none.
-func scanOne(rows *sql.Rows, scan func(*sql.Rows) error) error {
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return sql.ErrNoRows
-	}
-	if err := scan(rows); err != nil {
-		return err
-	}
-	return rows.Close()
 }
 
 // queryPrepared is QueryContext through the statement cache (prepared.go),

@@ -37,6 +37,7 @@ import (
 
 type config struct {
 	conns, rounds, workers int
+	dbConns                int
 	dur                    time.Duration
 	share                  float64
 	fast                   bool
@@ -53,6 +54,7 @@ func main() {
 	flag.Float64Var(&cfg.share, "share", 0.10, "share of requests that are replies in mode mixed")
 	flag.IntVar(&cfg.workers, "workers", 2*runtime.NumCPU(), "job workers of the in-process platform (the app's default)")
 	flag.BoolVar(&cfg.fast, "fast", false, "fsync off in the private PostgreSQL")
+	flag.IntVar(&cfg.dbConns, "dbconns", 0, "the server's PostgreSQL pool (0: the app's own, workers + 16, app/database.go)")
 	modes := flag.String("modes", "hit,viewers,miss,cold,mixed,replies", "modes to run, in this order")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write the server process's CPU profile over every mode to this file")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
@@ -65,6 +67,9 @@ func main() {
 		return
 	}
 	cfg.rounds = max(cfg.rounds, 1)
+	if cfg.dbConns <= 0 {
+		cfg.dbConns = cfg.workers + 16
+	}
 	cfg.modes = map[string]bool{}
 	for _, m := range strings.Split(*modes, ",") {
 		cfg.modes[strings.TrimSpace(m)] = true
@@ -99,8 +104,8 @@ func run(ctx context.Context, cfg config) error {
 	if cfg.fast {
 		durability = "fsync off"
 	}
-	fmt.Printf("bench/http: %d connections, thread of 50 posts, %v per side and mode in %d alternating rounds, PostgreSQL %s, %d CPUs (shared machine: figures are ratios of the same run)\n",
-		cfg.conns, cfg.dur, cfg.rounds, durability, runtime.NumCPU())
+	fmt.Printf("bench/http: %d connections, thread of 50 posts, %v per side and mode in %d alternating rounds, PostgreSQL %s, pool of %d, %d CPUs (shared machine: figures are ratios of the same run)\n",
+		cfg.conns, cfg.dur, cfg.rounds, durability, cfg.dbConns, runtime.NumCPU())
 	var sum []string
 	for _, m := range b.modes() {
 		if !cfg.modes[m.name] {

@@ -37,7 +37,7 @@ type bench struct {
 }
 
 func newBench(ctx context.Context, cfg config) (*bench, error) {
-	site, err := benchsite.Start(ctx, benchsite.Options{Fast: cfg.fast, Posts: 50, MaxConns: cfg.conns + cfg.workers + 16, Workers: cfg.workers})
+	site, err := benchsite.Start(ctx, benchsite.Options{Fast: cfg.fast, Posts: 50, MaxConns: cfg.dbConns, Workers: cfg.workers})
 	if err != nil {
 		return nil, err
 	}

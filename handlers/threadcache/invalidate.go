@@ -104,6 +104,17 @@ func (c *Cache[V]) settle(ctx context.Context, schema string, ten *tenant[V]) er
 // holds one version, so a thread's memo grows with what its pages show,
 // not with how often it changed.
 func (c *Cache[V]) Fragment(schema, threadID, slot, version string, render func() (string, error)) (string, error) {
+	markup, _, err := c.FragmentParsed(schema, threadID, slot, version, render, nil)
+	return markup, err
+}
+
+// FragmentParsed is Fragment for a caller that walks the markup the same
+// way on every use (a page assembled from fragments splits each one at
+// its markers): parse's result, and its size in bytes, are kept beside
+// the markup, so a version is walked once, not once per page. The parsed
+// value must depend on the markup alone. With a nil parse, it is nil.
+func (c *Cache[V]) FragmentParsed(schema, threadID, slot, version string, render func() (string, error),
+	parse func(string) (any, int)) (string, any, error) {
 	c.mu.Lock()
 	th := c.thread(c.tenant(schema), threadID)
 	f, ok := th.cur[slot]
@@ -115,19 +126,26 @@ func (c *Cache[V]) Fragment(schema, threadID, slot, version string, render func(
 		}
 	}
 	c.mu.Unlock()
-	if ok && f.version == version {
-		return f.markup, nil
+	if ok && f.version == version && (f.parsed != nil || parse == nil) {
+		return f.markup, f.parsed, nil
 	}
-	markup, err := render()
-	if err != nil {
-		return "", err
+	markup := f.markup
+	if !ok || f.version != version {
+		var err error
+		if markup, err = render(); err != nil {
+			return "", nil, err
+		}
+	}
+	nf := fragment{version: version, markup: markup}
+	if parse != nil {
+		nf.parsed, nf.parsedSize = parse(markup)
 	}
 	c.mu.Lock()
 	if ten := c.tenants[schema]; ten != nil && ten.threads[threadID] == th {
-		c.remember(th, slot, fragment{version: version, markup: markup})
+		c.remember(th, slot, nf)
 	}
 	c.mu.Unlock()
-	return markup, nil
+	return markup, nf.parsed, nil
 }
 
 // Has says slot holds the fragment rendered for version (a caller that
@@ -151,10 +169,15 @@ func (c *Cache[V]) Has(schema, threadID, slot, version string) bool {
 	return ok && f.version == version
 }
 
-// fragment is one slot of the memo.
-type fragment struct{ version, markup string }
+// fragment is one slot of the memo: the markup of one version and, when
+// asked for (FragmentParsed), what was parsed of it.
+type fragment struct {
+	version, markup string
+	parsed          any
+	parsedSize      int
+}
 
-func (f fragment) size() int { return len(f.version) + len(f.markup) }
+func (f fragment) size() int { return len(f.version) + len(f.markup) + f.parsedSize }
 
 // remember puts f in slot of the newer generation, retiring the older
 // one when the newer is full (c.mu held).
