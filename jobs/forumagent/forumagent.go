@@ -48,9 +48,9 @@ func (f *Forum) Kinds() []directive.Kind {
 }
 
 // Subscribers are its signal subscribers: mentions in new posts, looked
-// at without waiting to batch (Coalesce): the agent's answer is awaited.
+// at after a brief batching wait (signal.Prompt): the agent's answer is awaited.
 func (f *Forum) Subscribers() []signal.Subscriber {
-	return []signal.Subscriber{{Name: "forum.mentions", Signals: []string{"forum.post.created"}, FromLatest: true, Coalesce: -1,
+	return []signal.Subscriber{{Name: "forum.mentions", Signals: []string{"forum.post.created"}, FromLatest: true, Coalesce: signal.Prompt,
 		HandleFunc: f.mentioned}}
 }
 

@@ -148,10 +148,10 @@ func (e *Engine) CheckURL(ctx context.Context, raw string) (string, error) {
 // signal on, every signal but private chat goes to the enabled endpoints
 // whose patterns match it. Batches are kept small: a signal fans out to a
 // row per endpoint, and a subscriber that has fallen behind should not
-// make one transaction of thousands of them. It does not wait to batch
-// (Coalesce): a receiver's delay is the figure webhooks are judged by.
+// make one transaction of thousands of them. It batches briefly
+// (signal.Prompt): a receiver's delay is what webhooks are judged by.
 func (e *Engine) Subscriber() signal.Subscriber {
-	return signal.Subscriber{Name: Name, Signals: []string{"*"}, FromLatest: true, BatchSize: 50, Coalesce: -1, HandleFunc: e.handle}
+	return signal.Subscriber{Name: Name, Signals: []string{"*"}, FromLatest: true, BatchSize: 50, Coalesce: signal.Prompt, HandleFunc: e.handle}
 }
 
 func (e *Engine) handle(ctx context.Context, tx *sqlx.Tx, d signal.Delivery) error {

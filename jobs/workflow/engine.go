@@ -50,13 +50,13 @@ func (e *Engine) Kinds() []directive.Kind {
 }
 
 // Subscribers are the engine's signal subscribers: the trigger, and the
-// outcome of directive steps. Neither waits to batch (Coalesce): a run's
+// outcome of directive steps. Both batch briefly (signal.Prompt): a run's
 // start and its next step are delays people see.
 func (e *Engine) Subscribers() []signal.Subscriber {
 	return []signal.Subscriber{
-		{Name: "workflow.trigger", Signals: TriggerNames(), FromLatest: true, Coalesce: -1, HandleFunc: e.triggered},
+		{Name: "workflow.trigger", Signals: TriggerNames(), FromLatest: true, Coalesce: signal.Prompt, HandleFunc: e.triggered},
 		{Name: "workflow.directive_outcomes", Signals: []string{"directive.succeeded", "directive.failed", "directive.canceled"},
-			FromLatest: true, Coalesce: -1, HandleFunc: e.directiveSettled},
+			FromLatest: true, Coalesce: signal.Prompt, HandleFunc: e.directiveSettled},
 	}
 }
 
