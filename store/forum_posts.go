@@ -257,12 +257,7 @@ func (s *Store) PostPage(ctx context.Context, t Tenant, p ForumPost, all bool) (
 // by id, in one statement (a subscriber's batch of new posts); malformed
 // and missing ids are left out.
 func (s *Store) ForumPostsTx(ctx context.Context, q sqlx.QueryerContext, t Tenant, ids []string) (map[string]ForumPost, error) {
-	var valid []string
-	for _, id := range ids {
-		if IsUUID(id) {
-			valid = append(valid, id)
-		}
-	}
+	valid := uuids(ids)
 	out := map[string]ForumPost{}
 	if len(valid) == 0 {
 		return out, nil

@@ -138,12 +138,7 @@ func (s *Store) DirectiveRequesterTx(ctx context.Context, tx *sqlx.Tx, t Tenant,
 // the thread's posters before the delivery's first post in it (read
 // once per thread), then those of the posts from there to the post.
 func (s *Store) PostAudiencesTx(ctx context.Context, tx *sqlx.Tx, t Tenant, postIDs []string) (map[string]PostAudience, error) {
-	var ids []string
-	for _, id := range postIDs {
-		if IsUUID(id) {
-			ids = append(ids, id)
-		}
-	}
+	ids := uuids(postIDs)
 	out := map[string]PostAudience{}
 	if len(ids) == 0 {
 		return out, nil

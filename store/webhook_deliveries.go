@@ -315,12 +315,7 @@ func (s *Store) firstDeliveries(ctx context.Context, t Tenant, args WebhookDeliv
 
 // recordedDeliveries are the deliveries with rows whose next attempt this is.
 func (s *Store) recordedDeliveries(ctx context.Context, t Tenant, args WebhookDeliveryArgs) ([]WebhookDelivery, error) {
-	ids := make([]string, 0, len(args.IDs))
-	for _, id := range args.IDs {
-		if IsUUID(id) {
-			ids = append(ids, id)
-		}
-	}
+	ids := uuids(args.IDs)
 	// Only what an attempt reads of its delivery (the rest stays zero).
 	var ds []WebhookDelivery
 	if err := s.selectPrepared(ctx, nil, &ds, t.SQL(`SELECT d.id::text AS id, d.endpoint_id::text AS endpoint_id, d.signal_seq,
