@@ -60,14 +60,14 @@ func threadClosed(th ForumThread) error {
 
 // CreateForumReply adds a reply to an open thread with its
 // forum.post.created signal, in one statement run on its own (its own
-// transaction): the UPDATE counting the reply takes the thread's row lock,
-// so a lock directive and a reply are ordered (no reply lands after a lock
-// committed: the UPDATE rechecks the status after waiting); the post is
-// inserted; the signal is emitted as EmitSignal does (emitCTEs). Every
-// reply to the thread queues on the row lock, and every emitter of the
-// tenant on the emit lock, until commit: as one statement, the locks are
-// held for its execution and commit, with no round trip in between. The
-// Markdown is rendered before.
+// transaction), together with the other replies to the thread this
+// process has waiting (forum_reply_batch.go): the UPDATE counting the
+// replies takes the thread's row lock, so a lock directive and a reply
+// are ordered (no reply lands after a lock committed: the UPDATE rechecks
+// the status after waiting); the posts are inserted; their signals are
+// emitted as EmitSignal does (emitCTEs). As one statement, the row lock
+// and the tenant's emit lock are held for its execution and commit, with
+// no round trip in between. The Markdown is rendered before.
 func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int64, threadID, body string) (ForumThread, ForumPost, error) {
 	th, p, _, err := s.CreateForumReplyOnce(ctx, t, actorUserID, threadID, body, "")
 	return th, p, err
@@ -100,26 +100,51 @@ func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID 
 		}
 		return th, ForumPost{}, false, v
 	}
-	html := string(RenderMarkdown(body))
-	var row struct {
-		ForumPost
-		Thread ForumThread `db:"th"`
+	r := &replyRequest{actor: strconv.FormatInt(actorUserID, 10), body: body, html: string(RenderMarkdown(body)), key: key,
+		done: make(chan replyResult, 1), lead: make(chan struct{}, 1)}
+	res := s.submitReply(ctx, t, threadID, r)
+	return res.th, res.post, res.created, res.err
+}
+
+// runReplies inserts a batch of replies to threadID in one statement
+// (see forum_reply_batch.go) and answers each request. A batch of more
+// than one that inserted nothing, or hit a resent form's key, is retried
+// one reply at a time, so that each reply gets its own answer.
+func (s *Store) runReplies(ctx context.Context, t Tenant, threadID string, batch []*replyRequest) {
+	if len(batch) > 1 {
+		rows, err := s.insertReplies(ctx, t, threadID, batch)
+		_, dup := uniqueViolation(err)
+		if err == nil && len(rows) == len(batch) {
+			for i, r := range batch {
+				r.done <- replyResult{th: rows[i].threadAsLeft(), post: rows[i].ForumPost, created: true}
+			}
+			return
+		} else if err != nil && !dup {
+			for _, r := range batch {
+				r.done <- replyResult{err: fmt.Errorf("insert replies: %w", err)}
+			}
+			return
+		}
 	}
-	release, err := replyQueue.acquire(ctx, t.Schema()+"/"+threadID, replyLanes)
-	if err != nil {
-		return ForumThread{}, ForumPost{}, false, fmt.Errorf("wait to reply: %w", err)
+	for _, r := range batch {
+		th, post, created, err := s.replyAlone(ctx, t, threadID, r)
+		r.done <- replyResult{th, post, created, err}
 	}
-	defer release()
+}
+
+// replyAlone inserts one reply, telling a resent form (its key's post) and
+// a closed thread (the reason) from a reply made.
+func (s *Store) replyAlone(ctx context.Context, t Tenant, threadID string, r *replyRequest) (ForumThread, ForumPost, bool, error) {
 	// Twice at most: a thread unlocked between the statement and the look
 	// at why it inserted nothing is simply open again.
 	for attempt := 0; ; attempt++ {
-		err := s.getPrepared(ctx, nil, &row, replyInsert(t), threadID, body, html, strconv.FormatInt(actorUserID, 10), nullIfEmpty(key))
-		if err == nil {
-			return row.Thread, row.ForumPost, true, nil
+		rows, err := s.insertReplies(ctx, t, threadID, []*replyRequest{r})
+		if err == nil && len(rows) == 1 {
+			return rows[0].threadAsLeft(), rows[0].ForumPost, true, nil
 		} else if c, ok := uniqueViolation(err); ok && c == "forum_posts_idempotency_key" {
-			th, post, err := s.replyByKey(ctx, t, actorUserID, threadID, key)
+			th, post, err := s.replyByKey(ctx, t, r.actor, threadID, r.key)
 			return th, post, false, err
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		} else if err != nil {
 			return ForumThread{}, ForumPost{}, false, fmt.Errorf("insert reply: %w", err)
 		}
 		th, err := s.ForumThread(ctx, t, threadID)
@@ -132,6 +157,38 @@ func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID 
 	}
 }
 
+// replyRow is one row of replyInsert: a new post, where it stands in its
+// batch, and the thread as the whole batch left it.
+type replyRow struct {
+	ForumPost
+	I      int         `db:"i"` // 1-based, in the batch's order
+	N      int         `db:"n"` // the batch's size
+	Thread ForumThread `db:"th"`
+}
+
+// threadAsLeft is the thread as this reply left it: the batch's later
+// replies not yet counted, this one its last post.
+func (r replyRow) threadAsLeft() ForumThread {
+	th := r.Thread
+	th.PostCount -= r.N - r.I
+	th.LastPostID = sql.NullString{String: r.ID, Valid: true}
+	th.LastPostAt = r.CreatedAt
+	return th
+}
+
+// insertReplies runs replyInsert for batch, its rows in the batch's order.
+func (s *Store) insertReplies(ctx context.Context, t Tenant, threadID string, batch []*replyRequest) ([]replyRow, error) {
+	n := len(batch)
+	bodies, htmls, authors, keys := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range batch {
+		bodies[i], htmls[i], authors[i], keys[i] = r.body, r.html, r.actor, r.key
+	}
+	var rows []replyRow
+	err := s.selectPrepared(ctx, nil, &rows, replyInsert(t), threadID,
+		pq.StringArray(bodies), pq.StringArray(htmls), pq.StringArray(authors), pq.StringArray(keys))
+	return rows, err
+}
+
 // ReplyByKey is the reply the form with key made, when an earlier send of
 // it did (ErrNotFound otherwise): a resent form refused for another reason
 // (the posting limit) still answers with its post.
@@ -139,7 +196,7 @@ func (s *Store) ReplyByKey(ctx context.Context, t Tenant, actorUserID int64, thr
 	if key == "" || !IsUUID(threadID) {
 		return ForumThread{}, ForumPost{}, ErrNotFound
 	}
-	th, p, err := s.replyByKey(ctx, t, actorUserID, threadID, key)
+	th, p, err := s.replyByKey(ctx, t, strconv.FormatInt(actorUserID, 10), threadID, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return th, p, ErrNotFound
 	}
@@ -149,46 +206,57 @@ func (s *Store) ReplyByKey(ctx context.Context, t Tenant, actorUserID int64, thr
 // replyByKey is the reply an earlier send of the same form made. A key
 // seen on another thread or from another author is not that form: a
 // conflict, never someone else's post.
-func (s *Store) replyByKey(ctx context.Context, t Tenant, actorUserID int64, threadID, key string) (ForumThread, ForumPost, error) {
+func (s *Store) replyByKey(ctx context.Context, t Tenant, actor, threadID, key string) (ForumThread, ForumPost, error) {
 	var p ForumPost
 	if err := s.DB.GetContext(ctx, &p, t.SQL(postSelect+`WHERE p.idempotency_key = $1`), key); err != nil {
 		return ForumThread{}, p, fmt.Errorf("reply of idempotency key: %w", err)
 	}
-	if p.ThreadID != threadID || p.AuthorType != "human" || p.AuthorID.String != strconv.FormatInt(actorUserID, 10) {
+	if p.ThreadID != threadID || p.AuthorType != "human" || p.AuthorID.String != actor {
 		return ForumThread{}, ForumPost{}, fmt.Errorf("idempotency key already used for another reply: %w", ErrConflict)
 	}
 	th, err := s.ForumThread(ctx, t, threadID)
 	return th, p, err
 }
 
-// replyInsert is CreateForumReply's statement: $1 thread, $2 body, $3 its
-// HTML, $4 author (a user id), $5 the form's idempotency key or NULL. It returns the post (postColumns) and the
-// thread as threadSelect reads it, columns prefixed "th.", or no row when
-// the thread is missing or closed. The signal's payload is the one
-// emitPostCreated gives a thread's first post.
+// replyInsert is runReplies' statement: $1 the thread, then one array
+// element per reply, in the batch's order: $2 bodies, $3 their HTML, $4
+// authors (user ids), $5 the forms' idempotency keys (empty for none). It
+// returns each post (postColumns) with its place i of n, and the thread
+// as threadSelect reads it after the whole batch, columns prefixed "th.";
+// no rows when the thread is missing or closed. Each signal's payload is
+// the one emitPostCreated gives a thread's first post.
 func replyInsert(t Tenant) string {
-	// The post's id is drawn first (a volatile CTE runs once), so the
-	// thread's UPDATE, which must come first to take the row lock, can
-	// already name it as the thread's last post.
-	return t.SQL(`WITH nid AS (SELECT gen_random_uuid() AS id), th AS (
-		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + 1, last_post_at = now(),
-			last_post_id = (SELECT id FROM nid), updated_at = now()
+	// The posts' ids are drawn first (a CTE runs once), so the thread's
+	// UPDATE, which must come first to take the row lock, can already
+	// name the last of them as the thread's last post. A batch's posts are
+	// a microsecond apart, in its order, so the thread page (by
+	// created_at, id) and the signals (seq) show them as they came; one
+	// reply alone is created at now(), as a post always was.
+	return t.SQL(`WITH r AS (
+		SELECT r.i, gen_random_uuid() AS id, r.body, r.html, r.author, nullif(r.key, '') AS key,
+			now() + (r.i - 1) * interval '1 microsecond' AS created_at, count(*) OVER () AS n
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS r(body, html, author, key, i)
+	), th AS (
+		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + (SELECT count(*) FROM r),
+			last_post_at = (SELECT max(created_at) FROM r),
+			last_post_id = (SELECT id FROM r ORDER BY i DESC LIMIT 1), updated_at = now()
 		FROM {tenant}.forum_categories c
 		WHERE th.id = $1 AND c.id = th.category_id AND th.status = 'open' AND c.status <> 'archived'
 		RETURNING th.*, c.slug AS category_slug, c.name AS category_name, c.status AS category_status
 	), p AS (
-		INSERT INTO {tenant}.forum_posts (id, thread_id, content, content_html, author_type, author_id, idempotency_key)
-		SELECT nid.id, th.id, $2, $3, 'human', $4, $5 FROM th, nid
+		INSERT INTO {tenant}.forum_posts (id, thread_id, content, content_html, author_type, author_id, idempotency_key, created_at, updated_at)
+		SELECT r.id, th.id, r.body, r.html, 'human', r.author, r.key, r.created_at, r.created_at FROM th, r
 		RETURNING *
 	), fact AS (
-		SELECT p.id AS post_id, th.id AS thread_id, th.category_id, th.category_slug FROM th, p
+		SELECT p.id AS post_id, th.id AS thread_id, th.category_id, th.category_slug, p.author_id, p.created_at FROM th, p
 	)` + emitCTEs(t, "fact", signalExprs{
-		Name: "'forum.post.created'", Source: "'" + forumSource + "'", OccurredAt: "now()", Metadata: "'{}'",
+		Name: "'forum.post.created'", Source: "'" + forumSource + "'", OccurredAt: "fact.created_at", Metadata: "'{}'",
 		Payload: `jsonb_build_object('post_id', fact.post_id, 'thread_id', fact.thread_id,
 			'category_id', fact.category_id, 'category_slug', fact.category_slug)`,
-		ActorType: "'user'", ActorID: "$4", SubjectType: "'" + SubjectForumPost + "'", SubjectID: "fact.post_id::text",
+		ActorType: "'user'", ActorID: "fact.author_id", SubjectType: "'" + SubjectForumPost + "'", SubjectID: "fact.post_id::text",
+		Order: "fact.created_at",
 	}) + `
-	SELECT ` + postColumns + `,
+	SELECT r.i AS i, r.n AS n, ` + postColumns + `,
 		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
 		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
 		th.first_post_id::text AS "th.first_post_id", th.solution_post_id::text AS "th.solution_post_id",
@@ -196,7 +264,9 @@ func replyInsert(t Tenant) string {
 		th.last_post_at AS "th.last_post_at", th.created_at AS "th.created_at", th.updated_at AS "th.updated_at",
 		th.category_slug AS "th.category_slug", th.category_name AS "th.category_name",
 		th.category_status AS "th.category_status", coalesce(tu.name, '') AS "th.author_name"
-	FROM emitted, th LEFT JOIN public.users tu ON tu.id = th.created_by_user_id, p ` + postAuthor)
+	FROM emitted JOIN p ON p.id::text = emitted.subject_id JOIN r ON r.id = p.id,
+		th LEFT JOIN public.users tu ON tu.id = th.created_by_user_id ` + postAuthor + `
+	ORDER BY r.i`)
 }
 
 // ForumPost finds a post of the tenant, whatever its status; a malformed

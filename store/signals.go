@@ -188,6 +188,9 @@ type signalExprs struct {
 	Name, DedupeKey, Payload, Metadata, OccurredAt string
 	ActorType, ActorID, SubjectType, SubjectID     string
 	Source, CorrelationID, CausationID             string
+	// Order, when several rows emit, is the ORDER BY of from's rows: the
+	// order their seqs are drawn in.
+	Order string
 }
 
 // emitCTEs is EmitSignal's work as CTEs to append to a statement's WITH
@@ -210,7 +213,7 @@ func emitCTEs(t Tenant, from string, e signalExprs) string {
 		signal AS (
 			INSERT INTO {tenant}.signals (name, dedupe_key, payload, metadata, occurred_at, actor_type, actor_id,
 			                              subject_type, subject_id, source, correlation_id, causation_id)
-			SELECT %[4]s FROM %[3]s, emit_lock
+			SELECT %[4]s FROM %[3]s, emit_lock%[6]s
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING *),
 		emitted AS (
@@ -218,7 +221,14 @@ func emitCTEs(t Tenant, from string, e signalExprs) string {
 		signalLockClass, schema, from,
 		strings.Join([]string{e.Name, orNull(e.DedupeKey), e.Payload, e.Metadata, e.OccurredAt, orNull(e.ActorType), orNull(e.ActorID),
 			orNull(e.SubjectType), orNull(e.SubjectID), e.Source, orNull(e.CorrelationID), orNull(e.CausationID)}, ", "),
-		pq.QuoteLiteral(SignalNotifyChannel)))
+		pq.QuoteLiteral(SignalNotifyChannel), orderBy(e.Order)))
+}
+
+func orderBy(expr string) string {
+	if expr == "" {
+		return ""
+	}
+	return " ORDER BY " + expr
 }
 
 func orNull(expr string) string {
