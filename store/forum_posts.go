@@ -116,7 +116,7 @@ func (s *Store) runReplies(ctx context.Context, t Tenant, threadID string, batch
 		_, dup := uniqueViolation(err)
 		if err == nil && len(rows) == len(batch) {
 			for i, r := range batch {
-				r.done <- replyResult{th: rows[i].threadAsLeft(), post: rows[i].ForumPost, created: true}
+				r.done <- replyResult{th: rows[i].threadAsLeft(len(rows) - 1 - i), post: rows[i].ForumPost, created: true}
 			}
 			return
 		} else if err != nil && !dup {
@@ -140,7 +140,7 @@ func (s *Store) replyAlone(ctx context.Context, t Tenant, threadID string, r *re
 	for attempt := 0; ; attempt++ {
 		rows, err := s.insertReplies(ctx, t, threadID, []*replyRequest{r})
 		if err == nil && len(rows) == 1 {
-			return rows[0].threadAsLeft(), rows[0].ForumPost, true, nil
+			return rows[0].threadAsLeft(0), rows[0].ForumPost, true, nil
 		} else if c, ok := uniqueViolation(err); ok && c == "forum_posts_idempotency_key" {
 			th, post, err := s.replyByKey(ctx, t, r.actor, threadID, r.key)
 			return th, post, false, err
@@ -157,20 +157,19 @@ func (s *Store) replyAlone(ctx context.Context, t Tenant, threadID string, r *re
 	}
 }
 
-// replyRow is one row of replyInsert: a new post, where it stands in its
-// batch, and the thread as the whole batch left it.
+// replyRow is one row of replyInsert: a new post and the thread as the
+// whole batch left it.
 type replyRow struct {
 	ForumPost
-	I      int         `db:"i"` // 1-based, in the batch's order
-	N      int         `db:"n"` // the batch's size
 	Thread ForumThread `db:"th"`
 }
 
 // threadAsLeft is the thread as this reply left it: the batch's later
-// replies not yet counted, this one its last post.
-func (r replyRow) threadAsLeft() ForumThread {
+// replies (there are later of them) not yet counted, this one its last
+// post.
+func (r replyRow) threadAsLeft(later int) ForumThread {
 	th := r.Thread
-	th.PostCount -= r.N - r.I
+	th.PostCount -= later
 	th.LastPostID = sql.NullString{String: r.ID, Valid: true}
 	th.LastPostAt = r.CreatedAt
 	return th
@@ -221,7 +220,7 @@ func (s *Store) replyByKey(ctx context.Context, t Tenant, actor, threadID, key s
 // replyInsert is runReplies' statement: $1 the thread, then one array
 // element per reply, in the batch's order: $2 bodies, $3 their HTML, $4
 // authors (user ids), $5 the forms' idempotency keys (empty for none). It
-// returns each post (postColumns) with its place i of n, and the thread
+// returns each post (postColumns), in the batch's order, with the thread
 // as threadSelect reads it after the whole batch, columns prefixed "th.";
 // no rows when the thread is missing or closed. Each signal's payload is
 // the one emitPostCreated gives a thread's first post.
@@ -234,7 +233,7 @@ func replyInsert(t Tenant) string {
 	// reply alone is created at now(), as a post always was.
 	return t.SQL(`WITH r AS (
 		SELECT r.i, gen_random_uuid() AS id, r.body, r.html, r.author, nullif(r.key, '') AS key,
-			now() + (r.i - 1) * interval '1 microsecond' AS created_at, count(*) OVER () AS n
+			now() + (r.i - 1) * interval '1 microsecond' AS created_at
 		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS r(body, html, author, key, i)
 	), th AS (
 		UPDATE {tenant}.forum_threads th SET post_count = th.post_count + (SELECT count(*) FROM r),
@@ -256,7 +255,7 @@ func replyInsert(t Tenant) string {
 		ActorType: "'user'", ActorID: "fact.author_id", SubjectType: "'" + SubjectForumPost + "'", SubjectID: "fact.post_id::text",
 		Order: "fact.created_at",
 	}) + `
-	SELECT r.i AS i, r.n AS n, ` + postColumns + `,
+	SELECT ` + postColumns + `,
 		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
 		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
 		th.first_post_id::text AS "th.first_post_id", th.solution_post_id::text AS "th.solution_post_id",
