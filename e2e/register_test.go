@@ -39,9 +39,10 @@ func TestRegisterJourney(t *testing.T) {
 				chromedp.Click(chromedp.CSS(`#register-form button[type=submit]`)),
 				chromedp.WaitVisible(chromedp.CSS(`#field-org_slug .error`)),
 			)
-			if msg := textOf(t, ctx, `#field-org_slug .error`); msg == "" {
-				t.Fatal("no slug error shown")
-			}
+			// Then polled, not read once: with htmx the form is swapped in
+			// place, and the element found during the swap can be the one
+			// about to be replaced (the suite once read it empty).
+			waitJS(t, ctx, `(document.querySelector("#field-org_slug .error")?.textContent || "").trim() !== ""`, "the slug's error message")
 			if js {
 				// htmx swapped the form in place: the page was not reloaded,
 				// so a value set on window before the submit is still there.
