@@ -49,8 +49,8 @@ func (h *Handler) forumThread(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, t := c.Request.Context(), tenant(c)
-	id, page, mod := c.Param("id"), pageParam(c), authOf(c).Member.IsAdmin()
+	ctx, t, a := c.Request.Context(), tenant(c), authOf(c)
+	id, page, mod := c.Param("id"), pageParam(c), a.Member.IsAdmin()
 	if !store.IsUUID(id) {
 		return store.ErrNotFound
 	}
@@ -65,7 +65,7 @@ func (h *Handler) forumThread(c *gin.Context) error {
 	if h.threads == nil {
 		tc, err = load(ctx)
 	} else {
-		tc, err = h.threads.cache.Get(ctx, t.Schema(), strings.ToLower(id), threadKey(page, mod, audit), load)
+		tc, err = h.threads.cache.Get(ctx, t.Schema(), strings.ToLower(id), threadKey(page, mod, audit), a.Session.UserID, load)
 	}
 	if err != nil {
 		return err

@@ -39,13 +39,14 @@ func (h *Handler) forumReply(c *gin.Context) error {
 			return err
 		}
 	}
-	th, post, created, err := h.store.CreateForumReplyOnce(ctx, t, a.Session.UserID, c.Param("id"), body, key)
+	r, err := h.store.CreateForumReplyOnce(ctx, t, a.Session.UserID, c.Param("id"), body, key)
 	if v := (*store.ValidationError)(nil); asValidation(err, &v) {
 		return h.replyRefused(c, http.StatusUnprocessableEntity, body, v)
 	} else if err != nil {
 		return err
 	}
-	h.threadChanged(c, post.ThreadID)
+	th, post := r.Thread, r.Post
+	h.threadChangedAt(c, post.ThreadID, r.Seq)
 	if isHTMX(c) {
 		markup, err := h.resolved(c, "forum_post", postView(post, th, a.Member.IsAdmin()))
 		if err != nil {
@@ -62,7 +63,7 @@ func (h *Handler) forumReply(c *gin.Context) error {
 	// this reply included, places it. Moderators also see the others, and
 	// a resent form's reply may have others after it.
 	page := (th.PostCount-1)/store.ForumPostsPerPage + 1
-	if a.Member.IsAdmin() || !created {
+	if a.Member.IsAdmin() || !r.Created {
 		if page, err = h.store.PostPage(ctx, t, post, true); err != nil {
 			return err
 		}

@@ -69,8 +69,8 @@ func threadClosed(th ForumThread) error {
 // and the tenant's emit lock are held for its execution and commit, with
 // no round trip in between. The Markdown is rendered before.
 func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int64, threadID, body string) (ForumThread, ForumPost, error) {
-	th, p, _, err := s.CreateForumReplyOnce(ctx, t, actorUserID, threadID, body, "")
-	return th, p, err
+	r, err := s.CreateForumReplyOnce(ctx, t, actorUserID, threadID, body, "")
+	return r.Thread, r.Post, err
 }
 
 // CreateForumReplyOnce is CreateForumReply for a form with an idempotency
@@ -80,9 +80,9 @@ func (s *Store) CreateForumReply(ctx context.Context, t Tenant, actorUserID int6
 // time. The key is unique per tenant, so the second statement fails on
 // the index once the first has committed (it waits on the thread's row
 // until then) and rolls back whole, count and signal included.
-func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID int64, threadID, body, key string) (th ForumThread, post ForumPost, created bool, err error) {
+func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID int64, threadID, body, key string) (Reply, error) {
 	if !IsUUID(threadID) {
-		return ForumThread{}, ForumPost{}, false, ErrNotFound
+		return Reply{}, ErrNotFound
 	}
 	v := &ValidationError{}
 	checkPostContent(v, "body", body)
@@ -93,17 +93,29 @@ func (s *Store) CreateForumReplyOnce(ctx context.Context, t Tenant, actorUserID 
 		// A missing or closed thread says so before the form's errors.
 		th, err := s.ForumThread(ctx, t, threadID)
 		if err != nil {
-			return th, ForumPost{}, false, err
+			return Reply{}, err
 		}
 		if !th.Open() {
-			return th, ForumPost{}, false, threadClosed(th)
+			return Reply{}, threadClosed(th)
 		}
-		return th, ForumPost{}, false, v
+		return Reply{}, v
 	}
 	r := &replyRequest{actor: strconv.FormatInt(actorUserID, 10), body: body, html: string(RenderMarkdown(body)), key: key,
 		done: make(chan replyResult, 1), lead: make(chan struct{}, 1)}
 	res := s.submitReply(ctx, t, threadID, r)
-	return res.th, res.post, res.created, res.err
+	return res.Reply, res.err
+}
+
+// Reply is what CreateForumReplyOnce made: the thread as the reply left
+// it, the post, and Seq, the last forum.post.created signal of the
+// reply's batch (which commits as one: whatever reads at or past that seq
+// shows every reply of it); or, for a resent form (Created false), the
+// post the first send made, with Seq 0.
+type Reply struct {
+	Thread  ForumThread
+	Post    ForumPost
+	Created bool
+	Seq     int64
 }
 
 // runReplies inserts a batch of replies to threadID in one statement
@@ -116,7 +128,9 @@ func (s *Store) runReplies(ctx context.Context, t Tenant, threadID string, batch
 		_, dup := uniqueViolation(err)
 		if err == nil && len(rows) == len(batch) {
 			for i, r := range batch {
-				r.done <- replyResult{th: rows[i].threadAsLeft(len(rows) - 1 - i), post: rows[i].ForumPost, created: true}
+				res := rows[i].reply(len(rows) - 1 - i)
+				res.Seq = rows[len(rows)-1].Seq // the batch commits as one
+				r.done <- replyResult{Reply: res}
 			}
 			return
 		} else if err != nil && !dup {
@@ -127,55 +141,55 @@ func (s *Store) runReplies(ctx context.Context, t Tenant, threadID string, batch
 		}
 	}
 	for _, r := range batch {
-		th, post, created, err := s.replyAlone(ctx, t, threadID, r)
-		r.done <- replyResult{th, post, created, err}
+		res, err := s.replyAlone(ctx, t, threadID, r)
+		r.done <- replyResult{res, err}
 	}
 }
 
 // replyAlone inserts one reply, telling a resent form (its key's post) and
 // a closed thread (the reason) from a reply made.
-func (s *Store) replyAlone(ctx context.Context, t Tenant, threadID string, r *replyRequest) (ForumThread, ForumPost, bool, error) {
+func (s *Store) replyAlone(ctx context.Context, t Tenant, threadID string, r *replyRequest) (Reply, error) {
 	// Twice at most: a thread unlocked between the statement and the look
 	// at why it inserted nothing is simply open again.
 	for attempt := 0; ; attempt++ {
 		rows, err := s.insertReplies(ctx, t, threadID, []*replyRequest{r})
 		if err == nil && len(rows) == 1 {
-			return rows[0].threadAsLeft(0), rows[0].ForumPost, true, nil
+			return rows[0].reply(0), nil
 		} else if c, ok := uniqueViolation(err); ok && c == "forum_posts_idempotency_key" {
 			th, post, err := s.replyByKey(ctx, t, r.actor, threadID, r.key)
-			return th, post, false, err
+			return Reply{Thread: th, Post: post}, err
 		} else if err != nil {
-			return ForumThread{}, ForumPost{}, false, fmt.Errorf("insert reply: %w", err)
+			return Reply{}, fmt.Errorf("insert reply: %w", err)
 		}
 		th, err := s.ForumThread(ctx, t, threadID)
 		if err != nil {
-			return ForumThread{}, ForumPost{}, false, err
+			return Reply{}, err
 		}
 		if !th.Open() || attempt > 0 {
-			return ForumThread{}, ForumPost{}, false, threadClosed(th)
+			return Reply{}, threadClosed(th)
 		}
 	}
 }
 
-// replyRow is one row of replyInsert: a new post and the thread as the
-// whole batch left it.
+// replyRow is one row of replyInsert: a new post, its signal's seq, and
+// the thread as the whole batch left it.
 type replyRow struct {
 	ForumPost
+	Seq    int64       `db:"signal_seq"`
 	Thread ForumThread `db:"th"`
 }
 
-// threadAsLeft is the thread as this reply left it: the batch's later
-// replies (there are later of them) not yet counted, this one its last
-// post.
-func (r replyRow) threadAsLeft(later int) ForumThread {
+// reply is the row's reply with the thread as this reply left it: the
+// batch's later replies (there are later of them) not yet counted, this
+// one its last post.
+func (r replyRow) reply(later int) Reply {
 	th := r.Thread
 	th.PostCount -= later
 	th.LastPostID = sql.NullString{String: r.ID, Valid: true}
 	th.LastPostAt = r.CreatedAt
-	return th
+	return Reply{Thread: th, Post: r.ForumPost, Created: true, Seq: r.Seq}
 }
 
-// insertReplies runs replyInsert for batch, its rows in the batch's order.
 func (s *Store) insertReplies(ctx context.Context, t Tenant, threadID string, batch []*replyRequest) ([]replyRow, error) {
 	n := len(batch)
 	bodies, htmls, authors, keys := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -255,7 +269,7 @@ func replyInsert(t Tenant) string {
 		ActorType: "'user'", ActorID: "fact.author_id", SubjectType: "'" + SubjectForumPost + "'", SubjectID: "fact.post_id::text",
 		Order: "fact.created_at",
 	}) + `
-	SELECT ` + postColumns + `,
+	SELECT ` + postColumns + `, emitted.seq AS signal_seq,
 		th.id AS "th.id", th.category_id AS "th.category_id", th.title AS "th.title", th.status AS "th.status",
 		th.created_by_user_id AS "th.created_by_user_id", th.pinned AS "th.pinned", th.post_count AS "th.post_count",
 		th.first_post_id::text AS "th.first_post_id", th.solution_post_id::text AS "th.solution_post_id",

@@ -64,10 +64,8 @@ type replyRequest struct {
 }
 
 type replyResult struct {
-	th      ForumThread
-	post    ForumPost
-	created bool
-	err     error
+	Reply
+	err error
 }
 
 func queueOf(db *sqlx.DB) *replyQueue {

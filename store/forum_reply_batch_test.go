@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,10 +27,8 @@ func heldThread(t *testing.T, f *forumFixture, threadID string) (release func())
 }
 
 type replied struct {
-	th      store.ForumThread
-	post    store.ForumPost
-	created bool
-	err     error
+	store.Reply
+	err error
 }
 
 // replyAtOnce sends n replies to threadID while its row is held, then
@@ -45,7 +44,7 @@ func replyAtOnce(t *testing.T, f *forumFixture, threadID string, n int, key func
 		go func() {
 			defer wg.Done()
 			r := &out[i]
-			r.th, r.post, r.created, r.err = f.s.CreateForumReplyOnce(ctx, f.t, f.user, threadID, fmt.Sprintf("reply %d", i), key(i))
+			r.Reply, r.err = f.s.CreateForumReplyOnce(ctx, f.t, f.user, threadID, fmt.Sprintf("reply %d", i), key(i))
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // every request is queued (in Go, or two at the row)
@@ -72,14 +71,14 @@ func TestRepliesQueuedBehindTheThreadGoInBatchesEachItsOwn(t *testing.T) {
 	out := replyAtOnce(t, f, th.ID, n, func(int) string { return "" })
 	counts := map[int]bool{}
 	for i, r := range out {
-		if r.err != nil || !r.created || r.post.Content != fmt.Sprintf("reply %d", i) || r.post.ThreadID != th.ID {
-			t.Fatalf("reply %d: %+v %v", i, r.post, r.err)
+		if r.err != nil || !r.Created || r.Post.Content != fmt.Sprintf("reply %d", i) || r.Post.ThreadID != th.ID {
+			t.Fatalf("reply %d: %+v %v", i, r.Post, r.err)
 		}
 		// Each answer places its own reply: the thread as it left it.
-		if counts[r.th.PostCount] || r.th.LastPostID.String != r.post.ID {
-			t.Errorf("reply %d: thread count %d (seen: %v), last post %s", i, r.th.PostCount, counts[r.th.PostCount], r.th.LastPostID.String)
+		if counts[r.Thread.PostCount] || r.Thread.LastPostID.String != r.Post.ID {
+			t.Errorf("reply %d: thread count %d (seen: %v), last post %s", i, r.Thread.PostCount, counts[r.Thread.PostCount], r.Thread.LastPostID.String)
 		}
-		counts[r.th.PostCount] = true
+		counts[r.Thread.PostCount] = true
 	}
 	for c := 2; c <= n+1; c++ {
 		if !counts[c] {
@@ -108,6 +107,22 @@ func TestRepliesQueuedBehindTheThreadGoInBatchesEachItsOwn(t *testing.T) {
 	if strings.Join(order, ",") != strings.Join(bySeq, ",") || order[0] != first.ID || got.LastPostID.String != order[n] {
 		t.Errorf("posts by time %v\nsignals by seq %v\nlast post %s", order, bySeq, got.LastPostID.String)
 	}
+	// Each answer names the last seq of its batch (what the thread cache
+	// drops by): at or past its own signal's, and the seq of one of them.
+	var last []int64
+	if err := f.s.DB.Select(&last, f.t.SQL(`SELECT seq FROM {tenant}.signals WHERE name = 'forum.post.created'
+		AND payload->>'thread_id' = $1`), th.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out {
+		var own int64
+		if err := f.s.DB.Get(&own, f.t.SQL(`SELECT seq FROM {tenant}.signals WHERE subject_id = $1`), r.Post.ID); err != nil {
+			t.Fatal(err)
+		}
+		if r.Seq < own || !slices.Contains(last, r.Seq) {
+			t.Errorf("reply %s: seq %d; its signal's is %d", r.Post.ID, r.Seq, own)
+		}
+	}
 	var opening int
 	if err := f.s.DB.Get(&opening, f.t.SQL(`SELECT count(*) FROM {tenant}.forum_post_search WHERE thread_id = $1 AND opening`), th.ID); err != nil || opening != 1 {
 		t.Errorf("%d opening posts in the search rows, %v", opening, err)
@@ -130,12 +145,12 @@ func TestABatchWithAResentFormAnswersEachAsIfAlone(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("reply %d: %v", i, r.err)
 		}
-		if r.created {
+		if r.Created {
 			created++
 		}
 	}
-	if created != 11 || out[0].post.ID != out[1].post.ID || out[0].created == out[1].created {
-		t.Errorf("%d created; the resent form: %s (created %v) and %s (created %v)", created, out[0].post.ID, out[0].created, out[1].post.ID, out[1].created)
+	if created != 11 || out[0].Post.ID != out[1].Post.ID || out[0].Created == out[1].Created {
+		t.Errorf("%d created; the resent form: %s (created %v) and %s (created %v)", created, out[0].Post.ID, out[0].Created, out[1].Post.ID, out[1].Created)
 	}
 	if posts, _ := transactions(t, f, th.ID); posts != 12 {
 		t.Errorf("%d posts, want the opening one and 11 replies", posts)

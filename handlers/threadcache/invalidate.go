@@ -28,12 +28,23 @@ func (c *Cache[V]) Signal(schema string, seq int64) {
 	ten.pending = append(ten.pending, seq)
 }
 
-// DropThread drops the pages of one thread (a write in this process).
-func (c *Cache[V]) DropThread(schema, threadID string) {
+// DropThread drops the pages of one thread after writer's write in this
+// process (writer 0: no one's) with signal seq (0: not known), so that
+// writer's next view loads it and a view begun after it too.
+func (c *Cache[V]) DropThread(schema, threadID string, writer, seq int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ten := c.tenants[schema]; ten != nil {
+	ten := c.tenants[schema]
+	if ten == nil {
+		return
+	}
+	if seq > 0 {
+		c.drop(ten, threadID, seq)
+	} else {
 		c.drop(ten, threadID, math.MaxInt64)
+	}
+	if th := ten.threads[threadID]; th != nil {
+		c.wroteHere(th, writer, seq)
 	}
 }
 
@@ -59,42 +70,32 @@ func (c *Cache[V]) DropAll() {
 }
 
 // settle applies every signal ten had noted when it was called: the
-// signals are mapped to threads (one ThreadsOfFunc call per batch, shared
-// by concurrent readers) and those threads' pages dropped. A failed
-// mapping drops the whole tenant. Called and returns with c.mu held.
-func (c *Cache[V]) settle(ctx context.Context, schema string, ten *tenant[V]) error {
-	need := ten.observed
-	for ten.resolved < need {
-		if done := ten.resolving; done != nil {
-			c.mu.Unlock()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				c.mu.Lock()
-				return ctx.Err()
-			}
-			c.mu.Lock()
-			continue
-		}
-		batch, upTo := ten.pending, ten.observed
-		ten.pending = nil
-		done := make(chan struct{})
-		ten.resolving = done
-		c.mu.Unlock()
-		threads, wide, err := c.cfg.ThreadsOfFunc(context.WithoutCancel(ctx), schema, batch)
-		c.mu.Lock()
-		ten.resolving = nil
-		close(done)
-		if err != nil || wide {
-			c.reset(ten)
-		} else {
-			for id, seq := range threads {
-				c.drop(ten, id, seq)
-			}
-		}
-		ten.resolved = max(ten.resolved, upTo)
+// signals are mapped to threads (one ThreadsOfFunc call per batch) and
+// those threads' pages dropped. A failed mapping drops the whole tenant.
+// A reader who finds a mapping under way does not wait for it: like a
+// reader who finds a page's load under way (previous.go), it takes the
+// pages as they were; the one who maps waits, and so do the signals
+// noted after its batch, which the next reader maps. Called and returns
+// with c.mu held.
+func (c *Cache[V]) settle(ctx context.Context, schema string, ten *tenant[V]) {
+	if ten.mapping || ten.resolved == ten.observed {
+		return
 	}
-	return nil
+	batch, upTo := ten.pending, ten.observed
+	ten.pending = nil
+	ten.mapping = true
+	c.mu.Unlock()
+	threads, wide, err := c.cfg.ThreadsOfFunc(context.WithoutCancel(ctx), schema, batch)
+	c.mu.Lock()
+	ten.mapping = false
+	if err != nil || wide {
+		c.reset(ten)
+	} else {
+		for id, seq := range threads {
+			c.drop(ten, id, seq)
+		}
+	}
+	ten.resolved = max(ten.resolved, upTo)
 }
 
 // Fragment returns the memo's fragment in slot (one post for one

@@ -17,11 +17,20 @@
 //
 // A page knows the tenant's signal seq it was loaded at (Config.SeqFunc;
 // a tenant's signals commit in seq order, so a page loaded at seq M
-// shows every signal up to M): a signal drops only the pages loaded
-// before it. A reply drops its thread at once here, its writer's next
-// view loads it again, and the reply's own signal, heard a moment later,
-// leaves that page alone. A load that raced a drop of its thread is not
-// kept (generations), and concurrent misses of one page share one load.
+// shows every signal up to M): a change whose seq is known drops only the
+// pages loaded before it. A reply drops its thread at once here, for its
+// batch's last seq, so its writer's next view loads it again, and the
+// batch's other replies and their signals, heard a moment later, leave
+// that page alone. A load that began before a drop is kept only if it
+// read past the change's seq (a change of unknown seq: not at all), and
+// concurrent misses of one page share one load.
+//
+// A dropped page is not thrown away at once: it waits among the thread's
+// previous pages (previous.go), and readers who arrive while that page's
+// next load is under way, or while the tenant's signals are being mapped,
+// get it instead of queueing behind the work. The reader who starts the
+// work waits for it, and so does a writer whose write the previous page
+// lacks; no previous page is served past the TTL.
 //
 // Fragments need no invalidation: a fragment's version names everything
 // it shows, so a changed post is a new version, and the memo survives its
@@ -31,6 +40,7 @@ package threadcache
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -110,13 +120,23 @@ type tenant[V any] struct {
 	// and resolved count the signals noted and mapped.
 	pending            []int64
 	observed, resolved uint64
-	resolving          chan struct{} // closed when the mapping under way ends
+	mapping            bool // a mapping is under way
 }
 
 type thread[V any] struct {
-	dropGen  uint64
-	pages    map[string]page[V]
-	loads    map[string]*load[V]
+	// strongGen is the gen of the thread's last drop of every page (a
+	// change whose seq is not known); softGen that of the last drop that
+	// raised floor, the latest seq of a change (signal) a kept page must
+	// show: a load begun before either is kept only if it read at or past
+	// floor and no strong drop came after it began.
+	strongGen, softGen uint64
+	floor              int64
+	pages              map[string]page[V]
+	loads              map[string]*load[V]
+	// prev are the pages drops retired, by key; wrote what each writer's
+	// latest write here requires of a page shown to them (previous.go).
+	prev     map[string]page[V]
+	wrote    map[int64]mark
 	cur, old map[string]fragment // the fragment memo by slot, two generations
 }
 
@@ -125,10 +145,12 @@ type page[V any] struct {
 	at   time.Time
 	size int
 	seq  int64
+	gen  uint64 // the tenant's gen when its load began
 }
 
 type load[V any] struct {
 	done chan struct{}
+	gen  uint64 // the tenant's gen when it began
 	v    V
 	err  error
 }
@@ -138,50 +160,60 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	return &Cache[V]{cfg: cfg.withDefaults(), tenants: map[string]*tenant[V]{}}
 }
 
-// Get returns the page key of thread in schema, loading it with load on a
-// miss. Concurrent misses of one page share one load, which runs without
-// the caller's cancellation (another request may be waiting for it).
-func (c *Cache[V]) Get(ctx context.Context, schema, threadID, key string, load func(context.Context) (V, error)) (V, error) {
+// Get returns the page key of thread in schema for viewer (a user id; 0
+// for one who cannot write), loading it with fill on a miss. Concurrent
+// misses of one page share one load, which runs without the caller's
+// cancellation (another request may be waiting for it); a reader who
+// finds that load, or a mapping of signals, under way may get the page's
+// previous version instead (previous.go).
+func (c *Cache[V]) Get(ctx context.Context, schema, threadID, key string, viewer int64, fill func(context.Context) (V, error)) (V, error) {
 	if c.cfg.NoPages {
-		return load(ctx)
+		return fill(ctx)
 	}
 	c.mu.Lock()
 	ten := c.tenant(schema)
-	if err := c.settle(ctx, schema, ten); err != nil {
-		c.mu.Unlock()
-		var zero V
-		return zero, err
-	}
+	c.settle(ctx, schema, ten)
 	th := c.thread(ten, threadID)
 	if p, ok := th.pages[key]; ok && time.Since(p.at) <= c.cfg.TTL {
 		c.mu.Unlock()
 		return p.v, nil
 	}
+	// A load under way began after the last drop that forgot the loads,
+	// so it shows every write that made the thread's writers' marks.
 	if l := th.loads[key]; l != nil {
+		p, ok := c.previous(th, key, th.wrote[viewer])
 		c.mu.Unlock()
+		if ok {
+			return p.v, nil
+		}
 		return l.wait(ctx)
 	}
-	l := c.start(th, key)
-	gen, at := ten.gen, time.Now()
+	l := &load[V]{done: make(chan struct{}), gen: ten.gen}
+	th.loads[key] = l
+	at := time.Now()
 	c.mu.Unlock()
 
-	l.v, l.err = load(context.WithoutCancel(ctx))
+	l.v, l.err = fill(context.WithoutCancel(ctx))
 	c.mu.Lock()
 	if th.loads[key] == l {
 		delete(th.loads, key)
 	}
-	if l.err == nil && c.tenants[schema] == ten && ten.threads[threadID] == th && th.dropGen <= gen && ten.resetGen <= gen {
-		c.keep(th, key, page[V]{v: l.v, at: at, size: c.cfg.SizeFunc(l.v), seq: c.cfg.SeqFunc(l.v)})
+	if l.err == nil && c.tenants[schema] == ten && ten.threads[threadID] == th && ten.resetGen <= l.gen {
+		p := page[V]{v: l.v, at: at, size: c.cfg.SizeFunc(l.v), seq: c.cfg.SeqFunc(l.v), gen: l.gen}
+		if th.current(p) {
+			c.keep(th, key, p)
+		} else {
+			c.retire(th, key, p) // raced a drop: still newer than the page it retired
+		}
 	}
 	c.mu.Unlock()
 	close(l.done)
 	return l.v, l.err
 }
 
-func (c *Cache[V]) start(th *thread[V], key string) *load[V] {
-	l := &load[V]{done: make(chan struct{})}
-	th.loads[key] = l
-	return l
+// current says p shows every change the thread's drops have heard of.
+func (th *thread[V]) current(p page[V]) bool {
+	return th.strongGen <= p.gen && (th.softGen <= p.gen || p.seq >= th.floor)
 }
 
 func (l *load[V]) wait(ctx context.Context) (V, error) {
@@ -197,6 +229,10 @@ func (l *load[V]) wait(ctx context.Context) (V, error) {
 func (c *Cache[V]) keep(th *thread[V], key string, p page[V]) {
 	if old, ok := th.pages[key]; ok {
 		c.bytes -= old.size
+	}
+	if old, ok := th.prev[key]; ok {
+		c.bytes -= old.size
+		delete(th.prev, key)
 	}
 	th.pages[key] = p
 	c.grow(p.size)
@@ -230,7 +266,7 @@ func (c *Cache[V]) tenant(schema string) *tenant[V] {
 // forgotten tenant is not kept (Get checks the record is still the same).
 func (c *Cache[V]) dropIdleTenants() {
 	for schema, ten := range c.tenants {
-		if ten.resolving == nil {
+		if !ten.mapping {
 			c.reset(ten)
 			delete(c.tenants, schema)
 		}
@@ -243,26 +279,38 @@ func (c *Cache[V]) thread(ten *tenant[V], id string) *thread[V] {
 		if len(ten.threads) >= c.cfg.MaxThreads {
 			c.reset(ten)
 		}
-		th = &thread[V]{pages: map[string]page[V]{}, loads: map[string]*load[V]{}}
+		th = &thread[V]{pages: map[string]page[V]{}, loads: map[string]*load[V]{},
+			prev: map[string]page[V]{}, wrote: map[int64]mark{}}
 		ten.threads[id] = th
 	}
 	return th
 }
 
-// drop forgets thread's pages loaded before seq (not its fragments) and
-// the loads under way, which may predate the change: later readers start
-// their own.
+// drop retires the pages of thread that do not show a change with signal
+// seq (math.MaxInt64: a change whose seq is not known, so all of them;
+// not its fragments), and forgets the loads under way that may predate
+// it: later readers start their own. A seq the thread's floor already
+// covers changes nothing: its pages and loads were read after it (the
+// replies of one batch each drop their thread, for the batch's last seq).
 func (c *Cache[V]) drop(ten *tenant[V], id string, seq int64) {
 	ten.gen++
 	th := ten.threads[id]
 	if th == nil {
 		return
 	}
-	th.dropGen = ten.gen
+	switch {
+	case seq == math.MaxInt64:
+		th.strongGen = ten.gen
+	case seq > th.floor:
+		th.softGen, th.floor = ten.gen, seq
+	default:
+		return
+	}
 	for k, p := range th.pages {
 		if p.seq < seq {
-			c.bytes -= p.size
 			delete(th.pages, k)
+			c.bytes -= p.size
+			c.retire(th, k, p)
 		}
 	}
 	clear(th.loads)
@@ -275,6 +323,9 @@ func (c *Cache[V]) reset(ten *tenant[V]) {
 	ten.resetGen = ten.gen
 	for _, th := range ten.threads {
 		for _, p := range th.pages {
+			c.bytes -= p.size
+		}
+		for _, p := range th.prev {
 			c.bytes -= p.size
 		}
 		for _, f := range th.cur {

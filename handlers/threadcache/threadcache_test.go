@@ -69,7 +69,7 @@ func (c *counter) load(v string) func(context.Context) (string, error) {
 
 func get(t *testing.T, c *threadcache.Cache[string], schema, thread string, l func(context.Context) (string, error)) string {
 	t.Helper()
-	v, err := c.Get(context.Background(), schema, thread, "p1", l)
+	v, err := c.Get(context.Background(), schema, thread, "p1", 0, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestConcurrentMissesShareOneLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
-			if v, err := c.Get(context.Background(), "org_x", "A", "p1", slow); err != nil || v != "v" {
+			if v, err := c.Get(context.Background(), "org_x", "A", "p1", 0, slow); err != nil || v != "v" {
 				t.Errorf("got %q, %v", v, err)
 			}
 		})
@@ -137,7 +137,7 @@ func TestLoadRacingADropIsNotKept(t *testing.T) {
 	var fresh counter
 	for i, drop := range []func(){
 		func() { f.set(1, "A"); c.Signal("org_x", 1) }, // another process's write
-		func() { c.DropThread("org_x", "A") },          // a write here
+		func() { c.DropThread("org_x", "A", 0, 0) },    // a write here
 	} {
 		release, done := slowLoad(c, "stale")
 		drop()
@@ -152,7 +152,7 @@ func TestLoadRacingADropIsNotKept(t *testing.T) {
 		if v := get(t, c, "org_x", "A", fresh.load("later")); v != want {
 			t.Errorf("%d: after the racing load: %q, want %q", i, v, want)
 		}
-		c.DropThread("org_x", "A")
+		c.DropThread("org_x", "A", 0, 0)
 	}
 }
 
@@ -162,7 +162,7 @@ func slowLoad(c *threadcache.Cache[string], v string) (release chan struct{}, do
 	started := make(chan struct{})
 	release, done = make(chan struct{}), make(chan string)
 	go func() {
-		got, _ := c.Get(context.Background(), "org_x", "A", "p1", func(context.Context) (string, error) {
+		got, _ := c.Get(context.Background(), "org_x", "A", "p1", 0, func(context.Context) (string, error) {
 			close(started)
 			<-release
 			return v, nil
@@ -182,7 +182,7 @@ func TestWideSignalsAndFailuresDropTheTenant(t *testing.T) {
 	get(t, c, "org_x", "A", a.load("a"))
 	get(t, c, "org_x", "B", b.load("b"))
 	c.Fragment("org_x", "A", "post-1", "v1", frag("one"))
-	c.DropThread("org_x", "A")
+	c.DropThread("org_x", "A", 0, 0)
 	if got, _ := c.Fragment("org_x", "A", "post-1", "v1", frag("rendered again")); got != "one" {
 		t.Errorf("DropThread lost the fragment memo: %q", got)
 	}
@@ -227,11 +227,11 @@ func TestTTLNoPagesAndCancel(t *testing.T) {
 
 	release := make(chan struct{})
 	defer close(release)
-	go c.Get(context.Background(), "org_x", "C", "p1", func(context.Context) (string, error) { <-release; return "", nil })
+	go c.Get(context.Background(), "org_x", "C", "p1", 0, func(context.Context) (string, error) { <-release; return "", nil })
 	time.Sleep(10 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	if _, err := c.Get(ctx, "org_x", "C", "p1", a.load("x")); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Get(ctx, "org_x", "C", "p1", 0, a.load("x")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("waiting past the context: %v", err)
 	}
 }
